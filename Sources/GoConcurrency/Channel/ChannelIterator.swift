@@ -1,0 +1,46 @@
+// `for await value in channel`: receive until closed and drained.
+
+/// Iterates a channel's values until it is closed and drained (Go's
+/// `for v := range ch`).
+///
+/// Iteration also ends, without consuming a value, when the iterating task is
+/// cancelled while waiting: the value it would have received stays in the
+/// channel for another receiver.
+public struct ChannelIterator<Element: Sendable>: AsyncIteratorProtocol {
+    @usableFromInline let storage: ChannelStorage<Element>
+
+    @inlinable
+    init(storage: ChannelStorage<Element>) {
+        self.storage = storage
+    }
+
+    @inlinable
+    public mutating func next() async -> Element? {
+        try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
+    }
+
+    @inlinable
+    public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+        try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
+    }
+}
+
+extension Chan: AsyncSequence {
+    public typealias AsyncIterator = ChannelIterator<Element>
+    public typealias Failure = Never
+
+    @inlinable
+    public func makeAsyncIterator() -> ChannelIterator<Element> {
+        ChannelIterator(storage: storage)
+    }
+}
+
+extension ReceiveOnlyChan: AsyncSequence {
+    public typealias AsyncIterator = ChannelIterator<Element>
+    public typealias Failure = Never
+
+    @inlinable
+    public func makeAsyncIterator() -> ChannelIterator<Element> {
+        ChannelIterator(storage: storage)
+    }
+}

@@ -1,0 +1,42 @@
+// One parked operation on one channel: a blocked send or receive, or one case
+// of a blocked select. Linked into the channel's queue of senders or receivers.
+//
+// Invariants:
+// - `next`, `previous` and `isLinked` are protected by the lock of the channel
+//   whose queue holds the node.
+// - `value` and `closed` are written by whoever claims the waiter, under that
+//   lock, before it resumes the waiter; the owner reads them after it wakes.
+// - A plain send or receive is its own waiter (`owner == nil`); the cases of a
+//   select share their select's waiter.
+
+@usableFromInline
+final class ChannelWaitNode<Element>: Waiter, @unchecked Sendable {
+    @usableFromInline var next: ChannelWaitNode<Element>?
+    @usableFromInline unowned(unsafe) var previous: ChannelWaitNode<Element>?
+    @usableFromInline var isLinked = false
+    /// For a sender: the value it offers. For a receiver: the value handed to it.
+    @usableFromInline var value: Element?
+    /// Set by `close` when it is the closing of the channel that woke the node.
+    @usableFromInline var closed = false
+    @usableFromInline let owner: Waiter?
+
+    /// A plain send (with `value`) or receive, parked on its own.
+    @inlinable
+    init(value: Element?, reason: WaitReason, location: SourceLocation) {
+        self.value = value
+        self.owner = nil
+        super.init(reason: reason, location: location)
+    }
+
+    /// Case `caseIndex` of the select whose waiter is `owner`.
+    @inlinable
+    init(value: Element?, owner: Waiter, caseIndex: Int) {
+        self.value = value
+        self.owner = owner
+        super.init(reason: owner.reason, location: owner.location, caseIndex: caseIndex)
+    }
+
+    /// The waiter to claim and resume for this node.
+    @inlinable
+    var waiter: Waiter { owner ?? self }
+}

@@ -1,0 +1,42 @@
+// The random order in which a select looks at its cases (Go's pollorder).
+//
+// A uniform random permutation (Fisher-Yates), so that among the cases ready
+// at once each is first with equal chance (rule 17). Up to 16 cases it lives in
+// one UInt64, four bits a case, drawn from one random number by mixed-radix
+// digits; larger selects use an array.
+
+@usableFromInline
+struct PollOrder {
+    @usableFromInline var packed: UInt64 = 0
+    @usableFromInline var large: [Int] = []
+    @usableFromInline let count: Int
+
+    @inlinable
+    init(count: Int) {
+        self.count = count
+        if count <= 1 { return }
+        if count <= 16 {
+            var random = FastRandom.next()
+            for i in 1..<count {
+                let radix = UInt64(i + 1)
+                let j = Int(truncatingIfNeeded: random % radix)
+                random /= radix
+                // Inside-out shuffle: slot i takes slot j's case, slot j takes i.
+                let atJ = (packed >> UInt64(4 * j)) & 0xF
+                packed |= atJ << UInt64(4 * i)
+                packed = (packed & ~(0xF << UInt64(4 * j))) | (UInt64(i) << UInt64(4 * j))
+            }
+        } else {
+            large = Array(0..<count)
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                large.swapAt(i, FastRandom.below(i + 1, using: FastRandom.next()))
+            }
+        }
+    }
+
+    /// The case to look at `position`-th.
+    @inlinable
+    subscript(position: Int) -> Int {
+        count <= 16 ? Int(truncatingIfNeeded: (packed >> UInt64(4 * position)) & 0xF) : large[position]
+    }
+}

@@ -1,0 +1,164 @@
+// select: wait on several channel operations at once and run the handler of
+// the one that happens (Go's selectgo).
+//
+// The algorithm, after crossbeam-channel's and Go's:
+//  0. Evaluate every case once, in source order (rule 16), and shuffle the
+//     poll order (rule 17).
+//  1. Poll the enabled channel cases in that order, each under its own
+//     channel's lock; the first that can complete, completes. Otherwise take
+//     the default case if there is one (rule 18), or an expired timeout.
+//  2. Park: publish one waiter and queue one node per case on its channel.
+//     Queuing re-checks readiness under that channel's lock; a case that became
+//     ready aborts the wait (the waiter claims itself as aborted) and the
+//     select starts again from step 1. Then arm the timeout, if any.
+//     From the first queued node on, any channel operation may claim the
+//     waiter for its case; the claim is a compare-and-swap, so exactly one
+//     case (or the timeout, or cancellation) wins.
+//  3. Woken: take every losing node out of its queue (rule 23), disarm the
+//     timer, and run the winner's handler.
+// No lock is ever held across two channels, and no task is spawned.
+
+/// Waits until one of `cases` can proceed, carries out that one operation, and
+/// returns what its handler returns (Go's `select`).
+///
+///     let result = try await select {
+///         c1.onReceive { message in "received \(message!)" }
+///         c2.onSend(42) { "sent" }
+///         after(.seconds(1)) { "timeout" }
+///     }
+///
+/// - When several cases are ready, one is chosen uniformly at random.
+/// - With an ``otherwise(_:)`` case, select never blocks.
+/// - A receive case on a closed channel is always ready and gets `nil`; a send
+///   case on a closed channel is ready and throws ``ChannelError/sendOnClosedChannel``.
+/// - A select with no enabled case (and no timeout) blocks until cancelled.
+/// - Cancellation while blocked throws `CancellationError`; no case happened then.
+///
+/// Handlers run on the calling task after the operation completed; they may
+/// suspend and throw.
+@inlinable
+public nonisolated(nonsending) func select<Result>(
+    file: StaticString = #fileID,
+    line: UInt = #line,
+    @SelectBuilder<Result> _ cases: () throws -> [SelectCase<Result>]
+) async throws -> Result {
+    try await Select.run(try cases(), at: SourceLocation(fileID: file, line: line))
+}
+
+@usableFromInline
+enum Select {
+    @inlinable
+    nonisolated(nonsending) static func run<Result>(_ cases: [SelectCase<Result>], at location: SourceLocation) async throws -> Result {
+        // Step 0.
+        var channelCases = 0
+        var defaultHandler: (() async throws -> Result)?
+        var timeoutIndex = -1
+        var timeoutDuration = Duration.zero
+        for index in cases.indices {
+            switch cases[index].kind {
+            case .channel:
+                channelCases += 1
+            case .otherwise(let handler):
+                precondition(defaultHandler == nil, "select: multiple default cases")
+                defaultHandler = handler
+            case .timeout(let duration, _):
+                if timeoutIndex < 0 || duration < timeoutDuration {
+                    timeoutIndex = index
+                    timeoutDuration = duration
+                }
+            case .disabled:
+                break
+            }
+        }
+        let deadline = timeoutIndex >= 0 ? Monotonic.deadline(after: timeoutDuration) : 0
+        let order = PollOrder(count: cases.count)
+
+        while true {
+            // Step 1.
+            if channelCases > 0 {
+                for position in 0..<cases.count {
+                    guard case .channel(let channel) = cases[order[position]].kind else { continue }
+                    if case .ready(let run) = channel.step(.poll) {
+                        return try await run()
+                    }
+                }
+            }
+            if let defaultHandler {
+                return try await defaultHandler()
+            }
+            if timeoutIndex >= 0, Monotonic.now() >= deadline {
+                return try await timeoutHandler(cases[timeoutIndex])
+            }
+
+            // Step 2.
+            let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
+            var registered: Waiter?  // this select's nodes, chained through `selectNext`
+            var timer: TimerEntry?
+            await Parking.park(waiter) { waiter in
+                for position in 0..<cases.count {
+                    let index = order[position]
+                    guard case .channel(let channel) = cases[index].kind else { continue }
+                    guard waiter.isWaiting else { return }  // already claimed: stop queuing
+                    switch channel.step(.register(waiter, caseIndex: index)) {
+                    case .registered(let node):
+                        node.selectNext = registered
+                        registered = node
+                    default:
+                        if waiter.tryClaim(Waiter.aborted) {
+                            waiter.resume()
+                        }
+                        return
+                    }
+                }
+                if timeoutIndex >= 0 {
+                    let winner = Waiter.selected(timeoutIndex)
+                    timer = TimerQueue.shared.schedule(at: deadline) {
+                        if waiter.tryClaim(winner) {
+                            waiter.resume()
+                        }
+                    }
+                }
+            }
+
+            // Step 3.
+            let outcome = waiter.outcome
+            if let timer {
+                TimerQueue.shared.cancel(timer)
+            }
+            var winningNode: Waiter?
+            var node = registered
+            while let current = node {
+                node = current.selectNext
+                current.selectNext = nil
+                guard case .channel(let channel) = cases[current.caseIndex].kind else { continue }
+                if outcome == Waiter.selected(current.caseIndex) {
+                    winningNode = current  // its claimer already took it out of the queue
+                } else {
+                    _ = channel.step(.unregister(current))
+                }
+            }
+            switch outcome {
+            case Waiter.cancelled:
+                throw CancellationError()
+            case Waiter.aborted:
+                continue
+            case Waiter.selected(timeoutIndex):
+                return try await timeoutHandler(cases[timeoutIndex])
+            default:
+                let index = outcome - 1
+                guard case .channel(let channel) = cases[index].kind,
+                      case .ready(let run) = channel.step(.finish(winningNode.unsafelyUnwrapped))
+                else { preconditionFailure("select: woken for case \(index), which did not complete") }
+                return try await run()
+            }
+        }
+    }
+
+    @inlinable
+    nonisolated(nonsending) static func timeoutHandler<Result>(_ timeoutCase: SelectCase<Result>) async throws -> Result {
+        guard case .timeout(_, let handler) = timeoutCase.kind else {
+            preconditionFailure("select: timeout case expected")
+        }
+        return try await handler()
+    }
+}

@@ -1,0 +1,140 @@
+// One case of a `select`: a receive, a send, a timeout, the default, or a
+// disabled case (Go's nil channel).
+
+/// One case of ``select(file:line:_:)``.
+///
+/// Make cases with ``Chan/onReceive(_:)``, ``Chan/onSend(_:_:)``,
+/// ``after(_:_:)`` and ``otherwise(_:)``. A case made from an optional channel
+/// with `channel?.onReceive { ... }` is *disabled* when the channel is `nil`:
+/// it is never chosen, as Go's nil channel never is.
+public struct SelectCase<Result> {
+    @usableFromInline
+    enum Kind {
+        case channel(ChannelCase<Result>)
+        case timeout(Duration, () async throws -> Result)
+        case otherwise(() async throws -> Result)
+        case disabled
+    }
+
+    @usableFromInline let kind: Kind
+
+    @inlinable
+    init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    /// A case that is never ready.
+    @inlinable
+    public static var disabled: SelectCase { SelectCase(.disabled) }
+}
+
+/// The steps select asks of a channel case.
+@usableFromInline
+enum SelectStep {
+    /// Pass 1: complete now if the channel is ready.
+    case poll
+    /// Pass 2: queue a node for the select's waiter as this case's index.
+    case register(Waiter, caseIndex: Int)
+    /// Pass 3: take this case's node out of its channel's queue.
+    case unregister(Waiter)
+    /// The node that was claimed for this case: collect its outcome.
+    case finish(Waiter)
+}
+
+@usableFromInline
+enum SelectStepReply<Result> {
+    case notReady
+    /// The case completed: run this to call its handler.
+    case ready(() async throws -> Result)
+    case registered(Waiter)
+}
+
+/// A channel case, type-erased as one closure. The closure is made where the
+/// case is written (in `onReceive` / `onSend`, which are `@inlinable`), so the
+/// caller's module compiles it for the concrete element type.
+@usableFromInline
+struct ChannelCase<Result> {
+    @usableFromInline let step: (SelectStep) -> SelectStepReply<Result>
+
+    @inlinable
+    init(_ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
+        self.step = step
+    }
+
+    @inlinable
+    static func receive<Element>(
+        from storage: ChannelStorage<Element>,
+        _ handler: @escaping (Element?) async throws -> Result
+    ) -> ChannelCase {
+        ChannelCase { step in
+            switch step {
+            case .poll:
+                switch storage.tryReceive() {
+                case .value(let value):
+                    return .ready { try await handler(value) }
+                case .closed:
+                    return .ready { try await handler(nil) }
+                case .empty:
+                    return .notReady
+                }
+            case .register(let waiter, let caseIndex):
+                let node = ChannelWaitNode<Element>(value: nil, owner: waiter, caseIndex: caseIndex)
+                return storage.enqueueReceiver(node) ? .registered(node) : .notReady
+            case .unregister(let node):
+                storage.removeReceiver(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                return .notReady
+            case .finish(let node):
+                let value = unsafeDowncast(node, to: ChannelWaitNode<Element>.self).value.take()
+                return .ready { try await handler(value) }
+            }
+        }
+    }
+
+    @inlinable
+    static func send<Element>(
+        _ value: Element,
+        to storage: ChannelStorage<Element>,
+        _ handler: @escaping () async throws -> Result
+    ) -> ChannelCase {
+        ChannelCase { step in
+            switch step {
+            case .poll:
+                switch storage.trySend(value) {
+                case .sent:
+                    return .ready(handler)
+                case .closed:
+                    return .ready { throw ChannelError.sendOnClosedChannel }
+                case .full:
+                    return .notReady
+                }
+            case .register(let waiter, let caseIndex):
+                let node = ChannelWaitNode<Element>(value: value, owner: waiter, caseIndex: caseIndex)
+                return storage.enqueueSender(node) ? .registered(node) : .notReady
+            case .unregister(let node):
+                storage.removeSender(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                return .notReady
+            case .finish(let node):
+                if unsafeDowncast(node, to: ChannelWaitNode<Element>.self).closed {
+                    return .ready { throw ChannelError.sendOnClosedChannel }
+                }
+                return .ready(handler)
+            }
+        }
+    }
+}
+
+/// A timeout case: chosen when `duration`, counted from the start of the
+/// select, passes with no other case ready (Go: `case <-time.After(d):`).
+///
+/// No timer is armed unless the select actually has to wait.
+@inlinable
+public func after<Result>(_ duration: Duration, _ handler: @escaping () async throws -> Result) -> SelectCase<Result> {
+    SelectCase(.timeout(duration, handler))
+}
+
+/// The default case: chosen at once when no other case is ready, so the select
+/// never blocks (Go: `default:`).
+@inlinable
+public func otherwise<Result>(_ handler: @escaping () async throws -> Result) -> SelectCase<Result> {
+    SelectCase(.otherwise(handler))
+}

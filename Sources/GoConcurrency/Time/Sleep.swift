@@ -1,0 +1,29 @@
+// Go's time.Sleep: park the calling goroutine until a deadline.
+
+/// Suspends the calling task for `duration` (Go: `time.Sleep(d)`), parked on
+/// the runtime's timers with the wait reason "sleep".
+///
+/// A duration of zero or less returns at once (rule 32).
+///
+/// - Throws: `CancellationError` if the task is cancelled while it sleeps.
+@inlinable
+public nonisolated(nonsending) func sleep(for duration: Duration, file: StaticString = #fileID, line: UInt = #line) async throws {
+    let nanoseconds = Monotonic.nanoseconds(duration)
+    if nanoseconds == 0 { return }
+    let deadline = Monotonic.now() &+ nanoseconds
+    let waiter = Waiter(reason: .sleep, location: SourceLocation(fileID: file, line: line))
+    var timer: TimerEntry?
+    await Parking.park(waiter) { waiter in
+        timer = TimerQueue.shared.schedule(at: deadline) {
+            if waiter.tryClaim(Waiter.selected(0)) {
+                waiter.resume()
+            }
+        }
+    }
+    if waiter.outcome == Waiter.cancelled {
+        if let timer {
+            TimerQueue.shared.cancel(timer)
+        }
+        throw CancellationError()
+    }
+}

@@ -1,0 +1,2 @@
+import GoConcurrency
+print("gobench")
