@@ -11,13 +11,13 @@
 
 @usableFromInline
 final class ChannelWaitNode<Element>: Waiter, @unchecked Sendable {
-    @usableFromInline var next: ChannelWaitNode<Element>?
-    @usableFromInline unowned(unsafe) var previous: ChannelWaitNode<Element>?
-    @usableFromInline var isLinked = false
+    @usableFromInline @exclusivity(unchecked) var next: ChannelWaitNode<Element>?
+    @usableFromInline @exclusivity(unchecked) unowned(unsafe) var previous: ChannelWaitNode<Element>?
+    @usableFromInline @exclusivity(unchecked) var isLinked = false
     /// For a sender: the value it offers. For a receiver: the value handed to it.
-    @usableFromInline var value: Element?
+    @usableFromInline @exclusivity(unchecked) var value: Element?
     /// Set by `close` when it is the closing of the channel that woke the node.
-    @usableFromInline var closed = false
+    @usableFromInline @exclusivity(unchecked) var closed = false
     @usableFromInline let owner: Waiter?
 
     /// A plain send (with `value`) or receive, parked on its own.

@@ -119,9 +119,7 @@ final class TimerQueue: @unchecked Sendable {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, { context in
-            let queue = Unmanaged<TimerQueue>.fromOpaque(context!).takeRetainedValue()
-            queue.run()
-            return nil
+            Unmanaged<TimerQueue>.fromOpaque(context!).takeRetainedValue().run()
         }, context)
         precondition(result == 0, "GoConcurrency: cannot start the timer thread (pthread_create: \(result))")
         pthread_detach(thread)

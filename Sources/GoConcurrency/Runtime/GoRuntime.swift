@@ -1,0 +1,124 @@
+// GoRuntime: Go's scheduler as a Swift TaskExecutor.
+//
+// Glossary (Go's names, runtime/proc.go):
+//   G  a goroutine: here a Swift task started by `go { }` with this runtime as
+//      its executor preference. Its jobs (first run, and every resumption after
+//      a suspension) are what the scheduler runs.
+//   P  a logical processor (`Processor`): a run queue and the right to run
+//      jobs. There are GOMAXPROCS of them.
+//   M  an OS thread. Here each P owns one worker thread for its whole life.
+//
+// How a job is placed (enqueue):
+//   - from a worker thread of this runtime: into that P's `runnext` slot, so a
+//     goroutine readied by the running one runs next, on the same P, back to
+//     back (a ping-pong pair stays on one P and one core's cache). The job that
+//     was in `runnext` moves to the tail of the local queue. A job that
+//     re-enqueues itself while running (Task.yield) goes to the tail instead,
+//     so yield still lets the others run.
+//   - from any other thread: into the global queue.
+// How a P finds work: runnext, then its local queue, then the global queue
+// (first, one tick in 61, so the global queue is never starved), then steals
+// half of another P's queue; with nothing found it spins a little (50 µs) looking
+// again, then parks its thread until an enqueue wakes it. A P is woken when work lands where it could take it: in
+// the global queue or in a local queue (not for `runnext`, which its owner is
+// about to run anyway; waking a P for it would cost a futex wake per hand-off
+// and gain nothing), and only if no P is spinning already (it will find it).
+//
+// Rejected, for now: lock-free local queues (Go's runq is a lock-free ring
+// with the owner as the only producer); a mutex per P is simpler and, with the
+// owner as nearly its only user, uncontended. Measured in BENCHMARKS.md.
+//
+// Invariants:
+// - `idle` (under `idleLock`) lists the parked processors; a processor appears
+//   there only while its thread is in (or about to enter) `park`.
+// - Before parking, a processor registers as idle and then looks at every
+//   queue once more; an enqueuer publishes its job before it reads the idle
+//   list. So either the processor sees the job or the enqueuer sees the
+//   processor idle and wakes it: no job is stranded.
+
+import DequeModule
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Go's scheduler: goroutines (Swift tasks) multiplexed on GOMAXPROCS logical
+/// processors, each with its own run queue and worker thread.
+public final class GoRuntime: TaskExecutor, @unchecked Sendable {
+    /// The runtime `go { }` uses, with one processor per usable core.
+    public static let shared = GoRuntime(processors: GoRuntime.usableCores)
+
+    /// The number of cores this process may run on.
+    public static var usableCores: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    let processors: [Processor]
+    let globalQueue = Mutex(Deque<UnownedJob>())
+    let globalCount = Atomic<Int>(0)
+    let idleLock = Mutex<[Processor]>([])
+    let idleCount = Atomic<Int>(0)
+    /// Processors looking for work before they park; while there is one,
+    /// enqueuers wake nobody.
+    let spinningCount = Atomic<Int>(0)
+
+    /// Jobs taken by stealing, for tests and benchmarks that want to see the
+    /// work move.
+    public var stolenJobs: Int { processors.reduce(0) { $0 + $1.stolen.load(ordering: .relaxed) } }
+
+    /// GOMAXPROCS: the number of logical processors.
+    public var processorCount: Int { processors.count }
+
+    /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
+    /// with its worker thread.
+    public init(processors count: Int) {
+        precondition(count >= 1, "GoRuntime: GOMAXPROCS must be at least 1, got \(count)")
+        var made: [Processor] = []
+        for id in 0..<count {
+            made.append(Processor(id: id))
+        }
+        processors = made
+        for processor in processors {
+            processor.start(in: self)
+        }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if let current = Processor.current, current.runtime === self {
+            if current.putLocal(job) {
+                wakeIdleProcessor()
+            }
+        } else {
+            globalQueue.withLock { $0.append(job) }
+            globalCount.add(1, ordering: .sequentiallyConsistent)
+            wakeIdleProcessor()
+        }
+    }
+
+    func popGlobal() -> UnownedJob? {
+        if globalCount.load(ordering: .relaxed) == 0 { return nil }
+        let job = globalQueue.withLock { $0.popFirst() }
+        if job != nil {
+            globalCount.subtract(1, ordering: .relaxed)
+        }
+        return job
+    }
+
+    /// Wakes one parked processor, if any.
+    func wakeIdleProcessor() {
+        if idleCount.load(ordering: .sequentiallyConsistent) == 0 { return }
+        if spinningCount.load(ordering: .sequentiallyConsistent) > 0 { return }
+        let processor = idleLock.withLock { idle -> Processor? in
+            guard let processor = idle.popLast() else { return nil }
+            idleCount.subtract(1, ordering: .sequentiallyConsistent)
+            return processor
+        }
+        processor?.wake()
+    }
+}

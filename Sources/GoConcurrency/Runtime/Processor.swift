@@ -1,0 +1,219 @@
+// A logical processor (Go's P) and the worker thread that runs it.
+//
+// Invariants:
+// - `queue` (runnext and the local queue) is protected by its mutex: the owner
+//   puts and takes, other processors only steal (half the local queue, never
+//   runnext).
+// - `runningJob` and `tick` are touched only by the owner thread.
+// - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
+//   a wake that finds the processor running just leaves a permit, and the next
+//   park returns at once and looks for work again.
+
+import DequeModule
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+final class Processor: @unchecked Sendable {
+    struct LocalQueue {
+        var runnext: UnownedJob?
+        var jobs = Deque<UnownedJob>(minimumCapacity: 256)
+    }
+
+    let id: Int
+    unowned(unsafe) var runtime: GoRuntime!
+    let queue = Mutex(LocalQueue())
+    let stolen = Atomic<Int>(0)
+    private var runningJob: UnsafeRawPointer?
+    private var tick: UInt32 = 0
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var permit = false
+
+    init(id: Int) {
+        self.id = id
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    // MARK: The current processor
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The processor whose worker thread is calling, if any.
+    static var current: Processor? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<Processor>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    // MARK: Queues
+
+    /// Puts a job readied by the running goroutine. True if other processors
+    /// should be woken to share the work (the local queue grew).
+    func putLocal(_ job: UnownedJob) -> Bool {
+        let isYield = identity(job) == runningJob
+        return queue.withLock { queue in
+            if isYield {
+                queue.jobs.append(job)
+                return true
+            }
+            guard let previous = queue.runnext else {
+                queue.runnext = job
+                return false
+            }
+            queue.runnext = job
+            queue.jobs.append(previous)
+            return true
+        }
+    }
+
+    /// Steals half of this processor's local queue (not runnext).
+    func stealHalf() -> [UnownedJob] {
+        queue.withLock { queue in
+            let half = (queue.jobs.count + 1) / 2
+            if half == 0 { return [] }
+            var taken: [UnownedJob] = []
+            taken.reserveCapacity(half)
+            for _ in 0..<half {
+                taken.append(queue.jobs.removeFirst())
+            }
+            return taken
+        }
+    }
+
+    private func identity(_ job: UnownedJob) -> UnsafeRawPointer {
+        unsafeBitCast(job, to: UnsafeRawPointer.self)
+    }
+
+    // MARK: The worker loop
+
+    func start(in runtime: GoRuntime) {
+        self.runtime = runtime
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            Unmanaged<Processor>.fromOpaque(context!).takeRetainedValue().run()
+        }, context)
+        precondition(result == 0, "GoRuntime: cannot start a worker thread (pthread_create: \(result))")
+        pthread_detach(thread)
+    }
+
+    private func run() -> Never {
+        pthread_setspecific(Processor.key, Unmanaged.passUnretained(self).toOpaque())
+        let executor = runtime.asUnownedTaskExecutor()
+        while true {
+            if let job = findRunnable() ?? spinForWork() {
+                runningJob = identity(job)
+                job.runSynchronously(on: executor)
+                runningJob = nil
+            } else {
+                parkUntilWork()
+            }
+        }
+    }
+
+    private func findRunnable() -> UnownedJob? {
+        tick &+= 1
+        if tick % 61 == 0, let job = runtime.popGlobal() {
+            return job
+        }
+        if let job = queue.withLock({ $0.runnext.take() ?? $0.jobs.popFirst() }) {
+            return job
+        }
+        if let job = runtime.popGlobal() {
+            return job
+        }
+        return steal()
+    }
+
+    private func steal() -> UnownedJob? {
+        let others = runtime.processors
+        if others.count == 1 { return nil }
+        let start = Int(truncatingIfNeeded: FastRandom.next() % UInt64(others.count))
+        for offset in 0..<others.count {
+            let victim = others[(start + offset) % others.count]
+            if victim === self { continue }
+            var taken = victim.stealHalf()
+            if taken.isEmpty { continue }
+            stolen.add(taken.count, ordering: .relaxed)
+            let first = taken.removeFirst()
+            if !taken.isEmpty {
+                queue.withLock { $0.jobs.append(contentsOf: taken) }
+            }
+            return first
+        }
+        return nil
+    }
+
+    /// Looks for work for a short while before parking (Go's spinning M): a
+    /// hand-off between processors then costs no futex wake, and while one
+    /// processor spins, enqueuers wake nobody.
+    private func spinForWork() -> UnownedJob? {
+        runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
+        let deadline = Monotonic.now() &+ Processor.spinNanoseconds
+        var job: UnownedJob?
+        repeat {
+            for _ in 0..<64 {
+                if let found = findRunnable() {
+                    job = found
+                    break
+                }
+            }
+        } while job == nil && Monotonic.now() < deadline
+        runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
+        if job != nil {
+            // Found work: there may be more, and nobody else is looking now.
+            runtime.wakeIdleProcessor()
+        }
+        return job
+    }
+
+    static let spinNanoseconds: UInt64 = 50_000
+
+    private func parkUntilWork() {
+        runtime.idleLock.withLock { idle in
+            idle.append(self)
+            runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
+        }
+        // Look once more, now that enqueuers can see us idle.
+        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork() {
+            let stillListed = runtime.idleLock.withLock { idle -> Bool in
+                guard let index = idle.firstIndex(where: { $0 === self }) else { return false }
+                idle.remove(at: index)
+                runtime.idleCount.subtract(1, ordering: .sequentiallyConsistent)
+                return true
+            }
+            if stillListed { return }
+            // Someone already took us off the list and will wake us: consume it.
+        }
+        pthread_mutex_lock(mutex)
+        while !permit {
+            pthread_cond_wait(condition, mutex)
+        }
+        permit = false
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func anyLocalWork() -> Bool {
+        runtime.processors.contains { processor in
+            processor.queue.withLock { $0.runnext != nil || !$0.jobs.isEmpty }
+        }
+    }
+
+    func wake() {
+        pthread_mutex_lock(mutex)
+        permit = true
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+}

@@ -1,0 +1,81 @@
+// gobench: GoConcurrency's side of ../shared/anchors/compare. Prints one line
+// "<workload> <ns per op> <ops>" per workload, as the Go anchor does.
+
+import ArgumentParser
+import GoConcurrency
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Workload: Sendable {
+    let name: String
+    let ops: Int
+    let run: @Sendable (Int) async throws -> Void
+}
+
+let workloads: [Workload] = [
+    Workload(name: "pingpong", ops: 1_000_000, run: pingpong),
+    Workload(name: "unbuffered_stream", ops: 2_000_000, run: { try await stream($0, capacity: 0) }),
+    Workload(name: "buffered_stream", ops: 10_000_000, run: { try await stream($0, capacity: 1024) }),
+    Workload(name: "mpmc_4x4", ops: 4_000_000, run: { try await mpmc($0, producers: 4, consumers: 4, capacity: 128) }),
+    Workload(name: "select4", ops: 2_000_000, run: select4),
+    Workload(name: "nonblocking", ops: 10_000_000, run: nonblocking),
+    Workload(name: "select_timeout", ops: 1_000_000, run: selectTimeout),
+    Workload(name: "spawn", ops: 1_000_000, run: spawnMany),
+    Workload(name: "parked_1m", ops: 1_000_000, run: parked),
+    Workload(name: "sieve_2000", ops: 2000, run: sieve),
+    Workload(name: "workpool_8", ops: 1_000_000, run: workpool),
+    // Not in the Go anchor: the select/default spelling of `nonblocking`.
+    Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
+]
+
+@main
+struct GoBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gobench",
+        abstract: "Runs the Go anchor workloads on GoConcurrency and prints '<workload> <ns/op> <ops>' lines.")
+
+    @Option(name: .customLong("only", withSingleDash: true), help: "Comma-separated workload names (all when absent).")
+    var only: String?
+
+    @Option(name: .customLong("scale", withSingleDash: true), help: "Multiply every op count except sieve_2000's.")
+    var scale: Double = 1
+
+    @Option(name: .customLong("procs", withSingleDash: true), help: "GOMAXPROCS: logical processors of the runtime (default: usable cores).")
+    var procs: Int?
+
+    @Flag(name: .customLong("list", withSingleDash: true), help: "List the workloads and exit.")
+    var list = false
+
+    func run() async throws {
+        if list {
+            for workload in workloads { print(workload.name) }
+            return
+        }
+        if let procs {
+            runtime = GoRuntime(processors: procs)
+        }
+        let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
+        for workload in workloads where selected?.contains(workload.name) ?? true {
+            let n = workload.name == "sieve_2000" ? workload.ops : max(1, Int(Double(workload.ops) * scale))
+            // Never on the main actor: a detached task, as a goroutine would be.
+            let elapsed = try await Task(executorPreference: runtime) {
+                let start = ContinuousClock.now
+                try await workload.run(n)
+                return ContinuousClock.now - start
+            }.value
+            let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+            print("\(workload.name) \(formatted(ns / Double(n))) \(n)")
+            if workload.name == "parked_1m" {
+                print("parked_1m_bytes \(Int(parkedBytes.rounded())) \(n)")
+            }
+            fflush(nil)
+        }
+    }
+
+    func formatted(_ value: Double) -> String {
+        let tenths = (value * 10).rounded() / 10
+        return String(tenths)
+    }
+}

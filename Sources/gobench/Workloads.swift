@@ -1,0 +1,283 @@
+// The workloads of ../shared/anchors/go/main.go, written the way a GoConcurrency
+// user writes them: same names, sizes and result checks.
+//
+// Until the runtime issue lands, goroutines are plain detached Swift tasks on
+// the default executor (`spawn` below is the one place to change).
+
+import GoConcurrency
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct WorkloadFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Go's `go f()`, returning a handle the workload can await.
+@discardableResult
+func spawn<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
+    Task(executorPreference: runtime, operation: body)
+}
+
+/// The runtime the workloads run on: GoRuntime.shared unless -procs says otherwise.
+nonisolated(unsafe) var runtime = GoRuntime.shared
+
+/// An atomic counter that goroutines can share (Go: `var count int64` with sync/atomic).
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func add(_ amount: Int) { value.add(amount, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
+}
+
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw WorkloadFailure(description: message()) }
+}
+
+func pingpong(_ n: Int) async throws {
+    let a = Chan<Int>(), b = Chan<Int>()
+    spawn {
+        for await v in a {
+            try await b.send(v + 1)
+        }
+        try b.close()
+    }
+    for i in 0..<n {
+        try await a.send(i)
+        let reply = try await b.receive()
+        try check(reply == i + 1, "pingpong: wrong value")
+    }
+    try a.close()
+}
+
+func stream(_ n: Int, capacity: Int) async throws {
+    let c = Chan<Int>(capacity: capacity)
+    spawn {
+        for i in 0..<n {
+            try await c.send(i)
+        }
+        try c.close()
+    }
+    var sum = 0
+    for await v in c {
+        sum += v
+    }
+    try check(sum == n * (n - 1) / 2, "stream: lost values")
+}
+
+func mpmc(_ n: Int, producers: Int, consumers: Int, capacity: Int) async throws {
+    let c = Chan<Int>(capacity: capacity)
+    let per = n / producers
+    let senders = (0..<producers).map { p in
+        spawn {
+            for i in 0..<per {
+                try await c.send(p * per + i)
+            }
+        }
+    }
+    let receivers = (0..<consumers).map { _ in
+        spawn {
+            var s = 0
+            for await v in c {
+                s += v
+            }
+            return s
+        }
+    }
+    for sender in senders {
+        try await sender.value
+    }
+    try c.close()
+    var total = 0
+    for receiver in receivers {
+        total += try await receiver.value
+    }
+    let m = per * producers
+    try check(total == m * (m - 1) / 2, "mpmc: lost values")
+}
+
+func select4(_ n: Int) async throws {
+    let per = n / 4
+    let channels = (0..<4).map { _ in Chan<Int>() }
+    for c in channels {
+        spawn {
+            for _ in 0..<per {
+                try await c.send(1)
+            }
+            try c.close()
+        }
+    }
+    var got = 0, open = 4
+    // A nil channel disables its case, as in Go.
+    var c0: Chan<Int>? = channels[0], c1: Chan<Int>? = channels[1]
+    var c2: Chan<Int>? = channels[2], c3: Chan<Int>? = channels[3]
+    while open > 0 {
+        let (index, value) = try await select {
+            c0?.onReceive { (0, $0) }
+            c1?.onReceive { (1, $0) }
+            c2?.onReceive { (2, $0) }
+            c3?.onReceive { (3, $0) }
+        }
+        guard let value else {
+            switch index {
+            case 0: c0 = nil
+            case 1: c1 = nil
+            case 2: c2 = nil
+            default: c3 = nil
+            }
+            open -= 1
+            continue
+        }
+        got += value
+    }
+    try check(got == per * 4, "select4: lost values")
+}
+
+func spawnMany(_ n: Int) async throws {
+    let count = Counter()
+    await withDiscardingTaskGroup { group in
+        for _ in 0..<n {
+            group.addTask {
+                count.add(1)
+            }
+        }
+    }
+    try check(count.count == n, "spawn: lost goroutines")
+}
+
+/// The resident bytes each parked goroutine costs, filled in by `parked`.
+nonisolated(unsafe) var parkedBytes = 0.0
+
+func parked(_ n: Int) async throws {
+    let before = residentBytes()
+    let gate = Chan<Void>()
+    let started = Counter()
+    try await withThrowingDiscardingTaskGroup { group in
+        for _ in 0..<n {
+            group.addTask {
+                started.add(1)
+                _ = try await gate.receive()
+            }
+        }
+        while started.count < n {
+            try await sleep(for: .milliseconds(1))
+        }
+        try await sleep(for: .milliseconds(50))  // let them all park
+        parkedBytes = Double(residentBytes() - before) / Double(n)
+        try gate.close()
+    }
+}
+
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0, resident = 0
+    withUnsafeMutablePointer(to: &size) { sizePointer in
+        withUnsafeMutablePointer(to: &resident) { residentPointer in
+            _ = withVaList([sizePointer, residentPointer]) { vfscanf(file, "%ld %ld", $0) }
+        }
+    }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// The daisy-chain prime sieve from the seed, for the first n primes.
+func sieve(_ n: Int) async throws {
+    var ch = Chan<Int>()
+    let source = ch
+    var tasks: [Task<Void, any Error>] = []
+    tasks.append(spawn {
+        var i = 2
+        while true {
+            try await source.send(i)
+            i += 1
+        }
+    })
+    var last = 0
+    for _ in 0..<n {
+        let prime = try await ch.receive()!
+        last = prime
+        let input = ch.receiveOnly, output = Chan<Int>()
+        tasks.append(spawn {
+            while true {
+                let i = try await input.receive()!
+                if i % prime != 0 {
+                    try await output.send(i)
+                }
+            }
+        })
+        ch = output
+    }
+    // Go leaves the chain blocked when main returns; tasks have to be told.
+    for task in tasks {
+        task.cancel()
+    }
+    try check(n != 2000 || last == 17389, "sieve: wrong prime \(last)")
+}
+
+/// The seed's Work pattern: a pool of 8 goroutines reading an unbuffered channel.
+func workpool(_ n: Int) async throws {
+    let work = Chan<@Sendable () -> Void>()
+    let count = Counter()
+    let workers = (0..<8).map { _ in
+        spawn {
+            for await w in work {
+                w()
+            }
+        }
+    }
+    let task: @Sendable () -> Void = { count.add(1) }
+    for _ in 0..<n {
+        try await work.send(task)
+    }
+    try work.close()
+    for worker in workers {
+        try await worker.value
+    }
+    try check(count.count == n, "workpool: lost tasks")
+}
+
+/// A select with a ready channel and a fresh one-second timeout, n times.
+func selectTimeout(_ n: Int) async throws {
+    let c = Chan<Int>(capacity: 1)
+    for i in 0..<n {
+        try await c.send(i)
+        let v: Int? = try await select {
+            c.onReceive { $0 }
+            after(.seconds(1)) { nil }
+        }
+        try check(v == i, "selecttimeout: wrong value")
+    }
+}
+
+/// Try-send and try-receive on a buffered channel: Go's select with default,
+/// which Go's compiler lowers to the same non-blocking calls.
+func nonblocking(_ n: Int) async throws {
+    let c = Chan<Int>(capacity: 1)
+    var hits = 0
+    for i in 0..<n {
+        _ = c.trySend(i)
+        if case .value = c.tryReceive() {
+            hits += 1
+        }
+    }
+    try check(hits == n, "nonblocking: wrong count")
+}
+
+/// The same as `nonblocking`, written with `select { ...; otherwise { } }`.
+func nonblockingSelect(_ n: Int) async throws {
+    let c = Chan<Int>(capacity: 1)
+    var hits = 0
+    for i in 0..<n {
+        try await select {
+            c.onSend(i) {}
+            otherwise {}
+        }
+        let hit = try await select {
+            c.onReceive { _ in true }
+            otherwise { false }
+        }
+        if hit { hits += 1 }
+    }
+    try check(hits == n, "nonblocking_select: wrong count")
+}

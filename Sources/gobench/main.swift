@@ -1,2 +1,0 @@
-import GoConcurrency
-print("gobench")
