@@ -1,28 +1,28 @@
 // The state machine of one channel, buffered or not (Go's hchan). Pure: it is
 // only ever run under its storage's lock, it never locks and never resumes
-// anything; each event returns an action saying whom the caller must wake once
-// the lock is released.
+// anything; each event returns an action naming whom the caller must wake
+// once the lock is released.
 //
 // Invariants:
 // - `buffer.count <= capacity`; an unbuffered channel (capacity 0) never buffers.
-// - At most one of `senders` and `receivers` holds claimable nodes: a receiver
-//   parks only when the buffer is empty and no sender can be claimed, a sender
-//   only when the buffer is full and no receiver can be claimed.
+// - At most one of `senders` and `receivers` holds claimable entries: a
+//   receiver parks only when the buffer is empty and no sender can be claimed,
+//   a sender only when the buffer is full and no receiver can be claimed.
 // - Senders park only while the buffer is full, so a receive that takes the
 //   buffer's head moves the first parked sender's value to its tail (rule 3).
-// - Once `isClosed`, both queues are empty of claimable nodes and stay so.
+// - Once `isClosed`, both queues are empty of claimable entries and stay so.
 
 import DequeModule
 
 @usableFromInline
-struct ChannelState<Element> {
+struct ChannelState<Element: Sendable> {
     @usableFromInline typealias Node = ChannelWaitNode<Element>
 
     @usableFromInline var buffer: Deque<Element>
     @usableFromInline let capacity: Int
     @usableFromInline var isClosed = false
-    @usableFromInline var senders = WaitQueue<Element>()
-    @usableFromInline var receivers = WaitQueue<Element>()
+    @usableFromInline var senders = WaitQueue<ParkedSender<Element>>()
+    @usableFromInline var receivers = WaitQueue<ParkedReceiver<Element>>()
 
     @inlinable
     init(capacity: Int) {
@@ -34,10 +34,12 @@ struct ChannelState<Element> {
     @inlinable
     var count: Int { buffer.count }
 
+    // MARK: Operations that do not wait
+
     @usableFromInline
     enum SendAction {
         /// The value is in the buffer, or handed to `wake`, a claimed receiver.
-        case sent(wake: Node?)
+        case sent(wake: ReceiverWake<Element>?)
         case closed
         case wouldBlock
     }
@@ -46,8 +48,13 @@ struct ChannelState<Element> {
     mutating func send(_ value: Element) -> SendAction {
         if isClosed { return .closed }
         if let receiver = receivers.popFirstClaimed() {
-            receiver.value = value
-            return .sent(wake: receiver)
+            switch receiver {
+            case .task(_, let continuation):
+                return .sent(wake: .task(continuation, value))
+            case .node(let node):
+                node.value = value
+                return .sent(wake: .node(node))
+            }
         }
         if buffer.count < capacity {
             buffer.append(value)
@@ -58,8 +65,8 @@ struct ChannelState<Element> {
 
     @usableFromInline
     enum ReceiveAction {
-        /// A value, taken from the buffer or from `wake`, a claimed sender.
-        case value(Element, wake: Node?)
+        /// A value, from the buffer or from `wake`, a claimed sender.
+        case value(Element, wake: SenderWake<Element>?)
         /// Closed and drained.
         case closed
         case wouldBlock
@@ -70,55 +77,124 @@ struct ChannelState<Element> {
         if buffer.count > 0 {
             let value = buffer.removeFirst()
             if let sender = senders.popFirstClaimed() {
-                buffer.append(sender.value.take().unsafelyUnwrapped)
-                return .value(value, wake: sender)
+                buffer.append(sender.takeValue())
+                return .value(value, wake: sender.wake)
             }
             return .value(value, wake: nil)
         }
         if let sender = senders.popFirstClaimed() {
-            return .value(sender.value.take().unsafelyUnwrapped, wake: sender)
+            return .value(sender.takeValue(), wake: sender.wake)
         }
         if isClosed { return .closed }
         return .wouldBlock
     }
 
-    /// Queues a receiver unless a receive could complete now (then false: the
-    /// caller aborts its wait and tries again).
+    // MARK: Parking a task
+
+    @usableFromInline
+    enum ParkSenderAction {
+        case parked
+        case sent(wake: ReceiverWake<Element>?)
+        case closed
+        case cancelled
+    }
+
+    /// A task's send that found the channel not ready: tries once more, and
+    /// queues `continuation` if it still cannot complete and the task is not
+    /// cancelled.
+    @inlinable
+    mutating func parkSender(
+        _ task: TaskIdentity, _ value: Element, _ continuation: UnsafeContinuation<Void, any Error>
+    ) -> ParkSenderAction {
+        switch send(value) {
+        case .sent(let wake): return .sent(wake: wake)
+        case .closed: return .closed
+        case .wouldBlock: break
+        }
+        // The cancellation handler takes this lock: checked here, cancellation
+        // is either seen now or finds the entry queued.
+        if task.task.isCancelled { return .cancelled }
+        senders.append(.task(task, value, continuation))
+        return .parked
+    }
+
+    @usableFromInline
+    enum ParkReceiverAction {
+        case parked
+        case value(Element, wake: SenderWake<Element>?)
+        case closed
+        case cancelled
+    }
+
+    @inlinable
+    mutating func parkReceiver(
+        _ task: TaskIdentity, _ continuation: UnsafeContinuation<Element?, any Error>
+    ) -> ParkReceiverAction {
+        switch receive() {
+        case .value(let value, let wake): return .value(value, wake: wake)
+        case .closed: return .closed
+        case .wouldBlock: break
+        }
+        if task.task.isCancelled { return .cancelled }
+        receivers.append(.task(task, continuation))
+        return .parked
+    }
+
+    // MARK: Parking a node (a select case or a blocked thread)
+
+    /// Queues a receiving node unless a receive could complete now (then
+    /// false: the caller aborts its wait and tries again).
     @inlinable
     mutating func enqueueReceiver(_ node: Node) -> Bool {
         if buffer.count > 0 || isClosed || senders.hasClaimable(otherThan: node.waiter) {
             return false
         }
-        receivers.append(node)
+        receivers.append(.node(node))
         return true
     }
 
-    /// Queues a sender unless a send could complete now.
+    /// Queues a sending node unless a send could complete now.
     @inlinable
     mutating func enqueueSender(_ node: Node) -> Bool {
         if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.waiter) {
             return false
         }
-        senders.append(node)
+        senders.append(.node(node))
         return true
     }
+
+    // MARK: Close
 
     @usableFromInline
     enum CloseAction {
         case alreadyClosed
-        /// Every parked receiver and sender, claimed and marked closed.
-        case closed(wake: [Node])
+        /// Every parked receiver and sender, claimed; nodes marked closed.
+        case closed(receivers: [ParkedReceiver<Element>], senders: [ParkedSender<Element>])
     }
 
     @inlinable
     mutating func close() -> CloseAction {
         if isClosed { return .alreadyClosed }
         isClosed = true
-        var wake = receivers.claimAll()
-        wake += senders.claimAll()
-        for node in wake {
+        let parkedReceivers = receivers.claimAll()
+        let parkedSenders = senders.claimAll()
+        for node in parkedReceivers.lazy.compactMap(\.node) {
             node.closed = true
         }
-        return .closed(wake: wake)
+        for node in parkedSenders.lazy.compactMap(\.node) {
+            node.closed = true
+        }
+        return .closed(receivers: parkedReceivers, senders: parkedSenders)
+    }
+}
+
+extension ParkedSender {
+    /// How to wake this sender once its value is taken.
+    @inlinable
+    var wake: SenderWake<Element> {
+        switch self {
+        case .task(_, _, let continuation): .task(continuation)
+        case .node(let node): .node(node)
+        }
     }
 }

@@ -1,14 +1,15 @@
 // The lock-owning core of a channel: runs `ChannelState` under a mutex and
-// carries out the actions it returns, parking and waking waiters.
+// carries out the actions it returns, parking and waking.
 //
 // Invariants:
 // - `state` is only touched inside `state.withLock`.
-// - No waiter is resumed while the lock is held: every action that wakes
-//   someone is carried out after `withLock` returns. Resuming under the lock
-//   could deadlock with a cancellation handler or a select that is unregistering
-//   (it takes this lock), and would make the woken task wait for our unlock.
-// - A parked operation is queued only by its own `register` step, inside the
-//   parking path, after its continuation is published.
+// - Nothing is resumed while the lock is held: every action that wakes someone
+//   is carried out after `withLock` returns. Resuming under the lock could
+//   deadlock with a cancellation handler or a select that is unregistering
+//   (both take this lock), and would make the woken task wait for our unlock.
+// - A parked task's continuation is resumed exactly once, by whoever removes
+//   its entry from the queue under the lock: a partner operation, `close`, or
+//   the task's cancellation handler.
 
 import Synchronization
 
@@ -30,43 +31,23 @@ final class ChannelStorage<Element: Sendable>: Sendable {
 
     @inlinable
     nonisolated(nonsending) func send(_ value: Element, at location: SourceLocation) async throws {
-        switch state.withLock({ $0.send(value) }) {
-        case .sent(let wake):
-            wake?.waiter.resume()
-        case .closed:
-            throw ChannelError.sendOnClosedChannel
-        case .wouldBlock:
-            try await sendParked(value, at: location)
-        }
-    }
-
-    @inlinable
-    nonisolated(nonsending) func sendParked(_ value: Element, at location: SourceLocation) async throws {
-        while true {
-            let node = Node(value: value, reason: .channelSend, location: location)
-            await Parking.park(node) { _ in self.registerSender(node) }
-            switch node.outcome {
-            case Waiter.selected(0):
-                if node.closed { throw ChannelError.sendOnClosedChannel }
-                return
-            case Waiter.cancelled:
-                removeSender(node)
-                throw CancellationError()
-            default:  // aborted: the channel became ready while we queued
-                if try sendWithoutWaiting(value) { return }
+        if try sendWithoutWaiting(value) { return }
+        let task = TaskIdentity.current
+        try await Parking.park(reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
+            switch state.withLock({ $0.parkSender(task, value, continuation) }) {
+            case .parked:
+                break
+            case .sent(let wake):
+                wake?.resume()
+                continuation.resume()
+            case .closed:
+                continuation.resume(throwing: ChannelError.sendOnClosedChannel)
+            case .cancelled:
+                continuation.resume(throwing: CancellationError())
             }
-        }
-    }
-
-    @inlinable
-    func blockingSend(_ value: Element, at location: SourceLocation) throws {
-        while true {
-            if try sendWithoutWaiting(value) { return }
-            let node = Node(value: value, reason: .channelSend, location: location)
-            Parking.parkThread(node) { _ in self.registerSender(node) }
-            if node.outcome == Waiter.selected(0) {
-                if node.closed { throw ChannelError.sendOnClosedChannel }
-                return
+        } onCancel: {
+            if case .task(_, _, let continuation)? = self.state.withLock({ $0.senders.removeTask(task) }) {
+                continuation.resume(throwing: CancellationError())
             }
         }
     }
@@ -76,7 +57,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     func sendWithoutWaiting(_ value: Element) throws -> Bool {
         switch state.withLock({ $0.send(value) }) {
         case .sent(let wake):
-            wake?.waiter.resume()
+            wake?.resume()
             return true
         case .closed:
             throw ChannelError.sendOnClosedChannel
@@ -89,7 +70,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     func trySend(_ value: Element) -> TrySendResult {
         switch state.withLock({ $0.send(value) }) {
         case .sent(let wake):
-            wake?.waiter.resume()
+            wake?.resume()
             return .sent
         case .closed:
             return .closed
@@ -98,60 +79,62 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
-    /// Queues a plain sender, or aborts its wait if the channel is ready now.
     @inlinable
-    func registerSender(_ node: Node) {
-        if !enqueueSender(node), node.tryClaim(Waiter.aborted) {
-            node.resume()
+    func blockingSend(_ value: Element, at location: SourceLocation) throws {
+        while true {
+            if try sendWithoutWaiting(value) { return }
+            let node = Node(value: value, reason: .channelSend, location: location)
+            Parking.parkThread(node) { _ in
+                if !self.enqueueSender(node), node.tryClaim(Waiter.aborted) {
+                    node.resume()
+                }
+            }
+            if node.outcome == Waiter.selected(0) {
+                if node.closed { throw ChannelError.sendOnClosedChannel }
+                return
+            }
         }
-    }
-
-    /// Queues `node` as a parked sender; false (and not queued) if a send
-    /// could complete now.
-    @inlinable
-    func enqueueSender(_ node: Node) -> Bool {
-        state.withLock { $0.enqueueSender(node) }
-    }
-
-    /// Takes `node` out of the senders' queue if it is still there.
-    @inlinable
-    func removeSender(_ node: Node) {
-        state.withLock { $0.senders.remove(node) }
     }
 
     // MARK: Receive
 
     @inlinable
     nonisolated(nonsending) func receive(at location: SourceLocation) async throws -> Element? {
-        switch state.withLock({ $0.receive() }) {
-        case .value(let value, let wake):
-            wake?.waiter.resume()
-            return value
-        case .closed:
-            return nil
-        case .wouldBlock:
-            return try await receiveParked(at: location)
+        switch tryReceive() {
+        case .value(let value): return value
+        case .closed: return nil
+        case .empty: break
+        }
+        let task = TaskIdentity.current
+        return try await Parking.park(reason: .channelReceive, at: location) { (continuation: UnsafeContinuation<Element?, any Error>) in
+            switch state.withLock({ $0.parkReceiver(task, continuation) }) {
+            case .parked:
+                break
+            case .value(let value, let wake):
+                wake?.resume()
+                continuation.resume(returning: value)
+            case .closed:
+                continuation.resume(returning: nil)
+            case .cancelled:
+                continuation.resume(throwing: CancellationError())
+            }
+        } onCancel: {
+            if case .task(_, let continuation)? = self.state.withLock({ $0.receivers.removeTask(task) }) {
+                continuation.resume(throwing: CancellationError())
+            }
         }
     }
 
     @inlinable
-    nonisolated(nonsending) func receiveParked(at location: SourceLocation) async throws -> Element? {
-        while true {
-            let node = Node(value: nil, reason: .channelReceive, location: location)
-            await Parking.park(node) { _ in self.registerReceiver(node) }
-            switch node.outcome {
-            case Waiter.selected(0):
-                return node.value.take()
-            case Waiter.cancelled:
-                removeReceiver(node)
-                throw CancellationError()
-            default:  // aborted
-                switch tryReceive() {
-                case .value(let value): return value
-                case .closed: return nil
-                case .empty: continue
-                }
-            }
+    func tryReceive() -> TryReceiveResult<Element> {
+        switch state.withLock({ $0.receive() }) {
+        case .value(let value, let wake):
+            wake?.resume()
+            return .value(value)
+        case .closed:
+            return .closed
+        case .wouldBlock:
+            return .empty
         }
     }
 
@@ -164,31 +147,24 @@ final class ChannelStorage<Element: Sendable>: Sendable {
             case .empty: break
             }
             let node = Node(value: nil, reason: .channelReceive, location: location)
-            Parking.parkThread(node) { _ in self.registerReceiver(node) }
+            Parking.parkThread(node) { _ in
+                if !self.enqueueReceiver(node), node.tryClaim(Waiter.aborted) {
+                    node.resume()
+                }
+            }
             if node.outcome == Waiter.selected(0) {
                 return node.value.take()
             }
         }
     }
 
-    @inlinable
-    func tryReceive() -> TryReceiveResult<Element> {
-        switch state.withLock({ $0.receive() }) {
-        case .value(let value, let wake):
-            wake?.waiter.resume()
-            return .value(value)
-        case .closed:
-            return .closed
-        case .wouldBlock:
-            return .empty
-        }
-    }
+    // MARK: Nodes (select cases and blocked threads)
 
+    /// Queues `node` as a parked sender; false (and not queued) if a send
+    /// could complete now.
     @inlinable
-    func registerReceiver(_ node: Node) {
-        if !enqueueReceiver(node), node.tryClaim(Waiter.aborted) {
-            node.resume()
-        }
+    func enqueueSender(_ node: Node) -> Bool {
+        state.withLock { $0.enqueueSender(node) }
     }
 
     /// Queues `node` as a parked receiver; false (and not queued) if a receive
@@ -198,10 +174,16 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         state.withLock { $0.enqueueReceiver(node) }
     }
 
-    /// Takes `node` out of the receivers' queue if it is still there.
+    /// A select that lost is done with its sending `node`.
     @inlinable
-    func removeReceiver(_ node: Node) {
-        state.withLock { $0.receivers.remove(node) }
+    func unregisterSender(_ node: Node) {
+        state.withLock { $0.senders.unregister(node) }
+    }
+
+    /// A select that lost is done with its receiving `node`.
+    @inlinable
+    func unregisterReceiver(_ node: Node) {
+        state.withLock { $0.receivers.unregister(node) }
     }
 
     // MARK: Close and inspection
@@ -211,9 +193,18 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         switch state.withLock({ $0.close() }) {
         case .alreadyClosed:
             throw ChannelError.closeOfClosedChannel
-        case .closed(let wake):
-            for node in wake {
-                node.waiter.resume()
+        case .closed(let receivers, let senders):
+            for receiver in receivers {
+                switch receiver {
+                case .task(_, let continuation): continuation.resume(returning: nil)
+                case .node(let node): node.waiter.resume()
+                }
+            }
+            for sender in senders {
+                switch sender {
+                case .task(_, _, let continuation): continuation.resume(throwing: ChannelError.sendOnClosedChannel)
+                case .node(let node): node.waiter.resume()
+                }
             }
         }
     }

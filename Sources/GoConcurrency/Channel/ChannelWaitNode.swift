@@ -1,26 +1,21 @@
-// One parked operation on one channel: a blocked send or receive, or one case
-// of a blocked select. Linked into the channel's queue of senders or receivers.
+// One case of a blocked select, or a blocked OS thread, parked on one channel.
 //
 // Invariants:
-// - `next`, `previous` and `isLinked` are protected by the lock of the channel
-//   whose queue holds the node.
-// - `value` and `closed` are written by whoever claims the waiter, under that
-//   lock, before it resumes the waiter; the owner reads them after it wakes.
-// - A plain send or receive is its own waiter (`owner == nil`); the cases of a
+// - `value` and `closed` are written by whoever claims the waiter, under the
+//   channel's lock, before it resumes the waiter; the owner reads them after
+//   it wakes. A sender's node holds its value until claimed.
+// - A blocked thread's node is its own waiter (`owner == nil`); the cases of a
 //   select share their select's waiter.
 
 @usableFromInline
 final class ChannelWaitNode<Element>: Waiter, @unchecked Sendable {
-    @usableFromInline @exclusivity(unchecked) var next: ChannelWaitNode<Element>?
-    @usableFromInline @exclusivity(unchecked) unowned(unsafe) var previous: ChannelWaitNode<Element>?
-    @usableFromInline @exclusivity(unchecked) var isLinked = false
     /// For a sender: the value it offers. For a receiver: the value handed to it.
     @usableFromInline @exclusivity(unchecked) var value: Element?
     /// Set by `close` when it is the closing of the channel that woke the node.
     @usableFromInline @exclusivity(unchecked) var closed = false
     @usableFromInline let owner: Waiter?
 
-    /// A plain send (with `value`) or receive, parked on its own.
+    /// A blocked thread's send (with `value`) or receive.
     @inlinable
     init(value: Element?, reason: WaitReason, location: SourceLocation) {
         self.value = value

@@ -1,103 +1,87 @@
-// A channel's FIFO of parked senders or receivers: an intrusive doubly linked
-// list, so that a select's losing cases and cancelled operations leave in O(1)
-// (Go's waitq and dequeueSudoG do the same; see rule 23 and 25).
+// A channel's FIFO of parked senders or receivers (Go's waitq).
 //
 // Invariants (the queue is protected by its channel's lock):
-// - `head` strongly holds the first node, each node its `next`; `tail` and
-//   `previous` are unowned and always point to nodes the chain holds.
-// - A node is in at most one queue, and `isLinked` says whether it is.
-// - A queued node may have been claimed elsewhere (its select won on another
-//   channel, or its task was cancelled): such nodes are *stale* and are dropped
-//   by whoever meets them first.
+// - Entries are served first-in first-out (rule 4).
+// - A parked task's entry is live until it is popped or removed, both under
+//   the lock. A node's entry is *stale* once its waiter was claimed elsewhere
+//   (its select chose another case, or the select was cancelled or timed out):
+//   stale entries are skipped and dropped by whoever meets them.
+// - A select that lost takes its nodes out by `unregister`, which counts them
+//   and compacts the queue once they could be half of it. So removal is O(1)
+//   amortised, a loop of selects does not grow memory (rule 25), and a lost
+//   case never pairs with anyone (rule 23): its waiter cannot be claimed.
+
+import DequeModule
 
 @usableFromInline
-struct WaitQueue<Element> {
-    @usableFromInline typealias Node = ChannelWaitNode<Element>
-
-    @usableFromInline var head: Node?
-    @usableFromInline unowned(unsafe) var tail: Node?
+struct WaitQueue<Entry: ParkedOperation> {
+    @usableFromInline var entries = Deque<Entry>()
+    /// Nodes unregistered since the last compaction: an upper bound on the
+    /// stale entries still queued.
+    @usableFromInline var unregistered = 0
 
     @inlinable
     init() {}
 
     @inlinable
-    var isEmpty: Bool { head == nil }
-
-    @inlinable
-    mutating func append(_ node: Node) {
-        node.isLinked = true
-        node.next = nil
-        node.previous = tail
-        if let tail {
-            tail.next = node
-        } else {
-            head = node
-        }
-        tail = node
+    mutating func append(_ entry: Entry) {
+        entries.append(entry)
     }
 
-    /// Unlinks `node` if it is still queued here.
+    /// Pops entries from the front until one is claimed: a task's entry is
+    /// claimed by popping it, a node's by claiming its waiter for its case.
+    /// Stale nodes on the way are dropped.
     @inlinable
-    mutating func remove(_ node: Node) {
-        guard node.isLinked else { return }
-        node.isLinked = false
-        let next = node.next
-        if let previous = node.previous {
-            previous.next = next
-        } else {
-            head = next
-        }
-        if let next {
-            next.previous = node.previous
-        } else {
-            tail = node.previous
-        }
-        node.next = nil
-        node.previous = nil
-    }
-
-    @inlinable
-    mutating func popFirst() -> Node? {
-        guard let first = head else { return nil }
-        remove(first)
-        return first
-    }
-
-    /// Pops nodes from the front until one can be claimed for its case, and
-    /// returns it claimed; stale nodes on the way are dropped.
-    @inlinable
-    mutating func popFirstClaimed() -> Node? {
-        while let node = popFirst() {
+    mutating func popFirstClaimed() -> Entry? {
+        while let entry = entries.popFirst() {
+            guard let node = entry.node else { return entry }
             if node.waiter.tryClaim(Waiter.selected(node.caseIndex)) {
-                return node
+                return entry
             }
         }
         return nil
     }
 
-    /// Whether some queued node of a waiter other than `waiter` could still be
-    /// claimed. Drops stale nodes it meets; skips `waiter`'s own nodes, so a
-    /// select never pairs with itself (rule 22).
+    /// Whether some entry could be claimed by an operation of `waiter`: its
+    /// own nodes do not count, so a select never pairs with itself (rule 22).
     @inlinable
-    mutating func hasClaimable(otherThan waiter: Waiter) -> Bool {
-        var node = head
-        while let current = node {
-            node = current.next
-            let owner = current.waiter
-            if owner === waiter { continue }
-            if owner.isWaiting { return true }
-            remove(current)
+    func hasClaimable(otherThan waiter: Waiter) -> Bool {
+        for entry in entries {
+            guard let node = entry.node else { return true }
+            let owner = node.waiter
+            if owner !== waiter && owner.isWaiting { return true }
         }
         return false
     }
 
-    /// Claims every node that can still be claimed and returns them; drops the rest.
+    /// Removes and returns the entry of the cancelled `task`, if still queued.
     @inlinable
-    mutating func claimAll() -> [Node] {
-        var claimed: [Node] = []
-        while let node = popFirstClaimed() {
-            claimed.append(node)
+    mutating func removeTask(_ task: TaskIdentity) -> Entry? {
+        guard let index = entries.firstIndex(where: { $0.task == task }) else { return nil }
+        return entries.remove(at: index)
+    }
+
+    /// A select that lost (or a thread that gave up) is done with `node`.
+    @inlinable
+    mutating func unregister(_ node: ChannelWaitNode<Entry.Element>) {
+        unregistered += 1
+        if unregistered >= 16 && unregistered * 2 >= entries.count {
+            entries.removeAll { entry in
+                guard let node = entry.node else { return false }
+                return !node.waiter.isWaiting
+            }
+            unregistered = 0
         }
+    }
+
+    /// Claims every entry that can be claimed and returns them; drops the rest.
+    @inlinable
+    mutating func claimAll() -> [Entry] {
+        var claimed: [Entry] = []
+        while let entry = popFirstClaimed() {
+            claimed.append(entry)
+        }
+        unregistered = 0
         return claimed
     }
 }

@@ -1,11 +1,37 @@
 // The one path by which every blocking operation waits. Send, receive, select,
-// sleep and the thread-blocking calls all come through here with a `Waiter`
-// that records what is waited on (`WaitReason`) and the caller's location, so
-// that the runtime can list parked goroutines and tell when none can proceed.
+// sleep and the thread-blocking calls all come through here, saying what they
+// wait on (`WaitReason`) and where they were called, so that the runtime can
+// list parked goroutines and tell when none can proceed.
 
 @usableFromInline
 enum Parking {
-    /// Suspends the current task until `waiter` is claimed and resumed.
+    /// Suspends the current task until its continuation is resumed: the plain
+    /// channel operations' path, which allocates nothing.
+    ///
+    /// `register` runs once, synchronously, with the continuation: it either
+    /// completes the operation (resuming the continuation itself) or queues
+    /// the continuation where a partner will find it. `onCancel` runs if the
+    /// task is cancelled meanwhile; it resumes the continuation only if it can
+    /// take it back from where `register` queued it.
+    @inlinable
+    nonisolated(nonsending) static func park<T>(
+        reason: WaitReason,
+        at location: SourceLocation,
+        register: (UnsafeContinuation<T, any Error>) -> Void,
+        onCancel: @Sendable () -> Void
+    ) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+                register(continuation)
+            }
+        } onCancel: {
+            onCancel()
+        }
+    }
+
+    /// Suspends the current task until `waiter` is claimed and resumed: the
+    /// path of select and sleep, which wait on several things at once or on a
+    /// timer.
     ///
     /// `register` runs once, synchronously, after the continuation is published:
     /// it queues the waiter wherever it waits (channels, timers). It may find the

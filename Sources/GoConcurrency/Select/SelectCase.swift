@@ -35,7 +35,7 @@ enum SelectStep {
     case poll
     /// Pass 2: queue a node for the select's waiter as this case's index.
     case register(Waiter, caseIndex: Int)
-    /// Pass 3: take this case's node out of its channel's queue.
+    /// Pass 3: this case lost; its node is done with its channel's queue.
     case unregister(Waiter)
     /// The node that was claimed for this case: collect its outcome.
     case finish(Waiter)
@@ -81,7 +81,7 @@ struct ChannelCase<Result> {
                 let node = ChannelWaitNode<Element>(value: nil, owner: waiter, caseIndex: caseIndex)
                 return storage.enqueueReceiver(node) ? .registered(node) : .notReady
             case .unregister(let node):
-                storage.removeReceiver(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                storage.unregisterReceiver(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
                 return .notReady
             case .finish(let node):
                 let value = unsafeDowncast(node, to: ChannelWaitNode<Element>.self).value.take()
@@ -111,7 +111,7 @@ struct ChannelCase<Result> {
                 let node = ChannelWaitNode<Element>(value: value, owner: waiter, caseIndex: caseIndex)
                 return storage.enqueueSender(node) ? .registered(node) : .notReady
             case .unregister(let node):
-                storage.removeSender(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                storage.unregisterSender(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
                 return .notReady
             case .finish(let node):
                 if unsafeDowncast(node, to: ChannelWaitNode<Element>.self).closed {

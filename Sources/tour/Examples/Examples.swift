@@ -1,0 +1,33 @@
+// The tour's registry: every example, in the seed's order.
+
+/// All examples of the tour, section by section as the seed has them.
+///
+/// To add a section of the seed: write `Examples/<Section>.swift` with
+/// `extension Examples { static let <section>: [Example] = [...] }` (one
+/// ``Example`` and one ``TourProgram`` per Go program) and add it to ``all``.
+enum Examples {
+    static let all: [Example] = {
+        let all = goBlock        // go块
+            + channel            // channel
+            + range              // range
+            + buffering          // 通道缓冲
+            + synchronization    // 通道同步
+            + directions         // 发送方向
+            + select             // select
+            + timeouts           // 超时处理
+            + nonBlocking        // 非阻塞通道操作
+            + closing            // 通道关闭
+        // 定时器 (timers), 打点器 (tickers) and the patterns come in later issues.
+        precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
+        return all
+    }()
+
+    /// The example called `name`, if any.
+    static func named(_ name: String) -> Example? {
+        all.first { $0.name == name }
+    }
+}
+
+/// Why the deadlock examples are not played yet: without the runtime's
+/// deadlock detection their Swift programs would wait forever, silently.
+let arrivesWithDeadlockDetection = "arrives with deadlock detection"

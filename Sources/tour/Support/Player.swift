@@ -1,0 +1,175 @@
+// Plays examples on the terminal: title, the seed's words and Go code, the
+// Swift program's output live, Go's output, and whether they match.
+
+/// What came of playing one example.
+enum Verdict: Sendable, Equatable {
+    /// The Swift output is exactly Go's.
+    case same
+    /// Go's output is deterministic and the Swift output differs.
+    case different
+    /// Played; Go's output varies, so nothing was compared.
+    case unchecked
+    /// The Swift program threw, or did not finish in time.
+    case failed(String)
+    /// Not played yet.
+    case pending
+}
+
+/// Plays examples one after the other and tells how each went.
+struct Player {
+    let time: TourTime
+    /// Column where the live output and Go's output are indented.
+    static let gutter = "    │ "
+    static let rule = String(repeating: "─", count: 72)
+
+    /// Plays `examples` in order and returns each verdict, in the same order.
+    func play(_ examples: [Example]) async -> [Verdict] {
+        if examples.count > 1 {
+            let sections = examples.map(\.section)
+            print("GoConcurrency tour: the examples of 「Go Concurrency 实战」, \(sections.first!) to \(sections.last!), played in Swift.")
+            print("Each shows the seed's Go code, what the Swift program prints (live), what Go prints, and whether they match.")
+            print()
+        }
+        var verdicts: [Verdict] = []
+        for (index, example) in examples.enumerated() {
+            verdicts.append(await play(example, number: index + 1, of: examples.count))
+        }
+        printSummary(verdicts)
+        return verdicts
+    }
+
+    /// Plays one example.
+    func play(_ example: Example, number: Int, of total: Int) async -> Verdict {
+        print(Player.rule)
+        print("\(number)/\(total)  \(example.name): \(example.title)   「\(example.section)」")
+        print(Player.rule)
+        print("seed: \(example.seed)")
+        print()
+        print("Go:")
+        print(Player.indent(example.go, with: "    "))
+        if example.go.contains("// +") {
+            print("    (lines ending in // + are not in the seed: they complete its fragment)")
+        }
+        print()
+
+        var swiftText: String?
+        var verdict: Verdict
+        if let pending = example.pending {
+            print("Swift (\(example.swiftFile)): not played yet, \(pending).")
+            verdict = .pending
+        } else {
+            print("Swift (\(example.swiftFile)) prints:")
+            let fmt = Output(echoPrefix: Player.gutter)
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                try await runWithTimeLimit(example, fmt: fmt)
+                verdict = example.check == .exact
+                    ? (fmt.text == example.goOutput ? .same : .different)
+                    : .unchecked
+            } catch {
+                verdict = .failed("\(error)")
+            }
+            if fmt.finishEcho() {
+                print(Player.gutter + "(no newline at the end)")
+            }
+            if fmt.text.isEmpty {
+                print(Player.gutter + "(nothing)")
+            }
+            swiftText = fmt.text
+            let elapsed = clock.now - start
+            print("    (took \(Player.format(elapsed))" + (time.scale == 1 ? ")" : ", with every sleep and timeout × \(time.scale))"))
+        }
+        print()
+
+        print("Go prints:")
+        print(Player.indent(example.goOutput, with: Player.gutter, markMissingNewline: true))
+        print()
+
+        switch verdict {
+        case .same:
+            print("✓ same output as Go")
+        case .different:
+            print("✗ the Swift output differs from Go's:")
+            printDifference(swift: swiftText ?? "", go: example.goOutput)
+        case .unchecked:
+            if case .unchecked(let reason) = example.check {
+                print("· not compared: \(reason)")
+            }
+        case .failed(let reason):
+            print("✗ the Swift program failed: \(reason)")
+        case .pending:
+            print("· not played yet")
+        }
+        print()
+        return verdict
+    }
+
+    /// Runs the example's program, cancelling it if it takes far longer than
+    /// the seed's sleeps (at most 2 s here) could explain.
+    private func runWithTimeLimit(_ example: Example, fmt: Output) async throws {
+        let limit = max(Duration.seconds(2), Duration.seconds(30) * time.scale)
+        let time = self.time
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await example.run(fmt: fmt, time: time)
+            }
+            group.addTask {
+                // Task.sleep, not GoConcurrency's sleep: the watchdog must not
+                // depend on the library it watches.
+                try await Task.sleep(for: limit)
+                throw TimeLimitExceeded(limit: limit)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func printDifference(swift: String, go: String) {
+        let swiftLines = Output.lines(of: swift), goLines = Output.lines(of: go)
+        for index in 0..<max(swiftLines.count, goLines.count) {
+            let s = index < swiftLines.count ? swiftLines[index] : "(no line)"
+            let g = index < goLines.count ? goLines[index] : "(no line)"
+            let mark = s == g ? " " : "≠"
+            print("  \(mark) line \(index + 1): swift \(s.debugDescription)  go \(g.debugDescription)")
+        }
+        if swiftLines == goLines {
+            print("    (same lines; the newline at the end differs)")
+        }
+    }
+
+    private func printSummary(_ verdicts: [Verdict]) {
+        let same = verdicts.filter { $0 == .same }.count
+        let unchecked = verdicts.filter { $0 == .unchecked }.count
+        let pending = verdicts.filter { $0 == .pending }.count
+        let bad = verdicts.count - same - unchecked - pending
+        print(Player.rule)
+        var summary = "\(verdicts.count - pending) played: \(same) same as Go"
+        if unchecked > 0 { summary += ", \(unchecked) not compared" }
+        summary += ", \(bad) different or failed"
+        if pending > 0 { summary += "; \(pending) not played yet" }
+        print(summary + ".")
+    }
+
+    static func indent(_ text: String, with prefix: String, markMissingNewline: Bool = false) -> String {
+        var lines = Output.lines(of: text).map { $0.isEmpty ? Output.trimmed(prefix) : prefix + $0 }
+        if lines.isEmpty { lines = [prefix + "(nothing)"] }
+        if markMissingNewline, !text.isEmpty, !text.hasSuffix("\n") {
+            lines.append(prefix + "(no newline at the end)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let milliseconds = Double(duration.components.seconds) * 1000
+            + Double(duration.components.attoseconds) / 1e15
+        return milliseconds < 1000
+            ? "\(Int(milliseconds.rounded())) ms"
+            : "\((milliseconds / 10).rounded() / 100) s"
+    }
+}
+
+struct TimeLimitExceeded: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "did not finish within \(Player.format(limit)); cancelled" }
+}
