@@ -48,13 +48,11 @@ struct ChannelState<Element: Sendable> {
     mutating func send(_ value: Element) -> SendAction {
         if isClosed { return .closed }
         if let receiver = receivers.popFirstClaimed() {
-            switch receiver {
-            case .task(_, let continuation):
-                return .sent(wake: .task(continuation, value))
-            case .node(let node):
+            if let node = receiver.node {
                 node.value = value
-                return .sent(wake: .node(node))
+                return .sent(wake: ReceiverWake(receiver: receiver, value: nil))
             }
+            return .sent(wake: ReceiverWake(receiver: receiver, value: value))
         }
         if buffer.count < capacity {
             buffer.append(value)
@@ -66,7 +64,7 @@ struct ChannelState<Element: Sendable> {
     @usableFromInline
     enum ReceiveAction {
         /// A value, from the buffer or from `wake`, a claimed sender.
-        case value(Element, wake: SenderWake<Element>?)
+        case value(Element, wake: ParkedSender<Element>?)
         /// Closed and drained.
         case closed
         case wouldBlock
@@ -78,12 +76,12 @@ struct ChannelState<Element: Sendable> {
             let value = buffer.removeFirst()
             if let sender = senders.popFirstClaimed() {
                 buffer.append(sender.takeValue())
-                return .value(value, wake: sender.wake)
+                return .value(value, wake: sender)
             }
             return .value(value, wake: nil)
         }
         if let sender = senders.popFirstClaimed() {
-            return .value(sender.takeValue(), wake: sender.wake)
+            return .value(sender.takeValue(), wake: sender)
         }
         if isClosed { return .closed }
         return .wouldBlock
@@ -113,15 +111,15 @@ struct ChannelState<Element: Sendable> {
         }
         // The cancellation handler takes this lock: checked here, cancellation
         // is either seen now or finds the entry queued.
-        if task.task.isCancelled { return .cancelled }
-        senders.append(.task(task, value, continuation))
+        if Task.isCancelled { return .cancelled }
+        senders.append(ParkedSender(task: task, value: value, continuation: continuation))
         return .parked
     }
 
     @usableFromInline
     enum ParkReceiverAction {
         case parked
-        case value(Element, wake: SenderWake<Element>?)
+        case value(Element, wake: ParkedSender<Element>?)
         case closed
         case cancelled
     }
@@ -135,8 +133,8 @@ struct ChannelState<Element: Sendable> {
         case .closed: return .closed
         case .wouldBlock: break
         }
-        if task.task.isCancelled { return .cancelled }
-        receivers.append(.task(task, continuation))
+        if Task.isCancelled { return .cancelled }
+        receivers.append(ParkedReceiver(task: task, continuation: continuation))
         return .parked
     }
 
@@ -149,7 +147,7 @@ struct ChannelState<Element: Sendable> {
         if buffer.count > 0 || isClosed || senders.hasClaimable(otherThan: node.waiter) {
             return false
         }
-        receivers.append(.node(node))
+        receivers.append(ParkedReceiver(node: node))
         return true
     }
 
@@ -159,7 +157,7 @@ struct ChannelState<Element: Sendable> {
         if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.waiter) {
             return false
         }
-        senders.append(.node(node))
+        senders.append(ParkedSender(node: node))
         return true
     }
 
@@ -185,16 +183,5 @@ struct ChannelState<Element: Sendable> {
             node.closed = true
         }
         return .closed(receivers: parkedReceivers, senders: parkedSenders)
-    }
-}
-
-extension ParkedSender {
-    /// How to wake this sender once its value is taken.
-    @inlinable
-    var wake: SenderWake<Element> {
-        switch self {
-        case .task(_, _, let continuation): .task(continuation)
-        case .node(let node): .node(node)
-        }
     }
 }

@@ -46,7 +46,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
                 continuation.resume(throwing: CancellationError())
             }
         } onCancel: {
-            if case .task(_, _, let continuation)? = self.state.withLock({ $0.senders.removeTask(task) }) {
+            if let continuation = self.state.withLock({ $0.senders.removeTask(task) })?.continuation {
                 continuation.resume(throwing: CancellationError())
             }
         }
@@ -119,7 +119,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
                 continuation.resume(throwing: CancellationError())
             }
         } onCancel: {
-            if case .task(_, let continuation)? = self.state.withLock({ $0.receivers.removeTask(task) }) {
+            if let continuation = self.state.withLock({ $0.receivers.removeTask(task) })?.continuation {
                 continuation.resume(throwing: CancellationError())
             }
         }
@@ -195,16 +195,10 @@ final class ChannelStorage<Element: Sendable>: Sendable {
             throw ChannelError.closeOfClosedChannel
         case .closed(let receivers, let senders):
             for receiver in receivers {
-                switch receiver {
-                case .task(_, let continuation): continuation.resume(returning: nil)
-                case .node(let node): node.waiter.resume()
-                }
+                receiver.resume(with: nil)
             }
             for sender in senders {
-                switch sender {
-                case .task(_, _, let continuation): continuation.resume(throwing: ChannelError.sendOnClosedChannel)
-                case .node(let node): node.waiter.resume()
-                }
+                sender.resumeClosed()
             }
         }
     }

@@ -7,22 +7,34 @@
 // cancellation handler, each under the lock). A select case or a blocked OS
 // thread parks a `ChannelWaitNode`, whose waiter is claimed by compare-and-swap
 // because a select waits on several channels at once.
+//
+// These are structs of optionals rather than enums with payloads on purpose:
+// queue entries are copied on every hand-off, and a generic multi-payload enum
+// is copied through value witnesses and runtime calls (a sixth of a hand-off
+// in the profile), while these fields copy as plain words.
 
 /// The identity of a task, to find its parked operation when it is cancelled.
+/// A plain pointer: it holds no reference, the parked task outlives its entry.
 @usableFromInline
 struct TaskIdentity: Equatable, @unchecked Sendable {
-    @usableFromInline let task: UnsafeCurrentTask
+    @usableFromInline let pointer: UnsafeRawPointer?
 
     @inlinable
-    init(_ task: UnsafeCurrentTask) {
-        self.task = task
+    init(pointer: UnsafeRawPointer?) {
+        self.pointer = pointer
     }
 
     /// The calling task. Channels are only awaited from tasks.
     @inlinable
     static var current: TaskIdentity {
-        withUnsafeCurrentTask { TaskIdentity($0.unsafelyUnwrapped) }
+        withUnsafeCurrentTask { task in
+            TaskIdentity(pointer: task.map { unsafeBitCast($0, to: UnsafeRawPointer.self) })
+        }
     }
+
+    /// No task: the entry of a node.
+    @inlinable
+    static var none: TaskIdentity { TaskIdentity(pointer: nil) }
 }
 
 @usableFromInline
@@ -31,84 +43,114 @@ protocol ParkedOperation {
     /// The node of a select case or blocked thread; nil for a parked task.
     var node: ChannelWaitNode<Element>? { get }
     /// The task of a parked plain operation.
-    var task: TaskIdentity? { get }
+    var task: TaskIdentity { get }
 }
 
-/// A parked receiver.
+/// A parked receiver: a task's continuation, or a node.
 @usableFromInline
-enum ParkedReceiver<Element>: ParkedOperation {
-    case task(TaskIdentity, UnsafeContinuation<Element?, any Error>)
-    case node(ChannelWaitNode<Element>)
+struct ParkedReceiver<Element: Sendable>: ParkedOperation {
+    @usableFromInline let task: TaskIdentity
+    @usableFromInline let continuation: UnsafeContinuation<Element?, any Error>?
+    @usableFromInline let node: ChannelWaitNode<Element>?
 
     @inlinable
-    var node: ChannelWaitNode<Element>? {
-        if case .node(let node) = self { return node }
-        return nil
+    init(task: TaskIdentity, continuation: UnsafeContinuation<Element?, any Error>) {
+        self.task = task
+        self.continuation = continuation
+        self.node = nil
     }
 
     @inlinable
-    var task: TaskIdentity? {
-        if case .task(let task, _) = self { return task }
-        return nil
+    init(node: ChannelWaitNode<Element>) {
+        self.task = .none
+        self.continuation = nil
+        self.node = node
     }
 }
 
-/// A parked sender, with the value it offers.
+/// A parked sender, with the value it offers: a task's, or a node (which holds
+/// its value itself).
 @usableFromInline
-enum ParkedSender<Element>: ParkedOperation {
-    case task(TaskIdentity, Element, UnsafeContinuation<Void, any Error>)
-    case node(ChannelWaitNode<Element>)
+struct ParkedSender<Element: Sendable>: ParkedOperation {
+    @usableFromInline let task: TaskIdentity
+    @usableFromInline let value: Element?
+    @usableFromInline let continuation: UnsafeContinuation<Void, any Error>?
+    @usableFromInline let node: ChannelWaitNode<Element>?
 
     @inlinable
-    var node: ChannelWaitNode<Element>? {
-        if case .node(let node) = self { return node }
-        return nil
+    init(task: TaskIdentity, value: Element, continuation: UnsafeContinuation<Void, any Error>) {
+        self.task = task
+        self.value = value
+        self.continuation = continuation
+        self.node = nil
     }
 
     @inlinable
-    var task: TaskIdentity? {
-        if case .task(let task, _, _) = self { return task }
-        return nil
+    init(node: ChannelWaitNode<Element>) {
+        self.task = .none
+        self.value = nil
+        self.continuation = nil
+        self.node = node
     }
 
     /// The value offered; a node's is taken out of it.
     @inlinable
     func takeValue() -> Element {
-        switch self {
-        case .task(_, let value, _): value
-        case .node(let node): node.value.take().unsafelyUnwrapped
+        if let node {
+            return node.value.take().unsafelyUnwrapped
+        }
+        return value.unsafelyUnwrapped
+    }
+
+    /// Wakes the sender once its value is taken (after the lock is released).
+    @inlinable
+    func resume() {
+        if let continuation {
+            continuation.resume()
+        } else {
+            node.unsafelyUnwrapped.waiter.resume()
+        }
+    }
+
+    /// Wakes the sender with the send-on-closed error (after the lock is released).
+    @inlinable
+    func resumeClosed() {
+        if let continuation {
+            continuation.resume(throwing: ChannelError.sendOnClosedChannel)
+        } else {
+            node.unsafelyUnwrapped.waiter.resume()
         }
     }
 }
 
-/// A receiver claimed by a send, to be resumed with the value once the
+extension ParkedReceiver {
+    /// Wakes the receiver with `value` (after the lock is released). A node
+    /// already holds its value.
+    @inlinable
+    func resume(with value: Element?) {
+        if let continuation {
+            continuation.resume(returning: value)
+        } else {
+            node.unsafelyUnwrapped.waiter.resume()
+        }
+    }
+}
+
+/// A receiver claimed by a send, and the value it gets: resumed once the
 /// channel's lock is released.
 @usableFromInline
-enum ReceiverWake<Element: Sendable> {
-    case task(UnsafeContinuation<Element?, any Error>, Element)
-    /// The value is already in the node.
-    case node(ChannelWaitNode<Element>)
+struct ReceiverWake<Element: Sendable> {
+    @usableFromInline let receiver: ParkedReceiver<Element>
+    @usableFromInline let value: Element?
 
     @inlinable
-    func resume() {
-        switch self {
-        case .task(let continuation, let value): continuation.resume(returning: value)
-        case .node(let node): node.waiter.resume()
-        }
+    init(receiver: ParkedReceiver<Element>, value: Element?) {
+        self.receiver = receiver
+        self.value = value
     }
-}
-
-/// A sender whose value was taken, to be resumed once the lock is released.
-@usableFromInline
-enum SenderWake<Element> {
-    case task(UnsafeContinuation<Void, any Error>)
-    case node(ChannelWaitNode<Element>)
 
     @inlinable
     func resume() {
-        switch self {
-        case .task(let continuation): continuation.resume()
-        case .node(let node): node.waiter.resume()
-        }
+        receiver.resume(with: value)
     }
 }

@@ -57,6 +57,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     /// Removes and returns the entry of the cancelled `task`, if still queued.
     @inlinable
     mutating func removeTask(_ task: TaskIdentity) -> Entry? {
+        // The pointer is never nil for a task; nodes carry `.none`.
         guard let index = entries.firstIndex(where: { $0.task == task }) else { return nil }
         return entries.remove(at: index)
     }
