@@ -1,10 +1,12 @@
 // A logical processor (Go's P) and the worker thread that runs it.
 //
 // Invariants:
-// - `queue` (runnext and the local queue) is protected by its mutex: the owner
-//   puts and takes, other processors only steal (half the local queue, never
-//   runnext).
-// - `runningJob` and `tick` are touched only by the owner thread.
+// - `runnext`, `runningJob` and `tick` are touched only by the owner thread:
+//   jobs are only ever put into runnext from the owner's own thread, and
+//   thieves never take it. So the hand-off of a ping-pong pair takes no lock.
+// - `queue` (the local queue) is protected by its mutex: the owner puts and
+//   takes, other processors steal half of it. `queuedCount` mirrors its count
+//   so that an empty queue is seen without locking.
 // - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
 //   a wake that finds the processor running just leaves a permit, and the next
 //   park returns at once and looks for work again.
@@ -22,14 +24,15 @@ import Darwin
 
 final class Processor: @unchecked Sendable {
     struct LocalQueue {
-        var runnext: UnownedJob?
         var jobs = Deque<UnownedJob>(minimumCapacity: 256)
     }
 
     let id: Int
     unowned(unsafe) var runtime: GoRuntime!
     let queue = Mutex(LocalQueue())
+    let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
+    private var runnext: UnownedJob?
     private var runningJob: UnsafeRawPointer?
     private var tick: UInt32 = 0
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -60,26 +63,39 @@ final class Processor: @unchecked Sendable {
 
     /// Puts a job readied by the running goroutine. True if other processors
     /// should be woken to share the work (the local queue grew).
+    /// Called on the owner's thread only.
     func putLocal(_ job: UnownedJob) -> Bool {
-        let isYield = identity(job) == runningJob
-        return queue.withLock { queue in
-            if isYield {
-                queue.jobs.append(job)
-                return true
-            }
-            guard let previous = queue.runnext else {
-                queue.runnext = job
-                return false
-            }
-            queue.runnext = job
-            queue.jobs.append(previous)
+        if identity(job) == runningJob {
+            append(job)  // a yield: to the tail, behind the others
             return true
         }
+        guard let previous = runnext else {
+            runnext = job
+            return false
+        }
+        runnext = job
+        append(previous)
+        return true
+    }
+
+    private func append(_ job: UnownedJob) {
+        queue.withLock { $0.jobs.append(job) }
+        queuedCount.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    private func popLocal() -> UnownedJob? {
+        if queuedCount.load(ordering: .relaxed) == 0 { return nil }
+        let job = queue.withLock { $0.jobs.popFirst() }
+        if job != nil {
+            queuedCount.subtract(1, ordering: .relaxed)
+        }
+        return job
     }
 
     /// Steals half of this processor's local queue (not runnext).
     func stealHalf() -> [UnownedJob] {
-        queue.withLock { queue in
+        if queuedCount.load(ordering: .relaxed) == 0 { return [] }
+        let taken = queue.withLock { queue -> [UnownedJob] in
             let half = (queue.jobs.count + 1) / 2
             if half == 0 { return [] }
             var taken: [UnownedJob] = []
@@ -89,6 +105,10 @@ final class Processor: @unchecked Sendable {
             }
             return taken
         }
+        if !taken.isEmpty {
+            queuedCount.subtract(taken.count, ordering: .relaxed)
+        }
+        return taken
     }
 
     private func identity(_ job: UnownedJob) -> UnsafeRawPointer {
@@ -127,7 +147,7 @@ final class Processor: @unchecked Sendable {
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job
         }
-        if let job = queue.withLock({ $0.runnext.take() ?? $0.jobs.popFirst() }) {
+        if let job = runnext.take() ?? popLocal() {
             return job
         }
         if let job = runtime.popGlobal() {
@@ -149,6 +169,7 @@ final class Processor: @unchecked Sendable {
             let first = taken.removeFirst()
             if !taken.isEmpty {
                 queue.withLock { $0.jobs.append(contentsOf: taken) }
+                queuedCount.add(taken.count, ordering: .sequentiallyConsistent)
             }
             return first
         }
@@ -205,9 +226,7 @@ final class Processor: @unchecked Sendable {
     }
 
     private func anyLocalWork() -> Bool {
-        runtime.processors.contains { processor in
-            processor.queue.withLock { $0.runnext != nil || !$0.jobs.isEmpty }
-        }
+        runnext != nil || runtime.processors.contains { $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0 }
     }
 
     func wake() {
