@@ -62,9 +62,16 @@ struct WaitQueue<Entry: ParkedOperation> {
         return entries.remove(at: index)
     }
 
-    /// A select that lost (or a thread that gave up) is done with `node`.
+    /// A select that lost is done with `node`.
     @inlinable
     mutating func unregister(_ node: ChannelWaitNode<Entry.Element>) {
+        // A short queue is searched, so it never keeps a stale entry at all.
+        if entries.count <= 8 {
+            if let index = entries.firstIndex(where: { $0.node === node }) {
+                entries.remove(at: index)
+            }
+            return
+        }
         unregistered += 1
         if unregistered >= 16 && unregistered * 2 >= entries.count {
             entries.removeAll { entry in

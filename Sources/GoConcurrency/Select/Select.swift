@@ -66,7 +66,7 @@ enum Select {
                     timeoutIndex = index
                     timeoutDuration = duration
                 }
-            case .disabled:
+            case .disabled, .group:
                 break
             }
         }

@@ -3,12 +3,14 @@
 /// Builds the cases of a ``select(file:line:_:)``.
 ///
 /// Besides plain cases it takes `if`, `if let`, `switch` and `for` (cases over a
-/// dynamic collection of channels), and an optional case (`channel?.onReceive`),
-/// which is disabled when `nil`.
+/// dynamic collection of channels), an array of cases, and an optional case
+/// (`channel?.onReceive`), which is disabled when `nil`.
+///
+/// A block of cases is built with one variadic call, so a select of plain
+/// cases allocates one array; nested blocks become groups that the select
+/// flattens.
 @resultBuilder
 public enum SelectBuilder<Result> {
-    public typealias Cases = [SelectCase<Result>]
-
     @inlinable
     public static func buildExpression(_ selectCase: SelectCase<Result>) -> SelectCase<Result> {
         selectCase
@@ -20,62 +22,62 @@ public enum SelectBuilder<Result> {
     }
 
     @inlinable
-    public static func buildExpression(_ cases: [SelectCase<Result>]) -> Cases {
-        cases
+    public static func buildExpression(_ cases: [SelectCase<Result>]) -> SelectCase<Result> {
+        SelectCase(.group(cases))
     }
 
     @inlinable
-    public static func buildBlock() -> Cases {
-        []
+    public static func buildBlock(_ cases: SelectCase<Result>...) -> SelectCase<Result> {
+        SelectCase(.group(cases))
     }
 
     @inlinable
-    public static func buildPartialBlock(first: SelectCase<Result>) -> Cases {
-        var cases = Cases()
-        cases.reserveCapacity(4)
-        cases.append(first)
+    public static func buildOptional(_ selectCase: SelectCase<Result>?) -> SelectCase<Result> {
+        selectCase ?? .disabled
+    }
+
+    @inlinable
+    public static func buildEither(first selectCase: SelectCase<Result>) -> SelectCase<Result> {
+        selectCase
+    }
+
+    @inlinable
+    public static func buildEither(second selectCase: SelectCase<Result>) -> SelectCase<Result> {
+        selectCase
+    }
+
+    @inlinable
+    public static func buildArray(_ cases: [SelectCase<Result>]) -> SelectCase<Result> {
+        SelectCase(.group(cases))
+    }
+
+    @inlinable
+    public static func buildLimitedAvailability(_ selectCase: SelectCase<Result>) -> SelectCase<Result> {
+        selectCase
+    }
+
+    @inlinable
+    public static func buildFinalResult(_ selectCase: SelectCase<Result>) -> [SelectCase<Result>] {
+        guard case .group(let cases) = selectCase.kind else { return [selectCase] }
+        for nested in cases {
+            if case .group = nested.kind { return SelectCase.flatten(cases) }
+        }
         return cases
     }
+}
 
+extension SelectCase {
+    /// The cases of nested groups, in source order.
     @inlinable
-    public static func buildPartialBlock(first: Cases) -> Cases {
-        first
-    }
-
-    @inlinable
-    public static func buildPartialBlock(accumulated: Cases, next: SelectCase<Result>) -> Cases {
-        var cases = accumulated
-        cases.append(next)
-        return cases
-    }
-
-    @inlinable
-    public static func buildPartialBlock(accumulated: Cases, next: Cases) -> Cases {
-        accumulated + next
-    }
-
-    @inlinable
-    public static func buildOptional(_ cases: Cases?) -> Cases {
-        cases ?? []
-    }
-
-    @inlinable
-    public static func buildEither(first cases: Cases) -> Cases {
-        cases
-    }
-
-    @inlinable
-    public static func buildEither(second cases: Cases) -> Cases {
-        cases
-    }
-
-    @inlinable
-    public static func buildArray(_ groups: [Cases]) -> Cases {
-        groups.flatMap { $0 }
-    }
-
-    @inlinable
-    public static func buildLimitedAvailability(_ cases: Cases) -> Cases {
-        cases
+    static func flatten(_ cases: [SelectCase]) -> [SelectCase] {
+        var flat: [SelectCase] = []
+        for selectCase in cases {
+            if case .group(let nested) = selectCase.kind {
+                flat += flatten(nested)
+            } else {
+                flat.append(selectCase)
+            }
+        }
+        return flat
     }
 }

@@ -14,6 +14,9 @@ public struct SelectCase<Result> {
         case timeout(Duration, () async throws -> Result)
         case otherwise(() async throws -> Result)
         case disabled
+        /// The cases of a nested block (`if`, `for`, an array); flattened
+        /// before the select runs.
+        case group([SelectCase])
     }
 
     @usableFromInline let kind: Kind
