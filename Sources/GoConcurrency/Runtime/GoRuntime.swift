@@ -58,7 +58,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    let processors: [Processor]
+    /// The processors, owned by the runtime for its whole life; `peers` is the
+    /// same list for the scheduler's loops, which must not touch reference
+    /// counts that every processor shares.
+    private(set) var processors: [Processor] = []
+    let peers: UnsafeMutableBufferPointer<Unmanaged<Processor>>
+    /// The thread-specific slot where a worker thread keeps its processor.
+    let currentKey: pthread_key_t
     let globalQueue = Mutex(Deque<UnownedJob>())
     let globalCount = Atomic<Int>(0)
     let idleLock = Mutex<[Processor]>([])
@@ -71,6 +77,11 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// work move.
     public var stolenJobs: Int { processors.reduce(0) { $0 + $1.stolen.load(ordering: .relaxed) } }
 
+    /// Whether some processor has jobs queued (runnext excluded).
+    func anyQueuedWork() -> Bool {
+        peers.contains { $0._withUnsafeGuaranteedRef { $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0 } }
+    }
+
     /// GOMAXPROCS: the number of logical processors.
     public var processorCount: Int { processors.count }
 
@@ -78,20 +89,25 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// with its worker thread.
     public init(processors count: Int) {
         precondition(count >= 1, "GoRuntime: GOMAXPROCS must be at least 1, got \(count)")
-        var made: [Processor] = []
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        currentKey = key
+        peers = .allocate(capacity: count)
         for id in 0..<count {
-            made.append(Processor(id: id))
+            let processor = Processor(id: id, runtime: self)
+            processors.append(processor)
+            peers[id] = Unmanaged.passUnretained(processor)
         }
-        processors = made
         for processor in processors {
-            processor.start(in: self)
+            processor.start()
         }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if let current = Processor.current, current.runtime === self {
-            if current.putLocal(job) {
+        if let current = pthread_getspecific(currentKey) {
+            // On one of our worker threads: the readied job goes to its processor.
+            if Unmanaged<Processor>.fromOpaque(current)._withUnsafeGuaranteedRef({ $0.putLocal(job) }) {
                 wakeIdleProcessor()
             }
         } else {

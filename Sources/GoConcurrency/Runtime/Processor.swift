@@ -28,7 +28,9 @@ final class Processor: @unchecked Sendable {
     }
 
     let id: Int
-    unowned(unsafe) var runtime: GoRuntime!
+    /// The runtime outlives its processors' use of it (it is never deinitialised
+    /// while its threads run), so no reference count is touched to reach it.
+    unowned(unsafe) let runtime: GoRuntime
     let queue = Mutex(LocalQueue())
     let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
@@ -39,24 +41,11 @@ final class Processor: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var permit = false
 
-    init(id: Int) {
+    init(id: Int, runtime: GoRuntime) {
         self.id = id
+        self.runtime = runtime
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
-    }
-
-    // MARK: The current processor
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
-
-    /// The processor whose worker thread is calling, if any.
-    static var current: Processor? {
-        guard let pointer = pthread_getspecific(key) else { return nil }
-        return Unmanaged<Processor>.fromOpaque(pointer).takeUnretainedValue()
     }
 
     // MARK: Queues
@@ -117,8 +106,7 @@ final class Processor: @unchecked Sendable {
 
     // MARK: The worker loop
 
-    func start(in runtime: GoRuntime) {
-        self.runtime = runtime
+    func start() {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, { context in
@@ -129,7 +117,7 @@ final class Processor: @unchecked Sendable {
     }
 
     private func run() -> Never {
-        pthread_setspecific(Processor.key, Unmanaged.passUnretained(self).toOpaque())
+        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         let executor = runtime.asUnownedTaskExecutor()
         while true {
             if let job = findRunnable() ?? spinForWork() {
@@ -157,13 +145,13 @@ final class Processor: @unchecked Sendable {
     }
 
     private func steal() -> UnownedJob? {
-        let others = runtime.processors
-        if others.count == 1 { return nil }
-        let start = Int(truncatingIfNeeded: FastRandom.next() % UInt64(others.count))
-        for offset in 0..<others.count {
-            let victim = others[(start + offset) % others.count]
-            if victim === self { continue }
-            var taken = victim.stealHalf()
+        let peers = runtime.peers
+        if peers.count == 1 { return nil }
+        let start = Int(truncatingIfNeeded: FastRandom.next() % UInt64(peers.count))
+        for offset in 0..<peers.count {
+            let index = (start + offset) % peers.count
+            if index == id { continue }
+            var taken = peers[index]._withUnsafeGuaranteedRef { $0.stealHalf() }
             if taken.isEmpty { continue }
             stolen.add(taken.count, ordering: .relaxed)
             let first = taken.removeFirst()
@@ -184,11 +172,13 @@ final class Processor: @unchecked Sendable {
         let deadline = Monotonic.now() &+ Processor.spinNanoseconds
         var job: UnownedJob?
         repeat {
-            for _ in 0..<64 {
+            for _ in 0..<16 {
                 if let found = findRunnable() {
                     job = found
                     break
                 }
+                // Let the busy processors' cache lines be while we wait.
+                sched_yield()
             }
         } while job == nil && Monotonic.now() < deadline
         runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
@@ -226,7 +216,7 @@ final class Processor: @unchecked Sendable {
     }
 
     private func anyLocalWork() -> Bool {
-        runnext != nil || runtime.processors.contains { $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0 }
+        runnext != nil || runtime.anyQueuedWork()
     }
 
     func wake() {
