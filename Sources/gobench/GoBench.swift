@@ -26,6 +26,7 @@ let workloads: [Workload] = [
     Workload(name: "parked_1m", ops: 1_000_000, run: parked),
     Workload(name: "sieve_2000", ops: 2000, run: sieve),
     Workload(name: "workpool_8", ops: 1_000_000, run: workpool),
+    Workload(name: "mini", ops: 1_000_000, run: miniPingpong),
     // Not in the Go anchor: the select/default spelling of `nonblocking`.
     Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
 ]
@@ -59,12 +60,18 @@ struct GoBench: AsyncParsableCommand {
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
         for workload in workloads where selected?.contains(workload.name) ?? true {
             let n = workload.name == "sieve_2000" ? workload.ops : max(1, Int(Double(workload.ops) * scale))
-            // Never on the main actor: a detached task, as a goroutine would be.
-            let elapsed = try await Task(executorPreference: runtime) {
+            // Never on the main actor: the workload's main is a goroutine.
+            let result = Chan<Result<Duration, any Error>>(capacity: 1)
+            go(on: runtime) {
                 let start = ContinuousClock.now
-                try await workload.run(n)
-                return ContinuousClock.now - start
-            }.value
+                do {
+                    try await workload.run(n)
+                    try await result.send(.success(ContinuousClock.now - start))
+                } catch {
+                    try await result.send(.failure(error))
+                }
+            }
+            let elapsed = try await result.receive()!.get()
             let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
             print("\(workload.name) \(formatted(ns / Double(n))) \(n)")
             if workload.name == "parked_1m" {

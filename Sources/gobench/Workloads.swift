@@ -1,8 +1,6 @@
 // The workloads of ../shared/anchors/go/main.go, written the way a GoConcurrency
-// user writes them: same names, sizes and result checks.
-//
-// Until the runtime issue lands, goroutines are plain detached Swift tasks on
-// the default executor (`spawn` below is the one place to change).
+// user writes them: same names, sizes and result checks, goroutines started
+// with `go { }` on the runtime, completion awaited over channels.
 
 import GoConcurrency
 import Synchronization
@@ -15,19 +13,29 @@ struct WorkloadFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Go's `go f()`, returning a handle the workload can await.
-@discardableResult
-func spawn<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
-    Task(executorPreference: runtime, operation: body)
-}
-
 /// The runtime the workloads run on: GoRuntime.shared unless -procs says otherwise.
 nonisolated(unsafe) var runtime = GoRuntime.shared
+
+/// Go's `go f()` on the benchmark's runtime.
+func spawn(_ body: @escaping @Sendable () async throws -> Void) {
+    go(on: runtime, body)
+}
+
+/// Starts `count` goroutines and returns a channel that yields each one's result.
+func spawnEach<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) -> Chan<T> {
+    let results = Chan<T>(capacity: count)
+    for index in 0..<count {
+        spawn { try await results.send(try await body(index)) }
+    }
+    return results
+}
 
 /// An atomic counter that goroutines can share (Go: `var count int64` with sync/atomic).
 final class Counter: Sendable {
     private let value = Atomic<Int>(0)
     func add(_ amount: Int) { value.add(amount, ordering: .relaxed) }
+    /// Adds one and returns the new count.
+    func increment() -> Int { value.add(1, ordering: .acquiringAndReleasing).newValue }
     var count: Int { value.load(ordering: .relaxed) }
 }
 
@@ -69,29 +77,25 @@ func stream(_ n: Int, capacity: Int) async throws {
 func mpmc(_ n: Int, producers: Int, consumers: Int, capacity: Int) async throws {
     let c = Chan<Int>(capacity: capacity)
     let per = n / producers
-    let senders = (0..<producers).map { p in
-        spawn {
-            for i in 0..<per {
-                try await c.send(p * per + i)
-            }
+    let senders = spawnEach(producers) { p in
+        for i in 0..<per {
+            try await c.send(p * per + i)
         }
     }
-    let receivers = (0..<consumers).map { _ in
-        spawn {
-            var s = 0
-            for await v in c {
-                s += v
-            }
-            return s
+    let receivers = spawnEach(consumers) { _ in
+        var s = 0
+        for await v in c {
+            s += v
         }
+        return s
     }
-    for sender in senders {
-        try await sender.value
+    for _ in 0..<producers {
+        _ = try await senders.receive()
     }
     try c.close()
     var total = 0
-    for receiver in receivers {
-        total += try await receiver.value
+    for _ in 0..<consumers {
+        total += try await receivers.receive()!
     }
     let m = per * producers
     try check(total == m * (m - 1) / 2, "mpmc: lost values")
@@ -136,13 +140,15 @@ func select4(_ n: Int) async throws {
 
 func spawnMany(_ n: Int) async throws {
     let count = Counter()
-    await withDiscardingTaskGroup { group in
-        for _ in 0..<n {
-            group.addTask {
-                count.add(1)
+    let done = Chan<Void>()
+    for _ in 0..<n {
+        spawn {
+            if count.increment() == n {
+                try done.close()
             }
         }
     }
+    _ = try await done.receive()
     try check(count.count == n, "spawn: lost goroutines")
 }
 
@@ -152,21 +158,24 @@ nonisolated(unsafe) var parkedBytes = 0.0
 func parked(_ n: Int) async throws {
     let before = residentBytes()
     let gate = Chan<Void>()
-    let started = Counter()
-    try await withThrowingDiscardingTaskGroup { group in
-        for _ in 0..<n {
-            group.addTask {
-                started.add(1)
-                _ = try await gate.receive()
+    let started = Counter(), finished = Counter()
+    let done = Chan<Void>()
+    for _ in 0..<n {
+        spawn {
+            started.add(1)
+            _ = try await gate.receive()
+            if finished.increment() == n {
+                try done.close()
             }
         }
-        while started.count < n {
-            try await sleep(for: .milliseconds(1))
-        }
-        try await sleep(for: .milliseconds(50))  // let them all park
-        parkedBytes = Double(residentBytes() - before) / Double(n)
-        try gate.close()
     }
+    while started.count < n {
+        try await sleep(for: .milliseconds(1))
+    }
+    try await sleep(for: .milliseconds(50))  // let them all park
+    parkedBytes = Double(residentBytes() - before) / Double(n)
+    try gate.close()
+    _ = try await done.receive()
 }
 
 func residentBytes() -> Int {
@@ -185,33 +194,29 @@ func residentBytes() -> Int {
 func sieve(_ n: Int) async throws {
     var ch = Chan<Int>()
     let source = ch
-    var tasks: [Task<Void, any Error>] = []
-    tasks.append(spawn {
+    spawn {
         var i = 2
         while true {
             try await source.send(i)
             i += 1
         }
-    })
+    }
     var last = 0
     for _ in 0..<n {
         let prime = try await ch.receive()!
         last = prime
         let input = ch.receiveOnly, output = Chan<Int>()
-        tasks.append(spawn {
+        spawn {
             while true {
                 let i = try await input.receive()!
                 if i % prime != 0 {
                     try await output.send(i)
                 }
             }
-        })
+        }
         ch = output
     }
-    // Go leaves the chain blocked when main returns; tasks have to be told.
-    for task in tasks {
-        task.cancel()
-    }
+    // As in Go, the chain stays blocked for good once the primes are read.
     try check(n != 2000 || last == 17389, "sieve: wrong prime \(last)")
 }
 
@@ -219,11 +224,9 @@ func sieve(_ n: Int) async throws {
 func workpool(_ n: Int) async throws {
     let work = Chan<@Sendable () -> Void>()
     let count = Counter()
-    let workers = (0..<8).map { _ in
-        spawn {
-            for await w in work {
-                w()
-            }
+    let workers = spawnEach(8) { _ in
+        for await w in work {
+            w()
         }
     }
     let task: @Sendable () -> Void = { count.add(1) }
@@ -231,8 +234,8 @@ func workpool(_ n: Int) async throws {
         try await work.send(task)
     }
     try work.close()
-    for worker in workers {
-        try await worker.value
+    for _ in 0..<8 {
+        _ = try await workers.receive()
     }
     try check(count.count == n, "workpool: lost tasks")
 }

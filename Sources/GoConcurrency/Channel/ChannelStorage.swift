@@ -33,7 +33,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     nonisolated(nonsending) func send(_ value: Element, at location: SourceLocation) async throws {
         if try sendWithoutWaiting(value) { return }
         let task = TaskIdentity.current
-        try await Parking.park(reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
+        try await Parking.park(task: task, reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
             switch state.withLock({ $0.parkSender(task, value, continuation) }) {
             case .parked:
                 break
@@ -106,7 +106,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         case .empty: break
         }
         let task = TaskIdentity.current
-        return try await Parking.park(reason: .channelReceive, at: location) { (continuation: UnsafeContinuation<Element?, any Error>) in
+        return try await Parking.park(task: task, reason: .channelReceive, at: location) { (continuation: UnsafeContinuation<Element?, any Error>) in
             switch state.withLock({ $0.parkReceiver(task, continuation) }) {
             case .parked:
                 break

@@ -32,6 +32,10 @@ struct TaskIdentity: Equatable, @unchecked Sendable {
         }
     }
 
+    /// The pointer's bits (never 0 for a task).
+    @inlinable
+    var bits: UInt { UInt(bitPattern: pointer) }
+
     /// No task: the entry of a node.
     @inlinable
     static var none: TaskIdentity { TaskIdentity(pointer: nil) }

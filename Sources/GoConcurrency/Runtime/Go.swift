@@ -8,28 +8,54 @@ import Musl
 import Darwin
 #endif
 
-/// Starts `body` as a new goroutine on the shared ``GoRuntime`` (Go: `go f()`).
+/// Starts `body` as a new goroutine on a ``GoRuntime`` (Go: `go f()`).
 ///
 /// The goroutine is an unstructured Swift task whose executor preference is
 /// the runtime, so it and the child tasks it makes run on the runtime's
-/// processors. An error escaping `body` is Go's unrecovered panic: it is
-/// printed with where the goroutine was started and the program exits with
-/// status 2. A goroutine ending by `CancellationError` just ends.
-@discardableResult
+/// processors.
+///
+/// - Important: As in Go, a goroutine cannot be cancelled from outside: `go`
+///   returns no handle. That lets its blocking operations park without
+///   installing a cancellation handler, which is a good part of what a
+///   hand-off costs. Child tasks it starts are ordinary tasks and can be
+///   cancelled as usual. To stop a goroutine, tell it so over a channel (or
+///   close one), the way Go programs do.
+///
+/// An error escaping `body` is Go's unrecovered panic: it is printed with
+/// where the goroutine was started and the program exits with status 2.
 public func go(
     on runtime: GoRuntime = .shared,
     file: StaticString = #fileID,
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
-) -> Task<Void, Never> {
+) {
     let location = SourceLocation(fileID: file, line: line)
-    return Task(executorPreference: runtime) {
-        do {
-            try await body()
-        } catch is CancellationError {
-        } catch {
-            goroutinePanic(error, startedAt: location)
+    Task(executorPreference: runtime) {
+        await Goroutine.$root.withValue(TaskIdentity.current.bits) {
+            do {
+                try await body()
+            } catch {
+                goroutinePanic(error, startedAt: location)
+            }
         }
+    }
+}
+
+/// What the runtime knows of the goroutine a task belongs to.
+@usableFromInline
+enum Goroutine {
+    /// The identity (as bits) of the root task of the goroutine the current
+    /// task runs in: set by `go` for the goroutine's whole life and inherited
+    /// by its child tasks, which is why parking compares it with the current
+    /// task rather than reading it as a flag.
+    @TaskLocal
+    @usableFromInline
+    static var root: UInt = 0
+
+    /// Whether `task` is the root task of a goroutine, which nothing can cancel.
+    @inlinable
+    static func isUncancellableRoot(_ task: TaskIdentity) -> Bool {
+        root == task.bits
     }
 }
 

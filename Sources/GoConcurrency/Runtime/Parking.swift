@@ -12,15 +12,22 @@ enum Parking {
     /// completes the operation (resuming the continuation itself) or queues
     /// the continuation where a partner will find it. `onCancel` runs if the
     /// task is cancelled meanwhile; it resumes the continuation only if it can
-    /// take it back from where `register` queued it.
+    /// take it back from where `register` queued it. The root task of a
+    /// goroutine cannot be cancelled, so it parks without a handler.
     @inlinable
     nonisolated(nonsending) static func park<T>(
+        task: TaskIdentity,
         reason: WaitReason,
         at location: SourceLocation,
         register: (UnsafeContinuation<T, any Error>) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
-        try await withTaskCancellationHandler {
+        if Goroutine.isUncancellableRoot(task) {
+            return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+                register(continuation)
+            }
+        }
+        return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
             }
@@ -40,9 +47,17 @@ enum Parking {
     ///
     /// Cancellation claims the waiter as `Waiter.cancelled` and resumes it. The
     /// caller unregisters afterwards, whoever claimed: claimers never touch the
-    /// other places the waiter is queued.
+    /// other places the waiter is queued. The root task of a goroutine cannot
+    /// be cancelled, so it parks without a handler.
     @inlinable
     nonisolated(nonsending) static func park(_ waiter: Waiter, register: (Waiter) -> Void) async {
+        if Goroutine.isUncancellableRoot(TaskIdentity.current) {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                waiter.continuation = continuation
+                register(waiter)
+            }
+            return
+        }
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
