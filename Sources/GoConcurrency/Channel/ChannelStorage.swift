@@ -2,7 +2,8 @@
 // carries out the actions it returns, parking and waking.
 //
 // Invariants:
-// - `state` is only touched inside `state.withLock`.
+// - `channelState` is only touched inside `withLock`. The lock and the state
+//   live in this one object, so a channel is one allocation (its buffer aside).
 // - Nothing is resumed while the lock is held: every action that wakes someone
 //   is carried out after `withLock` returns. Resuming under the lock could
 //   deadlock with a cancellation handler or a select that is unregistering
@@ -11,20 +12,32 @@
 //   its entry from the queue under the lock: a partner operation, `close`, or
 //   the task's cancellation handler.
 
-import Synchronization
-
 @usableFromInline
-final class ChannelStorage<Element: Sendable>: Sendable {
+final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     @usableFromInline typealias Node = ChannelWaitNode<Element>
 
-    @usableFromInline let state: Mutex<ChannelState<Element>>
+    @usableFromInline let lock = Lock()
+    /// Protected by `lock`.
+    @usableFromInline @exclusivity(unchecked) var channelState: ChannelState<Element>
     @usableFromInline let capacity: Int
 
     @inlinable
     init(capacity: Int) {
         precondition(capacity >= 0, "makechan: size out of range (a channel's capacity must be 0 or more, got \(capacity))")
         self.capacity = capacity
-        self.state = Mutex(ChannelState(capacity: capacity))
+        self.channelState = ChannelState(capacity: capacity)
+    }
+
+    deinit {
+        lock.destroy()
+    }
+
+    /// Runs `body` on the channel's state under its lock.
+    @inlinable
+    func withLock<R>(_ body: (inout ChannelState<Element>) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&channelState)
     }
 
     // MARK: Send
@@ -34,7 +47,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         if try sendWithoutWaiting(value) { return }
         let task = TaskIdentity.current
         try await Parking.park(task: task, reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
-            switch state.withLock({ $0.parkSender(task, value, continuation) }) {
+            switch withLock({ $0.parkSender(task, value, continuation) }) {
             case .parked:
                 break
             case .sent(let wake):
@@ -46,7 +59,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
                 continuation.resume(throwing: CancellationError())
             }
         } onCancel: {
-            if let continuation = self.state.withLock({ $0.senders.removeTask(task) })?.continuation {
+            if let continuation = self.withLock({ $0.senders.removeTask(task) })?.continuation {
                 continuation.resume(throwing: CancellationError())
             }
         }
@@ -55,7 +68,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     /// One attempt that never parks; false if the send would block.
     @inlinable
     func sendWithoutWaiting(_ value: Element) throws -> Bool {
-        switch state.withLock({ $0.send(value) }) {
+        switch withLock({ $0.send(value) }) {
         case .sent(let wake):
             wake?.resume()
             return true
@@ -68,7 +81,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
 
     @inlinable
     func trySend(_ value: Element) -> TrySendResult {
-        switch state.withLock({ $0.send(value) }) {
+        switch withLock({ $0.send(value) }) {
         case .sent(let wake):
             wake?.resume()
             return .sent
@@ -107,7 +120,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         }
         let task = TaskIdentity.current
         return try await Parking.park(task: task, reason: .channelReceive, at: location) { (continuation: UnsafeContinuation<Element?, any Error>) in
-            switch state.withLock({ $0.parkReceiver(task, continuation) }) {
+            switch withLock({ $0.parkReceiver(task, continuation) }) {
             case .parked:
                 break
             case .value(let value, let wake):
@@ -119,7 +132,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
                 continuation.resume(throwing: CancellationError())
             }
         } onCancel: {
-            if let continuation = self.state.withLock({ $0.receivers.removeTask(task) })?.continuation {
+            if let continuation = self.withLock({ $0.receivers.removeTask(task) })?.continuation {
                 continuation.resume(throwing: CancellationError())
             }
         }
@@ -127,7 +140,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
 
     @inlinable
     func tryReceive() -> TryReceiveResult<Element> {
-        switch state.withLock({ $0.receive() }) {
+        switch withLock({ $0.receive() }) {
         case .value(let value, let wake):
             wake?.resume()
             return .value(value)
@@ -164,33 +177,33 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     /// could complete now.
     @inlinable
     func enqueueSender(_ node: Node) -> Bool {
-        state.withLock { $0.enqueueSender(node) }
+        withLock { $0.enqueueSender(node) }
     }
 
     /// Queues `node` as a parked receiver; false (and not queued) if a receive
     /// could complete now.
     @inlinable
     func enqueueReceiver(_ node: Node) -> Bool {
-        state.withLock { $0.enqueueReceiver(node) }
+        withLock { $0.enqueueReceiver(node) }
     }
 
     /// A select that lost is done with its sending `node`.
     @inlinable
     func unregisterSender(_ node: Node) {
-        state.withLock { $0.senders.unregister(node) }
+        withLock { $0.senders.unregister(node) }
     }
 
     /// A select that lost is done with its receiving `node`.
     @inlinable
     func unregisterReceiver(_ node: Node) {
-        state.withLock { $0.receivers.unregister(node) }
+        withLock { $0.receivers.unregister(node) }
     }
 
     // MARK: Close and inspection
 
     @inlinable
     func close() throws {
-        switch state.withLock({ $0.close() }) {
+        switch withLock({ $0.close() }) {
         case .alreadyClosed:
             throw ChannelError.closeOfClosedChannel
         case .closed(let receivers, let senders):
@@ -204,8 +217,8 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     }
 
     @inlinable
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { withLock { $0.count } }
 
     @inlinable
-    var isClosed: Bool { state.withLock { $0.isClosed } }
+    var isClosed: Bool { withLock { $0.isClosed } }
 }

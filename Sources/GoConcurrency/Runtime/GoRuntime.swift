@@ -65,9 +65,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     let peers: UnsafeMutableBufferPointer<Unmanaged<Processor>>
     /// The thread-specific slot where a worker thread keeps its processor.
     let currentKey: pthread_key_t
-    let globalQueue = Mutex(Deque<UnownedJob>())
+    let globalQueue = Locked(Deque<UnownedJob>())
     let globalCount = Atomic<Int>(0)
-    let idleLock = Mutex<[Processor]>([])
+    let idleLock = Locked<[Processor]>([])
     let idleCount = Atomic<Int>(0)
     /// Processors looking for work before they park; while there is one,
     /// enqueuers wake nobody.

@@ -31,7 +31,7 @@ final class Processor: @unchecked Sendable {
     /// The runtime outlives its processors' use of it (it is never deinitialised
     /// while its threads run), so no reference count is touched to reach it.
     unowned(unsafe) let runtime: GoRuntime
-    let queue = Mutex(LocalQueue())
+    let queue = Locked(LocalQueue())
     let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
     private var runnext: UnownedJob?
