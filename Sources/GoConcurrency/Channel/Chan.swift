@@ -140,3 +140,25 @@ extension Chan: Hashable {
     @inlinable
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(storage)) }
 }
+
+extension Optional {
+    /// A receive case on an optional channel: disabled when the channel is
+    /// `nil`, as Go's nil channel is. (`channel?.onReceive { }` says the same.)
+    @inlinable
+    public func onReceive<Element, Result>(
+        _ handler: @escaping (Element?) async throws -> Result
+    ) -> SelectCase<Result> where Wrapped == Chan<Element> {
+        self?.onReceive(handler) ?? .disabled
+    }
+
+    /// A send case on an optional channel: disabled when the channel is `nil`.
+    /// Unlike `channel?.onSend(value)`, which skips evaluating `value` when the
+    /// channel is `nil`, this evaluates it on entry either way, as Go does
+    /// (rule 16).
+    @inlinable
+    public func onSend<Element, Result>(
+        _ value: Element, _ handler: @escaping () async throws -> Result
+    ) -> SelectCase<Result> where Wrapped == Chan<Element> {
+        self?.onSend(value, handler) ?? .disabled
+    }
+}

@@ -199,6 +199,35 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         withLock { $0.receivers.unregister(node) }
     }
 
+    // MARK: A select holding this channel's lock
+
+    /// Go's selectgo locks every channel of a select before it polls; a select
+    /// with a default does so before it gives up, so that its "nothing was
+    /// ready" is one atomic snapshot across its channels (rule 24).
+    @inlinable
+    func lockForSelect() {
+        lock.lock()
+    }
+
+    @inlinable
+    func unlockForSelect() {
+        lock.unlock()
+    }
+
+    /// A receive attempt under the lock a select holds; the caller wakes the
+    /// returned sender after releasing every lock.
+    @inlinable
+    func receiveLocked() -> ChannelState<Element>.ReceiveAction {
+        channelState.receive()
+    }
+
+    /// A send attempt under the lock a select holds; the caller wakes the
+    /// returned receiver after releasing every lock.
+    @inlinable
+    func sendLocked(_ value: Element) -> ChannelState<Element>.SendAction {
+        channelState.send(value)
+    }
+
     // MARK: Close and inspection
 
     @inlinable

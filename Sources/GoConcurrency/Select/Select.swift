@@ -5,8 +5,11 @@
 //  0. Evaluate every case once, in source order (rule 16), and shuffle the
 //     poll order (rule 17).
 //  1. Poll the enabled channel cases in that order, each under its own
-//     channel's lock; the first that can complete, completes. Otherwise take
-//     the default case if there is one (rule 18), or an expired timeout.
+//     channel's lock; the first that can complete, completes. Otherwise, if
+//     there is a default, poll once more with every channel locked (in
+//     address order, as Go does), so that "nothing was ready" is true at one
+//     instant (rule 24), and take the default (rule 18). Otherwise take an
+//     expired timeout.
 //  2. Park: publish one waiter and queue one node per case on its channel.
 //     Queuing re-checks readiness under that channel's lock; a case that became
 //     ready aborts the wait (the waiter claims itself as aborted) and the
@@ -16,7 +19,8 @@
 //     case (or the timeout, or cancellation) wins.
 //  3. Woken: take every losing node out of its queue (rule 23), disarm the
 //     timer, and run the winner's handler.
-// No lock is ever held across two channels, and no task is spawned.
+// Only that last poll before a default holds several channel locks; nothing
+// is resumed while it does, and no task is spawned.
 
 /// Waits until one of `cases` can proceed, carries out that one operation, and
 /// returns what its handler returns (Go's `select`).
@@ -84,6 +88,9 @@ enum Select {
                 }
             }
             if let defaultHandler {
+                if channelCases > 1, let run = pollWithEveryChannelLocked(cases, order) {
+                    return try await run()
+                }
                 return try await defaultHandler()
             }
             if timeoutIndex >= 0, Monotonic.now() >= deadline {
@@ -152,6 +159,42 @@ enum Select {
                 return try await run()
             }
         }
+    }
+
+    /// Polls every channel case with all the select's channels locked: the
+    /// last look before a default is taken. The returned run wakes the partner
+    /// (after the locks are released) and calls the handler.
+    @inlinable
+    static func pollWithEveryChannelLocked<Result>(
+        _ cases: [SelectCase<Result>], _ order: PollOrder
+    ) -> (() async throws -> Result)? {
+        var channels: [ChannelCase<Result>] = []
+        for selectCase in cases {
+            if case .channel(let channel) = selectCase.kind { channels.append(channel) }
+        }
+        channels.sort { $0.channel < $1.channel }
+        var distinct: [ChannelCase<Result>] = []
+        for channel in channels where distinct.last?.channel != channel.channel {
+            distinct.append(channel)
+        }
+        if channels.count < 2 {
+            return nil  // one case: the first poll was already atomic
+        }
+        for channel in distinct {
+            _ = channel.step(.lock)
+        }
+        var ready: (() async throws -> Result)?
+        for position in 0..<cases.count {
+            guard case .channel(let channel) = cases[order[position]].kind else { continue }
+            if case .ready(let run) = channel.step(.pollLocked) {
+                ready = run
+                break
+            }
+        }
+        for channel in distinct.reversed() {
+            _ = channel.step(.unlock)
+        }
+        return ready
     }
 
     @inlinable

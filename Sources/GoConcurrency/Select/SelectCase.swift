@@ -42,6 +42,11 @@ enum SelectStep {
     case unregister(Waiter)
     /// The node that was claimed for this case: collect its outcome.
     case finish(Waiter)
+    /// Take and release the channel's lock, and poll while it is held: the
+    /// atomic poll of a select with a default (rule 24).
+    case lock
+    case unlock
+    case pollLocked
 }
 
 @usableFromInline
@@ -57,10 +62,13 @@ enum SelectStepReply<Result> {
 /// caller's module compiles it for the concrete element type.
 @usableFromInline
 struct ChannelCase<Result> {
+    /// The channel, to lock several in one order.
+    @usableFromInline let channel: ObjectIdentifier
     @usableFromInline let step: (SelectStep) -> SelectStepReply<Result>
 
     @inlinable
-    init(_ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
+    init(channel: AnyObject, _ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
+        self.channel = ObjectIdentifier(channel)
         self.step = step
     }
 
@@ -69,7 +77,7 @@ struct ChannelCase<Result> {
         from storage: ChannelStorage<Element>,
         _ handler: @escaping (Element?) async throws -> Result
     ) -> ChannelCase {
-        ChannelCase { step in
+        ChannelCase(channel: storage) { step in
             switch step {
             case .poll:
                 switch storage.tryReceive() {
@@ -89,6 +97,25 @@ struct ChannelCase<Result> {
             case .finish(let node):
                 let value = unsafeDowncast(node, to: ChannelWaitNode<Element>.self).value.take()
                 return .ready { try await handler(value) }
+            case .lock:
+                storage.lockForSelect()
+                return .notReady
+            case .unlock:
+                storage.unlockForSelect()
+                return .notReady
+            case .pollLocked:
+                switch storage.receiveLocked() {
+                case .value(let value, let wake):
+                    // Run after every lock is released.
+                    return .ready {
+                        wake?.resume()
+                        return try await handler(value)
+                    }
+                case .closed:
+                    return .ready { try await handler(nil) }
+                case .wouldBlock:
+                    return .notReady
+                }
             }
         }
     }
@@ -99,7 +126,7 @@ struct ChannelCase<Result> {
         to storage: ChannelStorage<Element>,
         _ handler: @escaping () async throws -> Result
     ) -> ChannelCase {
-        ChannelCase { step in
+        ChannelCase(channel: storage) { step in
             switch step {
             case .poll:
                 switch storage.trySend(value) {
@@ -121,6 +148,25 @@ struct ChannelCase<Result> {
                     return .ready { throw ChannelError.sendOnClosedChannel }
                 }
                 return .ready(handler)
+            case .lock:
+                storage.lockForSelect()
+                return .notReady
+            case .unlock:
+                storage.unlockForSelect()
+                return .notReady
+            case .pollLocked:
+                switch storage.sendLocked(value) {
+                case .sent(let wake):
+                    // Run after every lock is released.
+                    return .ready {
+                        wake?.resume()
+                        return try await handler()
+                    }
+                case .closed:
+                    return .ready { throw ChannelError.sendOnClosedChannel }
+                case .wouldBlock:
+                    return .notReady
+                }
             }
         }
     }

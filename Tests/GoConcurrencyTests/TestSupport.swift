@@ -1,0 +1,317 @@
+// Shared helpers of the test suite: the stress knob, polling instead of
+// sleeping, small thread-safe recorders, a seeded random generator, plain OS
+// threads, and the one white-box probe into a channel's wait queues.
+
+import Foundation
+import Synchronization
+import Testing
+@testable import GoConcurrency
+
+// MARK: - Stress knob
+
+/// Sizes of the stress, storm and model tests, from ONE environment variable
+/// (crossbeam's `COUNT` idea):
+///
+/// - `GOCONCURRENCY_STRESS` unset: the quick sizes, so the whole suite runs in
+///   well under five minutes on 2 cores in debug and under the thread sanitizer.
+/// - `GOCONCURRENCY_STRESS=N` (an integer): every stress size times N.
+/// - `GOCONCURRENCY_STRESS=full`: times 50, e.g. 1,000,000 values through the
+///   8 × 8 MPMC test.
+enum Stress {
+    static let multiplier: Int = {
+        guard let raw = ProcessInfo.processInfo.environment["GOCONCURRENCY_STRESS"]?.lowercased(),
+              !raw.isEmpty
+        else { return 1 }
+        if raw == "full" { return 50 }
+        return max(1, Int(raw) ?? 1)
+    }()
+
+    /// `base` at the quick setting, scaled by the knob.
+    static func size(_ base: Int) -> Int { base * multiplier }
+
+    /// Every suite's per-test time limit: a hang guard, never a timing
+    /// assertion, so generous, and longer for the bigger sizes.
+    static var timeLimit: TimeLimitTrait.Duration { .minutes(multiplier == 1 ? 5 : 60) }
+}
+
+// MARK: - Seeds
+
+/// A seed for a randomized test: `GOCONCURRENCY_SEED` replays one, otherwise a
+/// fresh one per run. Every randomized test puts its seed in its failure
+/// messages, so a failure can be replayed.
+enum Seeds {
+    static func make(_ count: Int) -> [UInt64] {
+        if let raw = ProcessInfo.processInfo.environment["GOCONCURRENCY_SEED"],
+           let seed = UInt64(raw) {
+            return [seed]
+        }
+        return (0..<count).map { _ in UInt64.random(in: 0 ... UInt64.max) }
+    }
+}
+
+/// SplitMix64: small, seedable, good enough to drive random operation sequences.
+struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z &>> 31)
+    }
+}
+
+// MARK: - Waiting for a condition
+
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting until \(what)" }
+}
+
+/// Polls `condition` until it holds: the way a test lets another task reach a
+/// state (parked, finished) without guessing a sleep. The deadline is only a
+/// hang guard — it turns a hang into a failure and is never a timing assertion.
+func waitUntil(
+    _ what: @autoclosure () -> String,
+    deadline: Duration = .seconds(120),
+    sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ condition: () -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now.advanced(by: deadline)
+    var polls = 0
+    while !condition() {
+        if clock.now >= end {
+            let error = WaitTimedOut(what: what())
+            Issue.record(error, sourceLocation: sourceLocation)
+            throw error
+        }
+        polls += 1
+        if polls < 64 {
+            await Task.yield()
+        } else {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
+
+/// Gives other tasks a moment to run: only where a state cannot be observed
+/// (a select with no channel case, a sleep). Never followed by a timing assertion.
+func letOthersRun() async throws {
+    for _ in 0..<20 { await Task.yield() }
+    try await Task.sleep(for: .milliseconds(20))
+}
+
+// MARK: - Thread-safe recorders
+
+/// A value behind a mutex, shared between tasks and threads.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R {
+        mutex.withLock { value -> R in body(&value) }
+    }
+
+    var value: Value { mutex.withLock { $0 } }
+
+    func set(_ newValue: Value) { mutex.withLock { $0 = newValue } }
+}
+
+extension Shared where Value: RangeReplaceableCollection {
+    func append(_ element: Value.Element) where Value.Element: Sendable {
+        mutex.withLock { $0.append(element) }
+    }
+}
+
+/// A flag that one task sets and another reads.
+final class Flag: Sendable {
+    private let state = Atomic<Bool>(false)
+    init() {}
+    func set() { state.store(true, ordering: .releasing) }
+    var isSet: Bool { state.load(ordering: .acquiring) }
+}
+
+/// A counter shared by tasks and threads.
+final class Counter: Sendable {
+    private let state = Atomic<Int>(0)
+    init() {}
+    @discardableResult
+    func increment(by amount: Int = 1) -> Int { state.wrappingAdd(amount, ordering: .acquiringAndReleasing).newValue }
+    var value: Int { state.load(ordering: .acquiring) }
+}
+
+/// Data written and read without synchronization of its own: it is safe only
+/// if the channel operation between the writer and the reader orders them
+/// (rule 14). Under the thread sanitizer, a missing happens-before edge is a
+/// reported race.
+final class Unsynchronized<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+// MARK: - Plain OS threads
+
+/// Starts `body` on a new OS thread (not a task), for `blockingSend` and
+/// `blockingReceive`, which must not block the cooperative pool.
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.stackSize = 1 << 20
+    thread.start()
+}
+
+/// Runs `body` on a new OS thread and suspends (without blocking a pool
+/// thread) until it returns.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        startThread { continuation.resume(returning: body()) }
+    }
+}
+
+// MARK: - White-box probe of the wait queues
+
+// The one place that looks inside a channel (via `@testable import`): how many
+// parked senders and receivers could still be paired with, and how many
+// entries the wait queues hold, stale ones included. Tests use it to wait
+// until an operation has really parked (so that the outcome they check is
+// deterministic, not scheduling luck) and to check that losing select cases
+// and cancelled operations leave nothing claimable and nothing that grows
+// (rules 23 and 25). If the queues' or the timer heap's shape changes, only
+// this block follows.
+extension Chan {
+    /// Parked senders (tasks, select cases, threads) that a receiver could still pair with.
+    var parkedSenders: Int { storage.withLock { $0.senders.claimableCount } }
+
+    /// Parked receivers (tasks, select cases, threads) that a sender could still pair with.
+    var parkedReceivers: Int { storage.withLock { $0.receivers.claimableCount } }
+
+    /// Every entry in either queue, stale ones included.
+    var queuedEntries: Int {
+        storage.withLock { $0.senders.entries.count + $0.receivers.entries.count }
+    }
+}
+
+extension WaitQueue {
+    /// Entries that could still be claimed: a parked task's always (it leaves
+    /// the queue when cancelled), a node's while its waiter waits.
+    var claimableCount: Int {
+        entries.reduce(0) { count, entry in
+            guard let node = entry.node else { return count + 1 }
+            return node.waiter.isWaiting ? count + 1 : count
+        }
+    }
+}
+
+/// Entries in the runtime's timer heap, cancelled ones included: a loop of
+/// selects whose timeouts never fire must not make it grow (rule 25).
+var timerHeapEntries: Int { TimerQueue.shared.storedCount }
+
+/// How many stale (unclaimable) entries a quiet queue may keep: the queue may
+/// drop lost select cases lazily, in batches, but never let them grow with the
+/// number of operations (rule 25).
+let staleEntryBound = 32
+
+/// Checks that no parked operation is left on `channel`: nothing a send or
+/// receive could pair with, and at most a bounded number of stale entries.
+func expectNoWaiters<Element>(
+    on channel: Chan<Element>,
+    _ comment: @autoclosure () -> String = "",
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
+    #expect(channel.parkedSenders == 0, "\(comment())", sourceLocation: sourceLocation)
+    #expect(channel.parkedReceivers == 0, "\(comment())", sourceLocation: sourceLocation)
+    #expect(channel.queuedEntries <= staleEntryBound, "\(comment())", sourceLocation: sourceLocation)
+}
+
+// MARK: - Small helpers
+
+/// Cancels the calling task itself: for "an operation in an already cancelled task".
+func cancelCurrentTask() {
+    withUnsafeCurrentTask { $0?.cancel() }
+}
+
+/// An empty type, for rule 13.
+struct Empty: Sendable, Equatable {}
+
+/// A plain OS thread that races one action per round against the test's task,
+/// for rule 24 and cancellation races: the task publishes an action and at
+/// once runs its own operation; the thread runs the action after a random
+/// spin, so that over many rounds the two sweep across each other's critical
+/// windows. The spin's scale cycles from 64 to 4,096 iterations, so that some
+/// rounds fit the window whatever the build (debug, release, sanitizer).
+///
+/// The racing side is a thread, not a task, so that its spinning never
+/// occupies the cooperative pool; between rounds it spins only briefly and
+/// then sleeps on a condition variable, so that it does not steal the cores
+/// from tests running in parallel.
+final class Racer: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// Protected by `condition`.
+    private var round = 0
+    private var finished = 0
+    private var sleeping = false
+    private var action: (@Sendable () -> Void)?
+    /// Mirrors of `round` and `finished` for lock-free spinning.
+    private let publishedRound = Atomic<Int>(0)
+    private let finishedRound = Atomic<Int>(0)
+
+    init(seed: UInt64) {
+        startThread { [self] in self.run(seed: seed) }
+    }
+
+    /// Starts the next round: the thread runs `body` after a random spin.
+    func race(_ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        action = body
+        round += 1
+        publishedRound.store(round, ordering: .releasing)
+        if sleeping { condition.signal() }
+        condition.unlock()
+    }
+
+    /// Waits until the thread has run the current round's action.
+    func waitForRound() async {
+        let current = publishedRound.load(ordering: .acquiring)
+        while finishedRound.load(ordering: .acquiring) < current { await Task.yield() }
+    }
+
+    /// Ends the thread after its current round.
+    func stop() {
+        condition.lock()
+        round = -1
+        publishedRound.store(-1, ordering: .releasing)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var seen = 0
+        var sink = 0
+        while true {
+            // Spin a little for the next round, then sleep until it is published.
+            var polls = 0
+            while publishedRound.load(ordering: .acquiring) == seen && polls < 20_000 { polls += 1 }
+            condition.lock()
+            while round == seen {
+                sleeping = true
+                condition.wait()
+                sleeping = false
+            }
+            let next = round
+            let body = action
+            condition.unlock()
+            if next < 0 { return }
+            let scale = UInt64(64) << UInt64(next % 7)
+            let spins = Int(random.next() % scale)
+            for i in 0..<spins { sink &+= i }
+            body?()
+            seen = next
+            finishedRound.store(next, ordering: .releasing)
+        }
+    }
+}
