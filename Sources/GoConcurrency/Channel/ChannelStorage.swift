@@ -28,10 +28,6 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         self.channelState = ChannelState(capacity: capacity)
     }
 
-    deinit {
-        lock.destroy()
-    }
-
     /// Runs `body` on the channel's state under its lock.
     @inlinable
     func withLock<R>(_ body: (inout ChannelState<Element>) -> R) -> R {
