@@ -201,7 +201,7 @@ extension WaitQueue {
     var claimableCount: Int {
         entries.reduce(0) { count, entry in
             guard let node = entry.node else { return count + 1 }
-            return node.waiter.isWaiting ? count + 1 : count
+            return node.owner.isWaiting ? count + 1 : count
         }
     }
 }

@@ -144,7 +144,7 @@ struct ChannelState<Element: Sendable> {
     /// false: the caller aborts its wait and tries again).
     @inlinable
     mutating func enqueueReceiver(_ node: Node) -> Bool {
-        if buffer.count > 0 || isClosed || senders.hasClaimable(otherThan: node.waiter) {
+        if buffer.count > 0 || isClosed || senders.hasClaimable(otherThan: node.owner) {
             return false
         }
         receivers.append(ParkedReceiver(node: node))
@@ -154,7 +154,7 @@ struct ChannelState<Element: Sendable> {
     /// Queues a sending node unless a send could complete now.
     @inlinable
     mutating func enqueueSender(_ node: Node) -> Bool {
-        if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.waiter) {
+        if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.owner) {
             return false
         }
         senders.append(ParkedSender(node: node))

@@ -92,13 +92,14 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     func blockingSend(_ value: Element, at location: SourceLocation) throws {
         while true {
             if try sendWithoutWaiting(value) { return }
-            let node = Node(value: value, reason: .channelSend, location: location)
-            Parking.parkThread(node) { _ in
-                if !self.enqueueSender(node), node.tryClaim(Waiter.aborted) {
-                    node.resume()
+            let waiter = Waiter(reason: .channelSend, location: location)
+            let node = Node(value: value, owner: waiter, caseIndex: 0)
+            Parking.parkThread(waiter) { _ in
+                if !self.enqueueSender(node), waiter.tryClaim(Waiter.aborted) {
+                    waiter.resume()
                 }
             }
-            if node.outcome == Waiter.selected(0) {
+            if waiter.outcome == Waiter.selected(0) {
                 if node.closed { throw ChannelError.sendOnClosedChannel }
                 return
             }
@@ -155,13 +156,14 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
             case .closed: return nil
             case .empty: break
             }
-            let node = Node(value: nil, reason: .channelReceive, location: location)
-            Parking.parkThread(node) { _ in
-                if !self.enqueueReceiver(node), node.tryClaim(Waiter.aborted) {
-                    node.resume()
+            let waiter = Waiter(reason: .channelReceive, location: location)
+            let node = Node(value: nil, owner: waiter, caseIndex: 0)
+            Parking.parkThread(waiter) { _ in
+                if !self.enqueueReceiver(node), waiter.tryClaim(Waiter.aborted) {
+                    waiter.resume()
                 }
             }
-            if node.outcome == Waiter.selected(0) {
+            if waiter.outcome == Waiter.selected(0) {
                 return node.value.take()
             }
         }

@@ -112,7 +112,7 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
         if let continuation {
             continuation.resume()
         } else {
-            node.unsafelyUnwrapped.waiter.resume()
+            node.unsafelyUnwrapped.owner.resume()
         }
     }
 
@@ -122,7 +122,7 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
         if let continuation {
             continuation.resume(throwing: ChannelError.sendOnClosedChannel)
         } else {
-            node.unsafelyUnwrapped.waiter.resume()
+            node.unsafelyUnwrapped.owner.resume()
         }
     }
 }
@@ -135,7 +135,7 @@ extension ParkedReceiver {
         if let continuation {
             continuation.resume(returning: value)
         } else {
-            node.unsafelyUnwrapped.waiter.resume()
+            node.unsafelyUnwrapped.owner.resume()
         }
     }
 }

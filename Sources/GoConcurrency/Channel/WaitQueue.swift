@@ -35,7 +35,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     mutating func popFirstClaimed() -> Entry? {
         while let entry = entries.popFirst() {
             guard let node = entry.node else { return entry }
-            if node.waiter.tryClaim(Waiter.selected(node.caseIndex)) {
+            if node.owner.tryClaim(Waiter.selected(node.caseIndex)) {
                 return entry
             }
         }
@@ -48,7 +48,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     func hasClaimable(otherThan waiter: Waiter) -> Bool {
         for entry in entries {
             guard let node = entry.node else { return true }
-            let owner = node.waiter
+            let owner = node.owner
             if owner !== waiter && owner.isWaiting { return true }
         }
         return false
@@ -76,7 +76,7 @@ struct WaitQueue<Entry: ParkedOperation> {
         if unregistered >= 16 && unregistered * 2 >= entries.count {
             entries.removeAll { entry in
                 guard let node = entry.node else { return false }
-                return !node.waiter.isWaiting
+                return !node.owner.isWaiting
             }
             unregistered = 0
         }

@@ -20,7 +20,7 @@ import Dispatch
 import Synchronization
 
 @usableFromInline
-class Waiter: @unchecked Sendable {
+final class Waiter: @unchecked Sendable {
     /// Not yet claimed.
     @usableFromInline static var waiting: Int { 0 }
     /// Claimed by the task's cancellation handler.
@@ -38,17 +38,11 @@ class Waiter: @unchecked Sendable {
     /// What is waited on and where: the record the runtime reports.
     @usableFromInline let reason: WaitReason
     @usableFromInline let location: SourceLocation
-    /// For a node of a select: the case it stands for. 0 for a plain operation.
-    @usableFromInline let caseIndex: Int
-    /// For a node of a select: the next node of the same select. Only the
-    /// select's own task touches it.
-    @usableFromInline @exclusivity(unchecked) var selectNext: Waiter?
 
     @inlinable
-    init(reason: WaitReason, location: SourceLocation, caseIndex: Int = 0) {
+    init(reason: WaitReason, location: SourceLocation) {
         self.reason = reason
         self.location = location
-        self.caseIndex = caseIndex
     }
 
     /// Claims the waiter with `outcome`; true if this call won.

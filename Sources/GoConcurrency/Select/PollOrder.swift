@@ -2,8 +2,9 @@
 //
 // A uniform random permutation (Fisher-Yates), so that among the cases ready
 // at once each is first with equal chance (rule 17). Up to 16 cases it lives in
-// one UInt64, four bits a case, drawn from one random number by mixed-radix
-// digits; larger selects use an array.
+// one UInt64, four bits a case; each swap draws from 16 fresh random bits by
+// multiply-shift (bias below 16/65536 of a share, far inside Go's bound; no
+// division). Larger selects use an array.
 
 @usableFromInline
 struct PollOrder {
@@ -17,10 +18,15 @@ struct PollOrder {
         if count <= 1 { return }
         if count <= 16 {
             var random = FastRandom.next()
+            var bitsLeft = 64
             for i in 1..<count {
-                let radix = UInt64(i + 1)
-                let j = Int(truncatingIfNeeded: random % radix)
-                random /= radix
+                if bitsLeft < 16 {
+                    random = FastRandom.next()
+                    bitsLeft = 64
+                }
+                let j = Int(truncatingIfNeeded: ((random & 0xFFFF) &* UInt64(i + 1)) >> 16)
+                random >>= 16
+                bitsLeft -= 16
                 // Inside-out shuffle: slot i takes slot j's case, slot j takes i.
                 let atJ = (packed >> UInt64(4 * j)) & 0xF
                 packed |= atJ << UInt64(4 * i)

@@ -99,7 +99,7 @@ enum Select {
 
             // Step 2.
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
-            var registered: Waiter?  // this select's nodes, chained through `selectNext`
+            var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
             await Parking.park(waiter) { waiter in
                 for position in 0..<cases.count {
@@ -108,7 +108,7 @@ enum Select {
                     guard waiter.isWaiting else { return }  // already claimed: stop queuing
                     switch channel.step(.register(waiter, caseIndex: index)) {
                     case .registered(let node):
-                        node.selectNext = registered
+                        node.nextOfOwner = registered
                         registered = node
                     default:
                         if waiter.tryClaim(Waiter.aborted) {
@@ -132,11 +132,11 @@ enum Select {
             if let timer {
                 TimerQueue.shared.cancel(timer)
             }
-            var winningNode: Waiter?
+            var winningNode: WaitNode?
             var node = registered
             while let current = node {
-                node = current.selectNext
-                current.selectNext = nil
+                node = current.nextOfOwner
+                current.nextOfOwner = nil
                 guard case .channel(let channel) = cases[current.caseIndex].kind else { continue }
                 if outcome == Waiter.selected(current.caseIndex) {
                     winningNode = current  // its claimer already took it out of the queue

@@ -39,9 +39,9 @@ enum SelectStep {
     /// Pass 2: queue a node for the select's waiter as this case's index.
     case register(Waiter, caseIndex: Int)
     /// Pass 3: this case lost; its node is done with its channel's queue.
-    case unregister(Waiter)
+    case unregister(WaitNode)
     /// The node that was claimed for this case: collect its outcome.
-    case finish(Waiter)
+    case finish(WaitNode)
     /// Take and release the channel's lock, and poll while it is held: the
     /// atomic poll of a select with a default (rule 24).
     case lock
@@ -54,7 +54,7 @@ enum SelectStepReply<Result> {
     case notReady
     /// The case completed: run this to call its handler.
     case ready(() async throws -> Result)
-    case registered(Waiter)
+    case registered(WaitNode)
 }
 
 /// A channel case, type-erased as one closure. The closure is made where the
