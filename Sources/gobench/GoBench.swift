@@ -26,7 +26,6 @@ let workloads: [Workload] = [
     Workload(name: "parked_1m", ops: 1_000_000, run: parked),
     Workload(name: "sieve_2000", ops: 2000, run: sieve),
     Workload(name: "workpool_8", ops: 1_000_000, run: workpool),
-    Workload(name: "mini", ops: 1_000_000, run: miniPingpong),
     // Not in the Go anchor: the select/default spelling of `nonblocking`.
     Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
 ]
