@@ -16,7 +16,7 @@ import DequeModule
 
 @usableFromInline
 struct ChannelState<Element: Sendable> {
-    @usableFromInline typealias Node = ChannelWaitNode<Element>
+    @usableFromInline typealias Node = WaitNode
 
     @usableFromInline var buffer: Deque<Element>
     @usableFromInline let capacity: Int
@@ -49,7 +49,7 @@ struct ChannelState<Element: Sendable> {
         if isClosed { return .closed }
         if let receiver = receivers.popFirstClaimed() {
             if let node = receiver.node {
-                node.value = value
+                node.owner.received = value
                 return .sent(wake: ReceiverWake(receiver: receiver, value: nil))
             }
             return .sent(wake: ReceiverWake(receiver: receiver, value: value))
@@ -153,11 +153,11 @@ struct ChannelState<Element: Sendable> {
 
     /// Queues a sending node unless a send could complete now.
     @inlinable
-    mutating func enqueueSender(_ node: Node) -> Bool {
+    mutating func enqueueSender(_ node: Node, _ value: Element) -> Bool {
         if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.owner) {
             return false
         }
-        senders.append(ParkedSender(node: node))
+        senders.append(ParkedSender(node: node, value: value))
         return true
     }
 
@@ -177,10 +177,10 @@ struct ChannelState<Element: Sendable> {
         let parkedReceivers = receivers.claimAll()
         let parkedSenders = senders.claimAll()
         for node in parkedReceivers.lazy.compactMap(\.node) {
-            node.closed = true
+            node.owner.closed = true
         }
         for node in parkedSenders.lazy.compactMap(\.node) {
-            node.closed = true
+            node.owner.closed = true
         }
         return .closed(receivers: parkedReceivers, senders: parkedSenders)
     }

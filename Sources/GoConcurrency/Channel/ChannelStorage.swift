@@ -14,7 +14,7 @@
 
 @usableFromInline
 final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
-    @usableFromInline typealias Node = ChannelWaitNode<Element>
+    @usableFromInline typealias Node = WaitNode
 
     @usableFromInline let lock = Lock()
     /// Protected by `lock`.
@@ -93,14 +93,14 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         while true {
             if try sendWithoutWaiting(value) { return }
             let waiter = Waiter(reason: .channelSend, location: location)
-            let node = Node(value: value, owner: waiter, caseIndex: 0)
+            let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter) { _ in
-                if !self.enqueueSender(node), waiter.tryClaim(Waiter.aborted) {
+                if !self.enqueueSender(node, value), waiter.tryClaim(Waiter.aborted) {
                     waiter.resume()
                 }
             }
             if waiter.outcome == Waiter.selected(0) {
-                if node.closed { throw ChannelError.sendOnClosedChannel }
+                if waiter.closed { throw ChannelError.sendOnClosedChannel }
                 return
             }
         }
@@ -157,25 +157,25 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
             case .empty: break
             }
             let waiter = Waiter(reason: .channelReceive, location: location)
-            let node = Node(value: nil, owner: waiter, caseIndex: 0)
+            let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter) { _ in
                 if !self.enqueueReceiver(node), waiter.tryClaim(Waiter.aborted) {
                     waiter.resume()
                 }
             }
             if waiter.outcome == Waiter.selected(0) {
-                return node.value.take()
+                return waiter.takeReceived(Element.self)
             }
         }
     }
 
     // MARK: Nodes (select cases and blocked threads)
 
-    /// Queues `node` as a parked sender; false (and not queued) if a send
-    /// could complete now.
+    /// Queues `node` as a parked sender of `value`; false (and not queued) if
+    /// a send could complete now.
     @inlinable
-    func enqueueSender(_ node: Node) -> Bool {
-        withLock { $0.enqueueSender(node) }
+    func enqueueSender(_ node: Node, _ value: Element) -> Bool {
+        withLock { $0.enqueueSender(node, value) }
     }
 
     /// Queues `node` as a parked receiver; false (and not queued) if a receive

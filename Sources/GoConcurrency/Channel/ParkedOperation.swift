@@ -45,7 +45,7 @@ struct TaskIdentity: Equatable, @unchecked Sendable {
 protocol ParkedOperation {
     associatedtype Element
     /// The node of a select case or blocked thread; nil for a parked task.
-    var node: ChannelWaitNode<Element>? { get }
+    var node: WaitNode? { get }
     /// The task of a parked plain operation.
     var task: TaskIdentity { get }
 }
@@ -55,7 +55,7 @@ protocol ParkedOperation {
 struct ParkedReceiver<Element: Sendable>: ParkedOperation {
     @usableFromInline let task: TaskIdentity
     @usableFromInline let continuation: UnsafeContinuation<Element?, any Error>?
-    @usableFromInline let node: ChannelWaitNode<Element>?
+    @usableFromInline let node: WaitNode?
 
     @inlinable
     init(task: TaskIdentity, continuation: UnsafeContinuation<Element?, any Error>) {
@@ -65,21 +65,20 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
-    init(node: ChannelWaitNode<Element>) {
+    init(node: WaitNode) {
         self.task = .none
         self.continuation = nil
         self.node = node
     }
 }
 
-/// A parked sender, with the value it offers: a task's, or a node (which holds
-/// its value itself).
+/// A parked sender, with the value it offers.
 @usableFromInline
 struct ParkedSender<Element: Sendable>: ParkedOperation {
     @usableFromInline let task: TaskIdentity
     @usableFromInline let value: Element?
     @usableFromInline let continuation: UnsafeContinuation<Void, any Error>?
-    @usableFromInline let node: ChannelWaitNode<Element>?
+    @usableFromInline let node: WaitNode?
 
     @inlinable
     init(task: TaskIdentity, value: Element, continuation: UnsafeContinuation<Void, any Error>) {
@@ -90,20 +89,17 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
-    init(node: ChannelWaitNode<Element>) {
+    init(node: WaitNode, value: Element) {
         self.task = .none
-        self.value = nil
+        self.value = value
         self.continuation = nil
         self.node = node
     }
 
-    /// The value offered; a node's is taken out of it.
+    /// The value offered.
     @inlinable
     func takeValue() -> Element {
-        if let node {
-            return node.value.take().unsafelyUnwrapped
-        }
-        return value.unsafelyUnwrapped
+        value.unsafelyUnwrapped
     }
 
     /// Wakes the sender once its value is taken (after the lock is released).

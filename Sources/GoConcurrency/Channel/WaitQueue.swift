@@ -64,7 +64,7 @@ struct WaitQueue<Entry: ParkedOperation> {
 
     /// A select that lost is done with `node`.
     @inlinable
-    mutating func unregister(_ node: ChannelWaitNode<Entry.Element>) {
+    mutating func unregister(_ node: WaitNode) {
         // A short queue is searched, so it never keeps a stale entry at all.
         if entries.count <= 8 {
             if let index = entries.firstIndex(where: { $0.node === node }) {

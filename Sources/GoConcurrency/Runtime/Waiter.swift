@@ -38,6 +38,12 @@ final class Waiter: @unchecked Sendable {
     /// What is waited on and where: the record the runtime reports.
     @usableFromInline let reason: WaitReason
     @usableFromInline let location: SourceLocation
+    /// For a receiving case: the value handed over, stored by the claimer
+    /// before it resumes (an existential, so that nodes need not be generic;
+    /// small values are stored inline, without allocation).
+    @usableFromInline @exclusivity(unchecked) var received: Any?
+    /// Set by the claimer when it was the channel's close that chose the case.
+    @usableFromInline @exclusivity(unchecked) var closed = false
 
     @inlinable
     init(reason: WaitReason, location: SourceLocation) {
@@ -56,6 +62,14 @@ final class Waiter: @unchecked Sendable {
 
     @inlinable
     final var outcome: Int { state.load(ordering: .acquiring) }
+
+    /// What a receiving case got: its value, or nil if the channel closed.
+    /// Read once, by the owner after it woke.
+    @inlinable
+    final func takeReceived<Element>(_ type: Element.Type) -> Element? {
+        if closed { return nil }
+        return received.take().map { $0 as! Element }
+    }
 
     /// Wakes the parked party. Only the claimer calls this, once, with no lock held.
     @inlinable

@@ -89,13 +89,13 @@ struct ChannelCase<Result> {
                     return .notReady
                 }
             case .register(let waiter, let caseIndex):
-                let node = ChannelWaitNode<Element>(value: nil, owner: waiter, caseIndex: caseIndex)
+                let node = WaitNode(owner: waiter, caseIndex: caseIndex)
                 return storage.enqueueReceiver(node) ? .registered(node) : .notReady
             case .unregister(let node):
-                storage.unregisterReceiver(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                storage.unregisterReceiver(node)
                 return .notReady
             case .finish(let node):
-                let value = unsafeDowncast(node, to: ChannelWaitNode<Element>.self).value.take()
+                let value = node.owner.takeReceived(Element.self)
                 return .ready { try await handler(value) }
             case .lock:
                 storage.lockForSelect()
@@ -138,13 +138,13 @@ struct ChannelCase<Result> {
                     return .notReady
                 }
             case .register(let waiter, let caseIndex):
-                let node = ChannelWaitNode<Element>(value: value, owner: waiter, caseIndex: caseIndex)
-                return storage.enqueueSender(node) ? .registered(node) : .notReady
+                let node = WaitNode(owner: waiter, caseIndex: caseIndex)
+                return storage.enqueueSender(node, value) ? .registered(node) : .notReady
             case .unregister(let node):
-                storage.unregisterSender(unsafeDowncast(node, to: ChannelWaitNode<Element>.self))
+                storage.unregisterSender(node)
                 return .notReady
             case .finish(let node):
-                if unsafeDowncast(node, to: ChannelWaitNode<Element>.self).closed {
+                if node.owner.closed {
                     return .ready { throw ChannelError.sendOnClosedChannel }
                 }
                 return .ready(handler)
