@@ -40,6 +40,18 @@ struct PollOrder {
         }
     }
 
+    /// Cases in source order: for a select with at most one channel case,
+    /// which has nothing to choose between.
+    @inlinable
+    init(sourceOrderOf count: Int) {
+        self.count = count
+        if count <= 16 {
+            packed = 0xFEDC_BA98_7654_3210
+        } else {
+            large = Array(0..<count)
+        }
+    }
+
     /// The case to look at `position`-th.
     @inlinable
     subscript(position: Int) -> Int {

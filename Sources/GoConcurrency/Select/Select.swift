@@ -75,7 +75,7 @@ enum Select {
             }
         }
         let deadline = timeoutIndex >= 0 ? Monotonic.deadline(after: timeoutDuration) : 0
-        let order = PollOrder(count: cases.count)
+        let order = channelCases > 1 ? PollOrder(count: cases.count) : PollOrder(sourceOrderOf: cases.count)
 
         while true {
             // Step 1.
