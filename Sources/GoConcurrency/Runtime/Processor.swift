@@ -35,6 +35,10 @@ final class Processor: @unchecked Sendable {
     let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
     private var runnext: UnownedJob?
+    /// The owner's own random sequence for picking steal victims (xorshift):
+    /// a shared generator's cache line would bounce between a spinning
+    /// processor and the busy ones.
+    private var stealRandom: UInt64
     private var runningJob: UnsafeRawPointer?
     private var tick: UInt32 = 0
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -44,6 +48,7 @@ final class Processor: @unchecked Sendable {
     init(id: Int, runtime: GoRuntime) {
         self.id = id
         self.runtime = runtime
+        self.stealRandom = FastRandom.next() | 1
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -147,7 +152,10 @@ final class Processor: @unchecked Sendable {
     private func steal() -> UnownedJob? {
         let peers = runtime.peers
         if peers.count == 1 { return nil }
-        let start = Int(truncatingIfNeeded: FastRandom.next() % UInt64(peers.count))
+        stealRandom ^= stealRandom << 13
+        stealRandom ^= stealRandom >> 7
+        stealRandom ^= stealRandom << 17
+        let start = Int(truncatingIfNeeded: stealRandom % UInt64(peers.count))
         for offset in 0..<peers.count {
             let index = (start + offset) % peers.count
             if index == id { continue }
