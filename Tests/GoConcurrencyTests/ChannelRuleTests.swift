@@ -596,6 +596,17 @@ struct ChannelRuleTests {
 
     // MARK: Rule 15 — program ends when main returns
 
-    @Test(.disabled("Rule 15 (the program ends when main returns, without waiting for goroutines) belongs to the go-runtime issue: it needs `go {}` and a main entry point"))
-    func rule15_program_ends_when_main_returns() {}
+    @Test func rule15_program_ends_when_main_returns_without_waiting_for_goroutines() async {
+        // Given goroutines that will never finish, one parked for good and
+        // one always runnable, in a process of its own,
+        // When its main returns,
+        // Then the process exits at once, successfully.
+        await #expect(processExitsWith: .success) {
+            let never = Chan<Int>()
+            go { _ = try await never.receive() }
+            go {
+                while true { await Task.yield() }
+            }
+        }
+    }
 }

@@ -29,38 +29,21 @@ public func go(
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
 ) {
-    let location = SourceLocation(fileID: file, line: line)
+    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line))
     Task(executorPreference: runtime) {
-        await Goroutine.$root.withValue(TaskIdentity.current.bits) {
+        goroutine.rootTask = TaskIdentity.current.bits
+        await Goroutine.$current.withValue(goroutine) {
             do {
                 try await body()
             } catch {
-                goroutinePanic(error, startedAt: location)
+                goroutinePanic(error, in: goroutine)
             }
         }
     }
 }
 
-/// What the runtime knows of the goroutine a task belongs to.
-@usableFromInline
-enum Goroutine {
-    /// The identity (as bits) of the root task of the goroutine the current
-    /// task runs in: set by `go` for the goroutine's whole life and inherited
-    /// by its child tasks, which is why parking compares it with the current
-    /// task rather than reading it as a flag.
-    @TaskLocal
-    @usableFromInline
-    static var root: UInt = 0
-
-    /// Whether `task` is the root task of a goroutine, which nothing can cancel.
-    @inlinable
-    static func isUncancellableRoot(_ task: TaskIdentity) -> Bool {
-        root == task.bits
-    }
-}
-
-func goroutinePanic(_ error: any Error, startedAt location: SourceLocation) -> Never {
-    let message = "panic: \(error)\n\ngoroutine created at \(location)\n"
+func goroutinePanic(_ error: any Error, in goroutine: Goroutine) -> Never {
+    let message = "panic: \(error)\n\ngoroutine \(goroutine.id), created at \(goroutine.startedAt)\n"
     var bytes = Array(message.utf8)
     _ = write(2, &bytes, bytes.count)
     exit(2)

@@ -1,7 +1,9 @@
 // The one path by which every blocking operation waits. Send, receive, select,
 // sleep and the thread-blocking calls all come through here, saying what they
-// wait on (`WaitReason`) and where they were called, so that the runtime can
-// list parked goroutines and tell when none can proceed.
+// wait on (`WaitReason`) and where they were called: a goroutine's park is
+// recorded in its `Goroutine` record, a select's, sleep's or thread's also in
+// its `Waiter`, so that the runtime can list parked goroutines and tell when
+// none can proceed.
 
 @usableFromInline
 enum Parking {
@@ -22,7 +24,9 @@ enum Parking {
         register: (UnsafeContinuation<T, any Error>) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
-        if Goroutine.isUncancellableRoot(task) {
+        if let goroutine = Goroutine.rooted(at: task) {
+            goroutine.parked(reason, at: location)
+            defer { goroutine.unparked() }
             return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
             }
@@ -51,7 +55,9 @@ enum Parking {
     /// be cancelled, so it parks without a handler.
     @inlinable
     nonisolated(nonsending) static func park(_ waiter: Waiter, register: (Waiter) -> Void) async {
-        if Goroutine.isUncancellableRoot(TaskIdentity.current) {
+        if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
+            goroutine.parked(waiter.reason, at: waiter.location)
+            defer { goroutine.unparked() }
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
                 register(waiter)
