@@ -120,7 +120,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// A select case that receives from this channel: Go's `case v, ok := <-ch:`.
     /// `handler` gets the value, or `nil` if the channel is closed and drained.
     @inlinable
-    public func onReceive<Result>(_ handler: @escaping (Element?) async throws -> Result) -> SelectCase<Result> {
+    public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
         SelectCase(.channel(.receive(from: storage, handler)))
     }
 
@@ -128,7 +128,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// `value` is evaluated when the select starts, whether or not the case is
     /// chosen.
     @inlinable
-    public func onSend<Result>(_ value: Element, _ handler: @escaping () async throws -> Result) -> SelectCase<Result> {
+    public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
         SelectCase(.channel(.send(value, to: storage, handler)))
     }
 }
@@ -146,7 +146,7 @@ extension Optional {
     /// `nil`, as Go's nil channel is. (`channel?.onReceive { }` says the same.)
     @inlinable
     public func onReceive<Element, Result>(
-        _ handler: @escaping (Element?) async throws -> Result
+        _ handler: @escaping ReceiveHandler<Element, Result>
     ) -> SelectCase<Result> where Wrapped == Chan<Element> {
         self?.onReceive(handler) ?? .disabled
     }
@@ -157,7 +157,7 @@ extension Optional {
     /// (rule 16).
     @inlinable
     public func onSend<Element, Result>(
-        _ value: Element, _ handler: @escaping () async throws -> Result
+        _ value: Element, _ handler: @escaping SelectHandler<Result>
     ) -> SelectCase<Result> where Wrapped == Chan<Element> {
         self?.onSend(value, handler) ?? .disabled
     }

@@ -32,7 +32,7 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
 
     /// See ``Chan/onReceive(_:)``.
     @inlinable
-    public func onReceive<Result>(_ handler: @escaping (Element?) async throws -> Result) -> SelectCase<Result> {
+    public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
         SelectCase(.channel(.receive(from: storage, handler)))
     }
 

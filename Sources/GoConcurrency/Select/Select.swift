@@ -55,7 +55,7 @@ enum Select {
     nonisolated(nonsending) static func run<Result>(_ cases: [SelectCase<Result>], at location: SourceLocation) async throws -> Result {
         // Step 0.
         var channelCases = 0
-        var defaultHandler: (() async throws -> Result)?
+        var defaultHandler: SelectHandler<Result>?
         var timeoutIndex = -1
         var timeoutDuration = Duration.zero
         for index in cases.indices {
@@ -167,7 +167,7 @@ enum Select {
     @inlinable
     static func pollWithEveryChannelLocked<Result>(
         _ cases: [SelectCase<Result>], _ order: PollOrder
-    ) -> (() async throws -> Result)? {
+    ) -> SelectHandler<Result>? {
         var channels: [ChannelCase<Result>] = []
         for selectCase in cases {
             if case .channel(let channel) = selectCase.kind { channels.append(channel) }
@@ -183,7 +183,7 @@ enum Select {
         for channel in distinct {
             _ = channel.step(.lock)
         }
-        var ready: (() async throws -> Result)?
+        var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
             guard case .channel(let channel) = cases[order[position]].kind else { continue }
             if case .ready(let run) = channel.step(.pollLocked) {

@@ -1,6 +1,14 @@
 // One case of a `select`: a receive, a send, a timeout, the default, or a
 // disabled case (Go's nil channel).
 
+/// A select case's handler. It runs on the task that ran the select, in that
+/// task's isolation (no hop to another executor to call it).
+public typealias SelectHandler<Result> = nonisolated(nonsending) () async throws -> Result
+
+/// A receive case's handler: gets the value, or `nil` once the channel is
+/// closed and drained.
+public typealias ReceiveHandler<Element, Result> = nonisolated(nonsending) (Element?) async throws -> Result
+
 /// One case of ``select(file:line:_:)``.
 ///
 /// Make cases with ``Chan/onReceive(_:)``, ``Chan/onSend(_:_:)``,
@@ -11,8 +19,8 @@ public struct SelectCase<Result> {
     @usableFromInline
     enum Kind {
         case channel(ChannelCase<Result>)
-        case timeout(Duration, () async throws -> Result)
-        case otherwise(() async throws -> Result)
+        case timeout(Duration, SelectHandler<Result>)
+        case otherwise(SelectHandler<Result>)
         case disabled
         /// The cases of a nested block (`if`, `for`, an array); flattened
         /// before the select runs.
@@ -53,7 +61,7 @@ enum SelectStep {
 enum SelectStepReply<Result> {
     case notReady
     /// The case completed: run this to call its handler.
-    case ready(() async throws -> Result)
+    case ready(SelectHandler<Result>)
     case registered(WaitNode)
 }
 
@@ -75,7 +83,7 @@ struct ChannelCase<Result> {
     @inlinable
     static func receive<Element>(
         from storage: ChannelStorage<Element>,
-        _ handler: @escaping (Element?) async throws -> Result
+        _ handler: @escaping ReceiveHandler<Element, Result>
     ) -> ChannelCase {
         ChannelCase(channel: storage) { step in
             switch step {
@@ -124,7 +132,7 @@ struct ChannelCase<Result> {
     static func send<Element>(
         _ value: Element,
         to storage: ChannelStorage<Element>,
-        _ handler: @escaping () async throws -> Result
+        _ handler: @escaping SelectHandler<Result>
     ) -> ChannelCase {
         ChannelCase(channel: storage) { step in
             switch step {
@@ -177,13 +185,13 @@ struct ChannelCase<Result> {
 ///
 /// No timer is armed unless the select actually has to wait.
 @inlinable
-public func after<Result>(_ duration: Duration, _ handler: @escaping () async throws -> Result) -> SelectCase<Result> {
+public func after<Result>(_ duration: Duration, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
     SelectCase(.timeout(duration, handler))
 }
 
 /// The default case: chosen at once when no other case is ready, so the select
 /// never blocks (Go: `default:`).
 @inlinable
-public func otherwise<Result>(_ handler: @escaping () async throws -> Result) -> SelectCase<Result> {
+public func otherwise<Result>(_ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
     SelectCase(.otherwise(handler))
 }
