@@ -199,19 +199,6 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
 
     // MARK: A select holding this channel's lock
 
-    /// Go's selectgo locks every channel of a select before it polls; a select
-    /// with a default does so before it gives up, so that its "nothing was
-    /// ready" is one atomic snapshot across its channels (rule 24).
-    @inlinable
-    func lockForSelect() {
-        lock.lock()
-    }
-
-    @inlinable
-    func unlockForSelect() {
-        lock.unlock()
-    }
-
     /// A receive attempt under the lock a select holds; the caller wakes the
     /// returned sender after releasing every lock.
     @inlinable
@@ -248,4 +235,27 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
 
     @inlinable
     var isClosed: Bool { withLock { $0.isClosed } }
+}
+
+/// A channel whose lock a select can hold while it polls several channels.
+///
+/// Go's selectgo locks every channel of a select before it polls; a select
+/// with a default does so before it gives up, so that its "nothing was ready"
+/// is one atomic snapshot across its channels (rule 24).
+@usableFromInline
+protocol SelectLockable: AnyObject, Sendable {
+    func lockForSelect()
+    func unlockForSelect()
+}
+
+extension ChannelStorage: SelectLockable {
+    @inlinable
+    func lockForSelect() {
+        lock.lock()
+    }
+
+    @inlinable
+    func unlockForSelect() {
+        lock.unlock()
+    }
 }

@@ -172,16 +172,16 @@ enum Select {
         for selectCase in cases {
             if case .channel(let channel) = selectCase.kind { channels.append(channel) }
         }
-        channels.sort { $0.channel < $1.channel }
+        channels.sort { $0.channelID < $1.channelID }
         var distinct: [ChannelCase<Result>] = []
-        for channel in channels where distinct.last?.channel != channel.channel {
+        for channel in channels where distinct.last?.channelID != channel.channelID {
             distinct.append(channel)
         }
         if channels.count < 2 {
             return nil  // one case: the first poll was already atomic
         }
         for channel in distinct {
-            _ = channel.step(.lock)
+            channel.channel.lockForSelect()
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
@@ -192,7 +192,7 @@ enum Select {
             }
         }
         for channel in distinct.reversed() {
-            _ = channel.step(.unlock)
+            channel.channel.unlockForSelect()
         }
         return ready
     }

@@ -50,10 +50,8 @@ enum SelectStep {
     case unregister(WaitNode)
     /// The node that was claimed for this case: collect its outcome.
     case finish(WaitNode)
-    /// Take and release the channel's lock, and poll while it is held: the
-    /// atomic poll of a select with a default (rule 24).
-    case lock
-    case unlock
+    /// Poll while the select holds the channel's lock: the atomic poll of a
+    /// select with a default (rule 24).
     case pollLocked
 }
 
@@ -71,14 +69,18 @@ enum SelectStepReply<Result> {
 @usableFromInline
 struct ChannelCase<Result> {
     /// The channel, to lock several in one order.
-    @usableFromInline let channel: ObjectIdentifier
+    @usableFromInline let channel: any SelectLockable
     @usableFromInline let step: (SelectStep) -> SelectStepReply<Result>
 
     @inlinable
-    init(channel: AnyObject, _ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
-        self.channel = ObjectIdentifier(channel)
+    init(channel: any SelectLockable, _ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
+        self.channel = channel
         self.step = step
     }
+
+    /// The channel's identity: the order in which a select locks channels.
+    @inlinable
+    var channelID: ObjectIdentifier { ObjectIdentifier(channel) }
 
     @inlinable
     static func receive<Element>(
@@ -105,12 +107,6 @@ struct ChannelCase<Result> {
             case .finish(let node):
                 let value = node.owner.takeReceived(Element.self)
                 return .ready { try await handler(value) }
-            case .lock:
-                storage.lockForSelect()
-                return .notReady
-            case .unlock:
-                storage.unlockForSelect()
-                return .notReady
             case .pollLocked:
                 switch storage.receiveLocked() {
                 case .value(let value, let wake):
@@ -156,12 +152,6 @@ struct ChannelCase<Result> {
                     return .ready { throw ChannelError.sendOnClosedChannel }
                 }
                 return .ready(handler)
-            case .lock:
-                storage.lockForSelect()
-                return .notReady
-            case .unlock:
-                storage.unlockForSelect()
-                return .notReady
             case .pollLocked:
                 switch storage.sendLocked(value) {
                 case .sent(let wake):
