@@ -655,39 +655,27 @@ extension SelectRuleTests {
             // Go's TestNonblockSelectRace: c1 holds a value until c2 has one, so at
             // every instant of the select some case is ready. A thread races the
             // hand-over (c2 gets a value, then c1's is taken) against the select.
-            let rounds = Stress.size(30_000)
-            let seed = Seeds.make(1)[0]
-            let racer = Racer(seed: seed)
-            defer { racer.stop() }
-            // Never-ready cases besides Go's two widen the window between the
-            // polls of c1 and c2; a case is still ready at every instant.
-            let quiet = (0..<6).map { _ in Chan<Int>() }
-            var defaults = 0
-            for _ in 0..<rounds {
-                let c1 = Chan<Int>(capacity: 1), c2 = Chan<Int>(capacity: 1)
-                #expect(c1.trySend(1) == .sent)
-                racer.race {
-                    _ = c2.trySend(1)
-                    _ = c1.tryReceive()
-                }
-                let tookCase = try await select {
-                    c1.onReceive { _ in true }
-                    c2.onReceive { _ in true }
-                    for channel in quiet { channel.onReceive { _ in true } }
-                    otherwise { false }
-                }
-                await racer.waitForRound()
-                if !tookCase {
-                    defaults += 1
-                    if defaults == 10 { break }  // failed already: no need to go on
-                }
+            try await expectNoDefaultWhileHandingOver(rounds: Stress.size(30_000)) { c2 in
+                _ = c2.trySend(1)
             }
-            #expect(defaults == 0, "default taken \(defaults) time(s) (at most 10 counted) in at most \(rounds) rounds although a case was ready throughout (seed \(seed))")
         }
 
         @Test func rule24_default_not_taken_while_a_case_stays_ready_through_a_close() async throws {
             // Go's TestNonblockSelectRace2: as above, but c2 becomes ready by closing.
-            let rounds = Stress.size(10_000)
+            try await expectNoDefaultWhileHandingOver(rounds: Stress.size(10_000)) { c2 in
+                try? c2.close()
+            }
+        }
+
+        /// Races, on a plain thread, "make c2 ready, then take c1's value"
+        /// against a select over c1, c2 and six never-ready channels with a
+        /// default, `rounds` times; c1 starts ready, so some case is ready at
+        /// every instant and default must never be taken.
+        private func expectNoDefaultWhileHandingOver(
+            rounds: Int,
+            sourceLocation: Testing.SourceLocation = #_sourceLocation,
+            makeReady: @escaping @Sendable (Chan<Int>) -> Void
+        ) async throws {
             let seed = Seeds.make(1)[0]
             let racer = Racer(seed: seed)
             defer { racer.stop() }
@@ -697,9 +685,9 @@ extension SelectRuleTests {
             var defaults = 0
             for _ in 0..<rounds {
                 let c1 = Chan<Int>(capacity: 1), c2 = Chan<Int>(capacity: 1)
-                #expect(c1.trySend(1) == .sent)
+                #expect(c1.trySend(1) == .sent, sourceLocation: sourceLocation)
                 racer.race {
-                    try? c2.close()
+                    makeReady(c2)
                     _ = c1.tryReceive()
                 }
                 let tookCase = try await select {
@@ -714,7 +702,7 @@ extension SelectRuleTests {
                     if defaults == 10 { break }  // failed already: no need to go on
                 }
             }
-            #expect(defaults == 0, "default taken \(defaults) time(s) (at most 10 counted) in at most \(rounds) rounds although a case was ready throughout (seed \(seed))")
+            #expect(defaults == 0, "default taken \(defaults) time(s) (at most 10 counted) in at most \(rounds) rounds although a case was ready throughout (seed \(seed))", sourceLocation: sourceLocation)
         }
 
         @Test func rule24_default_not_taken_while_a_buffered_value_turns_into_closed() async throws {
