@@ -1,6 +1,7 @@
 // Every park goes through one path that records what a goroutine waits on and
 // where: the record the runtime's goroutine dump and deadlock detection read.
 
+import Foundation
 import Testing
 @testable import GoConcurrency
 
@@ -75,5 +76,35 @@ struct WaitRecordTests {
         let first = try await goroutine {}
         let second = try await goroutine {}
         #expect(second.id > first.id)
+    }
+}
+
+@Suite("Optional elements")
+struct OptionalElementTests {
+    @Test func a_nil_sent_to_a_parked_select_arrives_as_a_value_not_as_closed() async throws {
+        // Given a channel of optionals and a select parked on it
+        let channel = Chan<Int?>()
+        let result = Chan<String>(capacity: 1)
+        go {
+            let got = try await select {
+                channel.onReceive { value in value.map { "value \(String(describing: $0))" } ?? "closed" }
+            }
+            try await result.send(got)
+        }
+        try await waitUntil("the select parks") { channel.trySend(nil) == .sent }
+        // Then it got the value nil, not "closed"
+        #expect(try await result.receive() == "value nil")
+    }
+
+    @Test func a_nil_sent_to_a_blocked_thread_arrives_as_a_value() async throws {
+        let channel = Chan<Int?>()
+        let result = Chan<String>(capacity: 1)
+        let thread = Thread {
+            let got = channel.blockingReceive()
+            try? result.blockingSend(got.map { "value \(String(describing: $0))" } ?? "closed")
+        }
+        thread.start()
+        try await waitUntil("the thread blocks") { channel.trySend(nil) == .sent }
+        #expect(try await result.receive() == "value nil")
     }
 }

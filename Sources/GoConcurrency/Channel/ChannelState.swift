@@ -49,7 +49,7 @@ struct ChannelState<Element: Sendable> {
         if isClosed { return .closed }
         if let receiver = receivers.popFirstClaimed() {
             if let node = receiver.node {
-                node.owner.received = value
+                node.owner.received = value as Any  // boxed as Any, so a nil of an optional Element stays a value
                 return .sent(wake: ReceiverWake(receiver: receiver, value: nil))
             }
             return .sent(wake: ReceiverWake(receiver: receiver, value: value))
