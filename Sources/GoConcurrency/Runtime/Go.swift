@@ -31,7 +31,7 @@ public func go(
 ) {
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line))
     Task(executorPreference: runtime) {
-        goroutine.rootTask = TaskIdentity.current.bits
+        goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
         await Goroutine.$current.withValue(goroutine) {
             do {
                 try await body()
@@ -39,6 +39,7 @@ public func go(
                 goroutinePanic(error, in: goroutine)
             }
         }
+        goroutine.rootTask.store(0, ordering: .relaxed)
     }
 }
 

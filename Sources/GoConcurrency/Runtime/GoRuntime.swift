@@ -87,6 +87,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
+    ///
+    /// - Important: A runtime is never deallocated, and its threads never
+    ///   stop: make one per process (or per benchmark configuration), not per
+    ///   task.
     public init(processors count: Int) {
         precondition(count >= 1, "GoRuntime: GOMAXPROCS must be at least 1, got \(count)")
         var key = pthread_key_t()
@@ -101,6 +105,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         for processor in processors {
             processor.start()
         }
+        // A runtime lives as long as the process: its worker threads use it
+        // without reference counting, and they never stop.
+        _ = Unmanaged.passRetained(self)
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

@@ -24,8 +24,9 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let id: Int
     /// Where `go` was called.
     @usableFromInline let startedAt: SourceLocation
-    /// The root task's identity, set when it starts running.
-    @usableFromInline @exclusivity(unchecked) var rootTask: UInt = 0
+    /// The root task's identity while it runs; 0 once it has returned, so
+    /// that a later task at the same address is not taken for it.
+    @usableFromInline let rootTask = Atomic<UInt>(0)
     @usableFromInline let lock = Lock()
     /// What it waits on and where, while parked. Protected by `lock`.
     @usableFromInline @exclusivity(unchecked) var wait: (reason: WaitReason, location: SourceLocation)?
@@ -40,7 +41,7 @@ final class Goroutine: @unchecked Sendable {
     /// recorded.
     @inlinable
     static func rooted(at task: TaskIdentity) -> Goroutine? {
-        guard let goroutine = current, goroutine.rootTask == task.bits else { return nil }
+        guard let goroutine = current, goroutine.rootTask.load(ordering: .relaxed) == task.bits else { return nil }
         return goroutine
     }
 

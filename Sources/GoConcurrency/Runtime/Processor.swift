@@ -4,6 +4,9 @@
 // - `runnext`, `runningJob` and `tick` are touched only by the owner thread:
 //   jobs are only ever put into runnext from the owner's own thread, and
 //   thieves never take it. So the hand-off of a ping-pong pair takes no lock.
+//   (Known gap, for the runtime issue: while the owner runs one long job, the
+//   job in its runnext waits, even if other processors are idle; Go lets
+//   thieves take runnext after a short grace period.)
 // - `queue` (the local queue) is protected by its mutex: the owner puts and
 //   takes, other processors steal half of it. `queuedCount` mirrors its count
 //   so that an empty queue is seen without locking.
@@ -35,6 +38,9 @@ final class Processor: @unchecked Sendable {
     let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
     private var runnext: UnownedJob?
+    /// How many jobs in a row came from runnext.
+    private var runnextStreak = 0
+    static let runnextTurns = 64
     /// The owner's own random sequence for picking steal victims (xorshift):
     /// a shared generator's cache line would bounce between a spinning
     /// processor and the busy ones.
@@ -140,7 +146,19 @@ final class Processor: @unchecked Sendable {
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job
         }
-        if let job = runnext.take() ?? popLocal() {
+        // A pair handing off through runnext would run for ever and starve the
+        // local queue; after `runnextTurns` picks in a row the queue goes
+        // first (Go bounds this by the pair sharing one time slice).
+        if runnextStreak >= Processor.runnextTurns, let job = popLocal() {
+            runnextStreak = 0
+            return job
+        }
+        if let job = runnext.take() {
+            runnextStreak += 1
+            return job
+        }
+        runnextStreak = 0
+        if let job = popLocal() {
             return job
         }
         if let job = runtime.popGlobal() {

@@ -139,10 +139,20 @@ final class TimerQueue: @unchecked Sendable {
             }
             let now = Monotonic.now()
             if top.deadline > now {
+                #if canImport(Darwin)
+                // Darwin's condition variables wait on the realtime clock only:
+                // wait for the remaining time instead of until a monotonic instant.
+                let remaining = top.deadline - now
+                var interval = timespec(
+                    tv_sec: Int(remaining / 1_000_000_000),
+                    tv_nsec: Int(remaining % 1_000_000_000))
+                pthread_cond_timedwait_relative_np(condition, mutex, &interval)
+                #else
                 var until = timespec(
                     tv_sec: Int(top.deadline / 1_000_000_000),
                     tv_nsec: Int(top.deadline % 1_000_000_000))
                 pthread_cond_timedwait(condition, mutex, &until)
+                #endif
                 continue
             }
             while let first = heap.min, first.deadline <= now {
