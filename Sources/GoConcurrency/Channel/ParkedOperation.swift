@@ -5,7 +5,7 @@
 // right in the queue: no object is allocated, and the channel's lock alone
 // decides who resumes it (a partner operation, `close`, or the task's
 // cancellation handler, each under the lock). A select case or a blocked OS
-// thread parks a `ChannelWaitNode`, whose waiter is claimed by compare-and-swap
+// thread parks a `WaitNode`, whose owner waiter is claimed by compare-and-swap
 // because a select waits on several channels at once.
 //
 // These are structs of optionals rather than enums with payloads on purpose:
