@@ -47,16 +47,12 @@ final class Processor: @unchecked Sendable {
     private var stealRandom: UInt64
     private var runningJob: UnsafeRawPointer?
     private var tick: UInt32 = 0
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var permit = false
+    private let parker = ThreadParker()
 
     init(id: Int, runtime: GoRuntime) {
         self.id = id
         self.runtime = runtime
         self.stealRandom = FastRandom.next() | 1
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
     }
 
     // MARK: Queues
@@ -233,12 +229,7 @@ final class Processor: @unchecked Sendable {
             if stillListed { return }
             // Someone already took us off the list and will wake us: consume it.
         }
-        pthread_mutex_lock(mutex)
-        while !permit {
-            pthread_cond_wait(condition, mutex)
-        }
-        permit = false
-        pthread_mutex_unlock(mutex)
+        parker.park()
     }
 
     private func anyLocalWork() -> Bool {
@@ -246,9 +237,6 @@ final class Processor: @unchecked Sendable {
     }
 
     func wake() {
-        pthread_mutex_lock(mutex)
-        permit = true
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
+        parker.unpark()
     }
 }

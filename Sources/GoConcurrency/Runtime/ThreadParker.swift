@@ -1,7 +1,10 @@
 // Parks one OS thread until another thread unparks it: the thread-side
-// counterpart of a continuation, for `blockingSend` and `blockingReceive`.
+// counterpart of a continuation, for `blockingSend` and `blockingReceive`, and
+// the sleep of an idle processor.
 //
-// Invariants: `permit` is protected by `mutex`; `unpark` is called at most once.
+// Invariants: `permit` is protected by `mutex`. `unpark` leaves a permit (one,
+// however often it is called); `park` waits for it and consumes it, so an
+// unpark that comes before the park is not lost.
 // A pthread mutex and condition (not a futex of our own) so that the thread
 // sanitizer sees the hand-over.
 
@@ -32,13 +35,15 @@ final class ThreadParker: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Blocks the calling thread until `unpark` (which may already have happened).
+    /// Blocks the calling thread until `unpark` (which may already have
+    /// happened), and consumes the permit.
     @usableFromInline
     func park() {
         pthread_mutex_lock(mutex)
         while !permit {
             pthread_cond_wait(condition, mutex)
         }
+        permit = false
         pthread_mutex_unlock(mutex)
     }
 
