@@ -40,7 +40,11 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
 
     @inlinable
     nonisolated(nonsending) func send(_ value: Element, at location: SourceLocation) async throws {
-        if try sendWithoutWaiting(value) { return }
+        switch trySend(value) {
+        case .sent: return
+        case .closed: throw ChannelError.sendOnClosedChannel
+        case .full: break
+        }
         let task = TaskIdentity.current
         try await Parking.park(task: task, reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
             switch withLock({ $0.parkSender(task, value, continuation) }) {
@@ -61,20 +65,6 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// One attempt that never parks; false if the send would block.
-    @inlinable
-    func sendWithoutWaiting(_ value: Element) throws -> Bool {
-        switch withLock({ $0.send(value) }) {
-        case .sent(let wake):
-            wake?.resume()
-            return true
-        case .closed:
-            throw ChannelError.sendOnClosedChannel
-        case .wouldBlock:
-            return false
-        }
-    }
-
     @inlinable
     func trySend(_ value: Element) -> TrySendResult {
         switch withLock({ $0.send(value) }) {
@@ -91,7 +81,11 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     @inlinable
     func blockingSend(_ value: Element, at location: SourceLocation) throws {
         while true {
-            if try sendWithoutWaiting(value) { return }
+            switch trySend(value) {
+            case .sent: return
+            case .closed: throw ChannelError.sendOnClosedChannel
+            case .full: break
+            }
             let waiter = Waiter(reason: .channelSend, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter) { _ in
