@@ -160,16 +160,27 @@ struct SelectRuleTests {
     }
 
     @Test func rule18_select_with_no_cases_blocks_until_cancelled() async throws {
+        try await expectBlocksUntilCancelled {
+            let _: Int = try await select {}
+        }
+    }
+
+    /// Runs `body` in a task: it must not return by itself, and cancelling
+    /// the task must end it with `CancellationError`.
+    private func expectBlocksUntilCancelled(
+        sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
         let returned = Flag()
         let task = Task {
-            let _: Int = try await select {}
+            try await body()
             returned.set()
         }
         try await letOthersRun()
-        #expect(!returned.isSet)
+        #expect(!returned.isSet, sourceLocation: sourceLocation)
         task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(!returned.isSet)
+        await #expect(throws: CancellationError.self, sourceLocation: sourceLocation) { try await task.value }
+        #expect(!returned.isSet, sourceLocation: sourceLocation)
     }
 
     // MARK: Rule 19 — disabled cases
@@ -196,19 +207,12 @@ struct SelectRuleTests {
 
     @Test func rule19_select_of_only_disabled_cases_blocks_until_cancelled() async throws {
         let none: Chan<Int>? = nil
-        let returned = Flag()
-        let task = Task {
+        try await expectBlocksUntilCancelled {
             let _: Int = try await select {
                 none?.onReceive { _ in 1 }
                 SelectCase<Int>.disabled
             }
-            returned.set()
         }
-        try await letOthersRun()
-        #expect(!returned.isSet)
-        task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(!returned.isSet)
     }
 
     // MARK: Rule 20 — receive case on a closed channel
