@@ -30,8 +30,8 @@ let workloads: [Workload] = [
     Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
 ]
 
-@main
-struct GoBench: AsyncParsableCommand {
+/// The command line; `main.swift` parses it and calls `execute`.
+struct GoBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gobench",
         abstract: "Runs the Go anchor workloads on GoConcurrency and prints '<workload> <ns/op> <ops>' lines.")
@@ -45,15 +45,20 @@ struct GoBench: AsyncParsableCommand {
     @Option(name: .customLong("procs", withSingleDash: true), help: "GOMAXPROCS: logical processors of the runtime (default: usable cores).")
     var procs: Int?
 
+    @Option(name: .customLong("route", withSingleDash: true), help: "How goroutines reach the runtime: 'preference' (the stable default: each goroutine a task with GoRuntime as its executor preference) or 'global' (experimental: GoRuntime installed as Swift's global executor).")
+    var route: GoRuntime.Route = .executorPreference
+
     @Flag(name: .customLong("list", withSingleDash: true), help: "List the workloads and exit.")
     var list = false
 
-    func run() async throws {
+    func execute() async throws {
         if list {
             for workload in workloads { print(workload.name) }
             return
         }
-        if let procs {
+        if route == .globalExecutor {
+            runtime = .shared  // the installed one, GOMAXPROCS already set
+        } else if let procs {
             runtime = GoRuntime(processors: procs)
         }
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
@@ -85,3 +90,5 @@ struct GoBench: AsyncParsableCommand {
         return String(tenths)
     }
 }
+
+extension GoRuntime.Route: ExpressibleByArgument {}

@@ -5,11 +5,15 @@
 //     swift run tour --list               # their names
 //     swift run tour select timeouts      # just these
 //     swift run tour --time-scale 0.05    # every sleep and timeout 20 times shorter
+//     swift run tour --route global       # on the experimental global-executor route
+//
+// `main.swift` parses the command line and plays the tour as the program's
+// main goroutine (`GoRuntime.main`), as a Go program's main runs.
 
 import ArgumentParser
+import GoConcurrency
 
-@main
-struct Tour: AsyncParsableCommand {
+struct Tour: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tour",
         abstract: "Plays the Go examples of 「Go Concurrency 实战」 in Swift with GoConcurrency.",
@@ -28,6 +32,11 @@ struct Tour: AsyncParsableCommand {
         valueName: "x"))
     var timeScale: Double = 1.0
 
+    @Option(name: .long, help: ArgumentHelp(
+        "How goroutines reach the scheduler: 'preference' (the default: executor preference) or 'global' (experimental: GoRuntime as Swift's global executor).",
+        valueName: "route"))
+    var route: GoRuntime.Route = .executorPreference
+
     @Argument(help: ArgumentHelp(
         "The examples to play (default: all). See --list.",
         valueName: "name"))
@@ -44,13 +53,9 @@ struct Tour: AsyncParsableCommand {
         }
     }
 
-    // `run` is not isolated to the main actor: the examples run on the
-    // concurrent executor, as goroutines would.
-    mutating func run() async throws {
-        if list {
-            printList()
-            return
-        }
+    /// Plays the chosen examples; the exit status: 1 if some Swift output
+    /// differs from Go's deterministic output or failed, else 0.
+    func play() async -> Int32 {
         let examples = names.isEmpty ? Examples.all : names.compactMap(Examples.named)
         let verdicts = await Player(time: TourTime(scale: timeScale)).play(examples)
         let bad = verdicts.contains { verdict in
@@ -59,10 +64,10 @@ struct Tour: AsyncParsableCommand {
             case .same, .unchecked, .pending: false
             }
         }
-        if bad { throw ExitCode(1) }
+        return bad ? 1 : 0
     }
 
-    private func printList() {
+    func printList() {
         let width = Examples.all.map(\.name.count).max() ?? 0
         for example in Examples.all {
             let name = example.name + String(repeating: " ", count: width - example.name.count)
@@ -71,3 +76,5 @@ struct Tour: AsyncParsableCommand {
         }
     }
 }
+
+extension GoRuntime.Route: ExpressibleByArgument {}

@@ -30,7 +30,7 @@ public func go(
     _ body: @escaping @Sendable () async throws -> Void
 ) {
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line))
-    Task(executorPreference: runtime) {
+    let main: @Sendable () async -> Void = {
         goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
         await Goroutine.$current.withValue(goroutine) {
             do {
@@ -40,6 +40,11 @@ public func go(
             }
         }
         goroutine.rootTask.store(0, ordering: .relaxed)
+    }
+    if runtime.runsAsGlobalExecutor {
+        Task.detached(operation: main)
+    } else {
+        Task(executorPreference: runtime, operation: main)
     }
 }
 

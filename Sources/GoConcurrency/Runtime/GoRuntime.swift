@@ -50,8 +50,19 @@ import Darwin
 /// Go's scheduler: goroutines (Swift tasks) multiplexed on GOMAXPROCS logical
 /// processors, each with its own run queue and worker thread.
 public final class GoRuntime: TaskExecutor, @unchecked Sendable {
-    /// The runtime `go { }` uses, with one processor per usable core.
-    public static let shared = GoRuntime(processors: GoRuntime.usableCores)
+    /// The runtime `go { }` uses. Its processor count (GOMAXPROCS) is the
+    /// `GOMAXPROCS` environment variable when that is a positive number, as in
+    /// Go, and otherwise the number of usable cores.
+    public static let shared = GoRuntime(processors: GoRuntime.defaultProcessorCount)
+
+    /// GOMAXPROCS at start: the `GOMAXPROCS` environment variable, or the
+    /// usable cores.
+    public static var defaultProcessorCount: Int {
+        if let value = getenv("GOMAXPROCS"), let count = Int(String(cString: value)), count > 0 {
+            return count
+        }
+        return usableCores
+    }
 
     /// The number of cores this process may run on.
     public static var usableCores: Int {
@@ -72,6 +83,14 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Processors looking for work before they park; while there is one,
     /// enqueuers wake nobody.
     let spinningCount = Atomic<Int>(0)
+    /// Whether this runtime is Swift's global executor (the experimental
+    /// route, `installAsGlobalExecutor`): its jobs then run with no executor
+    /// preference.
+    var runsAsGlobalExecutor: Bool {
+        get { globalRoute.load(ordering: .relaxed) }
+        set { globalRoute.store(newValue, ordering: .relaxed) }
+    }
+    private let globalRoute = Atomic<Bool>(false)
 
     /// Jobs taken by stealing, for tests and benchmarks that want to see the
     /// work move.

@@ -129,7 +129,11 @@ final class Processor: @unchecked Sendable {
         while true {
             if let job = findRunnable() ?? spinForWork() {
                 runningJob = identity(job)
-                job.runSynchronously(on: executor)
+                if runtime.runsAsGlobalExecutor {
+                    job.runSynchronously(on: Processor.genericExecutor)
+                } else {
+                    job.runSynchronously(on: executor)
+                }
                 runningJob = nil
             } else {
                 parkUntilWork()

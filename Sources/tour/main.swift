@@ -1,0 +1,24 @@
+// The tour's entry point: Go's `func main()`. The command line is read first
+// (that needs no task), then the tour plays as the main goroutine, and the
+// program ends when it returns, as a Go program does.
+
+import GoConcurrency
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let tour = Tour.parseOrExit()
+if tour.list {
+    tour.printList()
+    exit(0)
+}
+GoRuntime.main(route: tour.route) {
+    let status = await tour.play()
+    if status != 0 {
+        fflush(nil)
+        exit(status)
+    }
+}
