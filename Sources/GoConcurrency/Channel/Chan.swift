@@ -103,7 +103,7 @@ public struct Chan<Element: Sendable>: Sendable {
 
     /// The size of the buffer; 0 for an unbuffered channel (Go: `cap(ch)`).
     @inlinable
-    public var capacity: Int { storage.capacity }
+    public var capacity: Int { storage.reportedCapacity }
 
     /// Whether `close()` has been called.
     @inlinable

@@ -20,6 +20,11 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     /// Protected by `lock`.
     @usableFromInline @exclusivity(unchecked) var channelState: ChannelState<Element>
     @usableFromInline let capacity: Int
+    /// For the channel of a `Timer` or `Ticker`: the timer, which lives as long
+    /// as its channel does (Go's `time.After` hands out only the channel).
+    /// Such a channel buffers one value but reports count and capacity 0, as
+    /// Go 1.23's timer channels do (rule 27). Set once, before it is shared.
+    @usableFromInline var timer: AnyObject?
 
     @inlinable
     init(capacity: Int) {
@@ -225,7 +230,20 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     }
 
     @inlinable
-    var count: Int { withLock { $0.count } }
+    var count: Int { timer != nil ? 0 : withLock { $0.count } }
+
+    /// The capacity Go reports: 0 for a timer's channel (rule 27).
+    @inlinable
+    var reportedCapacity: Int { timer != nil ? 0 : capacity }
+
+    /// Empties the buffer; true if a value was in it (a timer's stop and reset).
+    func discardBuffered() -> Bool {
+        withLock { state in
+            guard !state.buffer.isEmpty else { return false }
+            state.buffer.removeAll(keepingCapacity: true)
+            return true
+        }
+    }
 
     @inlinable
     var isClosed: Bool { withLock { $0.isClosed } }

@@ -27,7 +27,7 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
     }
 
     @inlinable public var count: Int { storage.count }
-    @inlinable public var capacity: Int { storage.capacity }
+    @inlinable public var capacity: Int { storage.reportedCapacity }
     @inlinable public var isClosed: Bool { storage.isClosed }
 
     /// See ``Chan/onReceive(_:)``.

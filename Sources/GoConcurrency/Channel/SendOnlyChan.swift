@@ -31,7 +31,7 @@ public struct SendOnlyChan<Element: Sendable>: Sendable, Hashable {
     public func close() throws { try storage.close() }
 
     @inlinable public var count: Int { storage.count }
-    @inlinable public var capacity: Int { storage.capacity }
+    @inlinable public var capacity: Int { storage.reportedCapacity }
     @inlinable public var isClosed: Bool { storage.isClosed }
 
     /// See ``Chan/onSend(_:_:)``.

@@ -16,6 +16,11 @@
 //     re-enqueues itself while running (Task.yield) goes to the tail instead,
 //     so yield still lets the others run.
 //   - from any other thread: into the global queue.
+// Timers: one heap per runtime (`timers`). A P fires the due ones each time it
+// picks a job; a P that parks while a timer is pending becomes the timer
+// sleeper and parks only until the earliest deadline; the others park for ever.
+// Arming a timer that becomes the earliest wakes the sleeper (or, if there is
+// none, an idle P) so that it sleeps until the new deadline instead.
 // How a P finds work: runnext, then its local queue, then the global queue
 // (first, one tick in 61, so the global queue is never starved), then steals
 // half of another P's queue; with nothing found it spins a little (50 µs) looking
@@ -83,6 +88,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Processors looking for work before they park; while there is one,
     /// enqueuers wake nobody.
     let spinningCount = Atomic<Int>(0)
+    /// The runtime's timers, fired by its processors.
+    let timers: TimerQueue
+    /// The id of the processor parked until the earliest timer, or -1.
+    let timerSleeper = Atomic<Int>(-1)
     /// Whether this runtime is Swift's global executor (the experimental
     /// route, `installAsGlobalExecutor`): its jobs then run with no executor
     /// preference.
@@ -115,12 +124,14 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
         currentKey = key
+        timers = TimerQueue()
         peers = .allocate(capacity: count)
         for id in 0..<count {
             let processor = Processor(id: id, runtime: self)
             processors.append(processor)
             peers[id] = Unmanaged.passUnretained(processor)
         }
+        timers.runtime = self
         for processor in processors {
             processor.start()
         }
@@ -150,6 +161,18 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             globalCount.subtract(1, ordering: .relaxed)
         }
         return job
+    }
+
+    /// A timer earlier than every other was armed: the timer sleeper must
+    /// sleep until it instead, and if nobody sleeps for timers, an idle
+    /// processor must wake to become the sleeper.
+    func earliestTimerChanged() {
+        let sleeper = timerSleeper.load(ordering: .sequentiallyConsistent)
+        if sleeper >= 0 {
+            peers[sleeper]._withUnsafeGuaranteedRef { $0.wake() }
+        } else {
+            wakeIdleProcessor()
+        }
     }
 
     /// Wakes one parked processor, if any.

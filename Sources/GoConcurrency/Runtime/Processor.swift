@@ -142,6 +142,10 @@ final class Processor: @unchecked Sendable {
     }
 
     private func findRunnable() -> UnownedJob? {
+        if runtime.timers.anyDue() {
+            // Their actions ready goroutines, into this processor's queues.
+            runtime.timers.runDue()
+        }
         tick &+= 1
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job
@@ -223,17 +227,61 @@ final class Processor: @unchecked Sendable {
             runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
         }
         // Look once more, now that enqueuers can see us idle.
-        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork() {
-            let stillListed = runtime.idleLock.withLock { idle -> Bool in
-                guard let index = idle.firstIndex(where: { $0 === self }) else { return false }
-                idle.remove(at: index)
-                runtime.idleCount.subtract(1, ordering: .sequentiallyConsistent)
-                return true
-            }
-            if stillListed { return }
+        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork() || runtime.timers.anyDue() {
+            if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
         }
-        parker.park()
+        sleepUntilWakeOrTimer()
+    }
+
+    /// Parks the thread: until the earliest timer if this processor becomes
+    /// the timer sleeper, for ever otherwise (until `wake`).
+    private func sleepUntilWakeOrTimer() {
+        var sleeping = false  // holds the timer sleeper role
+        defer {
+            if sleeping { runtime.timerSleeper.store(-1, ordering: .sequentiallyConsistent) }
+        }
+        while true {
+            let deadline = runtime.timers.earliest.load(ordering: .sequentiallyConsistent)
+            if deadline == .max {
+                parker.park()
+                return
+            }
+            if !sleeping {
+                guard runtime.timerSleeper.compareExchange(
+                    expected: -1, desired: id, ordering: .sequentiallyConsistent).exchanged
+                else {
+                    parker.park()  // another processor sleeps for the timers
+                    return
+                }
+                sleeping = true
+                // A timer armed just before we took the role may not have seen
+                // us as the sleeper: look at the deadline again.
+                continue
+            }
+            let unparked = parker.park(until: deadline)
+            // Still listed as idle: the deadline passed, or an earlier timer
+            // was armed; either way, back to the run loop (which fires due
+            // timers and parks again until the next). Not listed: woken for
+            // work, so another idle processor takes over the timers.
+            let wasListed = leaveIdleList()
+            if unparked && !wasListed && runtime.timers.earliest.load(ordering: .relaxed) != .max {
+                runtime.timerSleeper.store(-1, ordering: .sequentiallyConsistent)
+                sleeping = false
+                runtime.wakeIdleProcessor()
+            }
+            return
+        }
+    }
+
+    /// Takes this processor off the idle list; false if it was not on it.
+    private func leaveIdleList() -> Bool {
+        runtime.idleLock.withLock { idle in
+            guard let index = idle.firstIndex(where: { $0 === self }) else { return false }
+            idle.remove(at: index)
+            runtime.idleCount.subtract(1, ordering: .sequentiallyConsistent)
+            return true
+        }
     }
 
     private func anyLocalWork() -> Bool {

@@ -1,6 +1,6 @@
 // Parks one OS thread until another thread unparks it: the thread-side
 // counterpart of a continuation, for `blockingSend` and `blockingReceive`, and
-// the sleep of an idle processor.
+// the sleep of an idle processor (until a timer's deadline, if one is due).
 //
 // Invariants: `permit` is protected by `mutex`. `unpark` leaves a permit (one,
 // however often it is called); `park` waits for it and consumes it, so an
@@ -25,7 +25,14 @@ final class ThreadParker: @unchecked Sendable {
     @usableFromInline
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if !canImport(Darwin)
+        // Deadlines are CLOCK_MONOTONIC times (`Monotonic`).
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -45,6 +52,32 @@ final class ThreadParker: @unchecked Sendable {
         }
         permit = false
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Blocks the calling thread until `unpark` or until `deadline` (a
+    /// `Monotonic` time), whichever comes first, and consumes the permit if
+    /// there is one. True if it was unparked, false if the deadline passed.
+    @discardableResult
+    func park(until deadline: UInt64) -> Bool {
+        pthread_mutex_lock(mutex)
+        while !permit {
+            let now = Monotonic.now()
+            if now >= deadline { break }
+            #if canImport(Darwin)
+            // Darwin's condition variables wait on the realtime clock only:
+            // wait for the remaining time instead of until a monotonic instant.
+            let remaining = deadline - now
+            var interval = timespec(tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
+            pthread_cond_timedwait_relative_np(condition, mutex, &interval)
+            #else
+            var until = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            pthread_cond_timedwait(condition, mutex, &until)
+            #endif
+        }
+        let unparked = permit
+        permit = false
+        pthread_mutex_unlock(mutex)
+        return unparked
     }
 
     @usableFromInline

@@ -1,26 +1,24 @@
-// Deadlines for select timeouts and sleeps: one heap of pending timers and one
-// thread that sleeps until the earliest of them. The thread exists only once a
-// timer has been armed, and it never wakes while nothing is due: it waits on a
-// condition variable until the earliest deadline, or for ever when the heap is
-// empty.
+// A runtime's timers: one heap of pending deadlines, fired by the runtime's own
+// processors (Go's per-P timers, simplified to one heap per runtime). There is
+// no timer thread: a processor looks at the earliest deadline each time it
+// picks a job, and a processor with nothing to run sleeps exactly until that
+// deadline (or for ever when no timer is pending), so nothing wakes
+// periodically while nothing is due.
 //
-// Invariants (all protected by `mutex`):
+// Invariants (all protected by `lock`):
 // - `heap` holds every pending entry once, ordered by (deadline, sequence), and
 //   may also hold cancelled entries; `cancelledCount` counts those.
 // - An entry's `state` goes from pending to fired or cancelled, once.
-// - Actions run on the timer thread with no lock held.
+// - `earliest` mirrors the smallest deadline in the heap (`UInt64.max` when it
+//   is empty), cancelled entries included, so processors read it without the
+//   lock; a stale value only makes a processor look once for nothing.
+// - Actions run with no lock held, on the processor that found them due.
 // - Cancelled entries are dropped when they reach the top, and the whole heap is
 //   rebuilt without them once they are more than half of it, so a loop of
 //   selects whose timeouts never fire does not grow memory (rule 25).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HeapModule
+import Synchronization
 
 @usableFromInline
 final class TimerEntry: @unchecked Sendable {
@@ -28,7 +26,7 @@ final class TimerEntry: @unchecked Sendable {
 
     let deadline: UInt64
     let action: @Sendable () -> Void
-    /// Protected by the queue's mutex.
+    /// Protected by the queue's lock.
     var state = State.pending
 
     init(deadline: UInt64, action: @escaping @Sendable () -> Void) {
@@ -52,43 +50,40 @@ final class TimerQueue: @unchecked Sendable {
         }
     }
 
+    /// The timers of ``GoRuntime/shared``, which fires every timer of the
+    /// package (select timeouts, sleeps, Timer, Ticker), whatever executor the
+    /// waiting task runs on.
     @usableFromInline
-    static let shared = TimerQueue()
+    static var shared: TimerQueue { GoRuntime.shared.timers }
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// The runtime whose processors fire these timers (set once, by its init,
+    /// before any of its threads start).
+    unowned(unsafe) var runtime: GoRuntime!
+    private let lock = Lock()
     private var heap = Heap<Item>()
     private var sequence: UInt64 = 0
     private var cancelledCount = 0
-    private var threadStarted = false
+    /// The earliest deadline in the heap; `UInt64.max` when there is none.
+    let earliest = Atomic<UInt64>(.max)
 
-    private init() {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        #if !canImport(Darwin)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        #endif
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
+    init() {}
 
-    /// Arms a timer that runs `action` on the timer thread at `deadline`
-    /// (a `Monotonic` time).
+    /// Arms a timer that runs `action` on one of the runtime's processors at
+    /// `deadline` (a `Monotonic` time).
     @usableFromInline
     func schedule(at deadline: UInt64, _ action: @escaping @Sendable () -> Void) -> TimerEntry {
         let entry = TimerEntry(deadline: deadline, action: action)
-        pthread_mutex_lock(mutex)
+        lock.lock()
         sequence &+= 1
-        let becomesFirst = heap.min.map { deadline < $0.deadline } ?? true
         heap.insert(Item(deadline: deadline, sequence: sequence, entry: entry))
-        if !threadStarted {
-            threadStarted = true
-            startThread()
-        } else if becomesFirst {
-            pthread_cond_signal(condition)
+        let becomesFirst = deadline < earliest.load(ordering: .relaxed)
+        if becomesFirst {
+            earliest.store(deadline, ordering: .sequentiallyConsistent)
         }
-        pthread_mutex_unlock(mutex)
+        lock.unlock()
+        if becomesFirst {
+            runtime.earliestTimerChanged()
+        }
         return entry
     }
 
@@ -96,80 +91,79 @@ final class TimerQueue: @unchecked Sendable {
     @usableFromInline
     @discardableResult
     func cancel(_ entry: TimerEntry) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         guard entry.state == .pending else { return false }
         entry.state = .cancelled
         cancelledCount += 1
         if cancelledCount > 256 && cancelledCount * 2 > heap.count {
             heap = Heap(heap.unordered.filter { $0.entry.state == .pending })
             cancelledCount = 0
+            publishEarliest()
         }
         return true
     }
 
+    /// Whether some timer's deadline has passed (cheap when none is armed: one
+    /// atomic load, no clock read).
+    @inline(__always)
+    func anyDue() -> Bool {
+        let first = earliest.load(ordering: .relaxed)
+        return first != .max && first <= Monotonic.now()
+    }
+
+    /// Runs the actions of every timer that is due. True if it ran any.
+    @discardableResult
+    func runDue() -> Bool {
+        if earliest.load(ordering: .relaxed) == .max { return false }
+        let now = Monotonic.now()
+        var due: [TimerEntry] = []
+        lock.lock()
+        while let first = heap.min, first.deadline <= now {
+            heap.removeMin()
+            if first.entry.state == .pending {
+                first.entry.state = .fired
+                due.append(first.entry)
+            } else {
+                cancelledCount -= 1
+            }
+        }
+        publishEarliest()
+        lock.unlock()
+        for entry in due {
+            entry.action()
+        }
+        return !due.isEmpty
+    }
+
+    /// Drops cancelled entries from the top and republishes `earliest`.
+    /// Called with the lock held.
+    private func publishEarliest() {
+        while let top = heap.min, top.entry.state == .cancelled {
+            heap.removeMin()
+            cancelledCount -= 1
+        }
+        earliest.store(heap.min?.deadline ?? .max, ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether `entry` was cancelled (for tests).
+    func isCancelled(_ entry: TimerEntry) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return entry.state == .cancelled
+    }
+
     /// The number of entries in the heap, cancelled ones included (for tests).
     var storedCount: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         return heap.count
     }
 
-    private func startThread() {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            Unmanaged<TimerQueue>.fromOpaque(context!).takeRetainedValue().run()
-        }, context)
-        precondition(result == 0, "GoConcurrency: cannot start the timer thread (pthread_create: \(result))")
-        pthread_detach(thread)
-    }
-
-    private func run() -> Never {
-        pthread_mutex_lock(mutex)
-        var due: [TimerEntry] = []
-        while true {
-            while let top = heap.min, top.entry.state == .cancelled {
-                heap.removeMin()
-                cancelledCount -= 1
-            }
-            guard let top = heap.min else {
-                pthread_cond_wait(condition, mutex)
-                continue
-            }
-            let now = Monotonic.now()
-            if top.deadline > now {
-                #if canImport(Darwin)
-                // Darwin's condition variables wait on the realtime clock only:
-                // wait for the remaining time instead of until a monotonic instant.
-                let remaining = top.deadline - now
-                var interval = timespec(
-                    tv_sec: Int(remaining / 1_000_000_000),
-                    tv_nsec: Int(remaining % 1_000_000_000))
-                pthread_cond_timedwait_relative_np(condition, mutex, &interval)
-                #else
-                var until = timespec(
-                    tv_sec: Int(top.deadline / 1_000_000_000),
-                    tv_nsec: Int(top.deadline % 1_000_000_000))
-                pthread_cond_timedwait(condition, mutex, &until)
-                #endif
-                continue
-            }
-            while let first = heap.min, first.deadline <= now {
-                heap.removeMin()
-                if first.entry.state == .pending {
-                    first.entry.state = .fired
-                    due.append(first.entry)
-                } else {
-                    cancelledCount -= 1
-                }
-            }
-            pthread_mutex_unlock(mutex)
-            for entry in due {
-                entry.action()
-            }
-            due.removeAll(keepingCapacity: true)
-            pthread_mutex_lock(mutex)
-        }
+    /// The number of timers still pending (for tests and the deadlock detector).
+    var pendingCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return heap.count - cancelledCount
     }
 }
