@@ -50,4 +50,70 @@ struct SchedulerTests {
         #expect(standardError.contains("panic: boom"))
         #expect(standardError.contains("SchedulerTests.swift"))
     }
+
+    // MARK: Goroutine registry, ids, yield
+
+    @Test func live_goroutines_are_counted_and_listed_with_what_they_wait_for() async throws {
+        let gate = Chan<Void>()
+        let ids = Chan<Int>(capacity: 8)
+        let line: UInt = #line + 4
+        for _ in 0..<8 {
+            go {
+                try await ids.send(GoRuntime.currentGoroutineID!)
+                _ = try await gate.receive()
+            }
+        }
+        var started: Set<Int> = []
+        for _ in 0..<8 { started.insert(try await ids.receive()!) }
+        #expect(GoRuntime.goroutineCount >= 8)
+        try await waitUntil("all eight park") {
+            GoRuntime.goroutines().filter { started.contains($0.id) && $0.state == .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: line)) }.count == 8
+        }
+        let info = GoRuntime.goroutines().first { started.contains($0.id) }!
+        #expect(info.createdAt.fileID == "GoConcurrencyTests/SchedulerTests.swift")
+        #expect(info.description.hasPrefix("goroutine \(info.id) [chan receive]:"))
+
+        try gate.close()
+        try await waitUntil("they end and leave the registry") {
+            GoRuntime.goroutines().allSatisfy { !started.contains($0.id) }
+        }
+    }
+
+    @Test func a_goroutine_sees_itself_running() async throws {
+        let seen = Chan<GoroutineInfo.State?>(capacity: 1)
+        go {
+            let me = GoRuntime.currentGoroutineID
+            try await seen.send(GoRuntime.goroutines().first { $0.id == me }?.state)
+        }
+        #expect(try await seen.receive()! == .running)
+        #expect(GoRuntime.currentGoroutineID == nil, "a plain test task is no goroutine")
+    }
+
+    @Test func yield_lets_the_other_goroutines_on_the_processor_run_in_turn() async throws {
+        let runtime = SchedulerTests.singleProcessor
+        let order = Shared<[String]>([])
+        let done = Chan<Void>(capacity: 2)
+        let start = Chan<Void>()
+        for name in ["A", "B"] {
+            go(on: runtime) {
+                _ = try await start.receive()
+                for step in 0..<3 {
+                    order.append("\(name)\(step)")
+                    await GoRuntime.yield()
+                }
+                try await done.send(())
+            }
+        }
+        // Release both from one goroutine of that processor, so they are
+        // queued there one behind the other.
+        go(on: runtime) { try start.close() }
+        _ = try await done.receive()
+        _ = try await done.receive()
+        let steps = order.withLock { $0 }
+        #expect(steps.count == 6)
+        // Each yield lets the other one run: the two alternate.
+        for (earlier, later) in zip(steps, steps.dropFirst()) {
+            #expect(earlier.first != later.first, "\(steps)")
+        }
+    }
 }

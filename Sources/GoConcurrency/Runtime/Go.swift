@@ -30,6 +30,7 @@ public func go(
     _ body: @escaping @Sendable () async throws -> Void
 ) {
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line))
+    GoroutineRegistry.shared.add(goroutine)
     let main: @Sendable () async -> Void = {
         goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
         await Goroutine.$current.withValue(goroutine) {
@@ -40,6 +41,7 @@ public func go(
             }
         }
         goroutine.rootTask.store(0, ordering: .relaxed)
+        GoroutineRegistry.shared.remove(goroutine)
     }
     if runtime.runsAsGlobalExecutor {
         Task.detached(operation: main)

@@ -138,6 +138,28 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         // A runtime lives as long as the process: its worker threads use it
         // without reference counting, and they never stop.
         _ = Unmanaged.passRetained(self)
+        GoRuntime.runtimes.withLock { $0.append(self) }
+    }
+
+    /// The processor whose worker thread is the calling thread, if any.
+    var currentProcessor: Processor? {
+        guard let current = pthread_getspecific(currentKey) else { return nil }
+        return Unmanaged<Processor>.fromOpaque(current).takeUnretainedValue()
+    }
+
+    /// Every runtime made in this process (they are never deallocated).
+    private static let runtimes = Mutex<[GoRuntime]>([])
+
+    static func allRuntimes() -> [GoRuntime] {
+        runtimes.withLock { $0 }
+    }
+
+    /// The identities of the tasks the processors are running right now.
+    func runningTasks() -> [UInt] {
+        processors.compactMap { processor in
+            let task = processor.runningTask.load(ordering: .relaxed)
+            return task == 0 ? nil : task
+        }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

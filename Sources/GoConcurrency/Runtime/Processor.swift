@@ -46,6 +46,11 @@ final class Processor: @unchecked Sendable {
     /// processor and the busy ones.
     private var stealRandom: UInt64
     private var runningJob: UnsafeRawPointer?
+    /// Set by `GoRuntime.yield` on this processor's thread: the next job put
+    /// here goes to the tail of the local queue. Owner thread only.
+    var yielding = false
+    /// `runningJob` for other threads (goroutine snapshots): its address, or 0.
+    let runningTask = Atomic<UInt>(0)
     private var tick: UInt32 = 0
     private let parker = ThreadParker()
 
@@ -55,14 +60,26 @@ final class Processor: @unchecked Sendable {
         self.stealRandom = FastRandom.next() | 1
     }
 
+    /// The processor of the calling worker thread, on whichever runtime.
+    static var current: Processor? {
+        for runtime in GoRuntime.allRuntimes() {
+            if let processor = runtime.currentProcessor { return processor }
+        }
+        return nil
+    }
+
     // MARK: Queues
 
     /// Puts a job readied by the running goroutine. True if other processors
     /// should be woken to share the work (the local queue grew).
     /// Called on the owner's thread only.
     func putLocal(_ job: UnownedJob) -> Bool {
-        if identity(job) == runningJob {
-            append(job)  // a yield: to the tail, behind the others
+        if identity(job) == runningJob || yielding {
+            // A yield: to the tail, behind the others. (Swift's Task.yield may
+            // enqueue a job of its own that then readies the task, so the
+            // first job a yielding goroutine enqueues goes to the tail.)
+            yielding = false
+            append(job)
             return true
         }
         guard let previous = runnext else {
@@ -129,12 +146,14 @@ final class Processor: @unchecked Sendable {
         while true {
             if let job = findRunnable() ?? spinForWork() {
                 runningJob = identity(job)
+                runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
                 if runtime.runsAsGlobalExecutor {
                     job.runSynchronously(on: Processor.genericExecutor)
                 } else {
                     job.runSynchronously(on: executor)
                 }
                 runningJob = nil
+                runningTask.store(0, ordering: .relaxed)
             } else {
                 parkUntilWork()
             }

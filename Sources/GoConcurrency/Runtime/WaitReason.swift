@@ -5,7 +5,7 @@
 /// Every blocking operation in GoConcurrency records one of these when it parks,
 /// together with the ``SourceLocation`` of the call, so the runtime can explain
 /// a stuck program the way Go's goroutine dump does.
-public enum WaitReason: String, Sendable, Hashable, CustomStringConvertible {
+public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Blocked in `receive` (Go: `<-ch`).
     case channelReceive = "chan receive"
     /// Blocked in `send` (Go: `ch <- v`).
@@ -18,24 +18,53 @@ public enum WaitReason: String, Sendable, Hashable, CustomStringConvertible {
     case sleep = "sleep"
 
     public var description: String { rawValue }
+
+    /// A small number for the reason, 1 and up (0 means "not waiting"), so a
+    /// goroutine's wait can be recorded in one atomic word.
+    @inlinable
+    var code: UInt64 {
+        switch self {
+        case .channelReceive: 1
+        case .channelSend: 2
+        case .select: 3
+        case .selectNoCases: 4
+        case .sleep: 5
+        }
+    }
+
+    init?(code: UInt64) {
+        guard let reason = WaitReason.allCases.first(where: { $0.code == code }) else { return nil }
+        self = reason
+    }
 }
 
 /// A place in the source: where a goroutine was started or where it waits.
 ///
-/// Holds the `StaticString` the compiler made for `#fileID`, so recording a
-/// location on every park costs two words and no allocation.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    @usableFromInline let _fileID: StaticString
+/// Holds the address and length of the text the compiler made for `#fileID`
+/// (a static string, which lives as long as the program), so recording a
+/// location on every park costs a few words and no allocation.
+public struct SourceLocation: @unchecked Sendable, Hashable, CustomStringConvertible {
+    @usableFromInline let file: UnsafePointer<UInt8>
+    @usableFromInline let fileLength: Int
     public let line: UInt
 
     @inlinable
     public init(fileID: StaticString, line: UInt) {
-        self._fileID = fileID
+        precondition(fileID.hasPointerRepresentation, "SourceLocation: pass #fileID")
+        self.init(file: fileID.utf8Start, fileLength: fileID.utf8CodeUnitCount, line: line)
+    }
+
+    @inlinable
+    init(file: UnsafePointer<UInt8>, fileLength: Int, line: UInt) {
+        self.file = file
+        self.fileLength = fileLength
         self.line = line
     }
 
     /// The `#fileID` of the call: `Module/File.swift`.
-    public var fileID: String { _fileID.description }
+    public var fileID: String {
+        String(decoding: UnsafeBufferPointer(start: file, count: fileLength), as: UTF8.self)
+    }
 
     public var description: String { "\(fileID):\(line)" }
 
