@@ -1,5 +1,6 @@
 // The first scheduler guarantees (the runtime issue adds the rest).
 
+import Foundation
 import Testing
 @testable import GoConcurrency
 
@@ -115,5 +116,77 @@ struct SchedulerTests {
         for (earlier, later) in zip(steps, steps.dropFirst()) {
             #expect(earlier.first != later.first, "\(steps)")
         }
+    }
+
+    // MARK: Blocking calls and the thread limit
+
+    @Test func a_blocking_call_does_not_stall_the_goroutines_of_its_processor() async throws {
+        // One processor: without the hand-off, the goroutine that would
+        // release the blocked one could never run.
+        let runtime = SchedulerTests.singleProcessor
+        let handOff = Chan<Int>(capacity: 1)
+        let result = Chan<Int>(capacity: 1)
+        go(on: runtime) {
+            let value = try blocking { handOff.blockingReceive() }
+            try await result.send(value! * 10)
+        }
+        go(on: runtime) {
+            // Runs while the first goroutine's thread is blocked.
+            try await handOff.send(4)
+        }
+        #expect(try await result.receive() == 40)
+    }
+
+    @Test func many_blocking_calls_at_once_each_get_a_thread_and_the_threads_are_reused() async throws {
+        let runtime = GoRuntime(processors: 2)
+        let calls = 24
+        let blocked = Counter()
+        let release = Chan<Void>()
+        let done = Chan<Void>(capacity: calls)
+        for _ in 0..<calls {
+            go(on: runtime) {
+                _ = try blocking { () -> Void? in
+                    _ = blocked.increment()
+                    return release.blockingReceive()
+                }
+                try await done.send(())
+            }
+        }
+        try await waitUntil("every call is blocked") { blocked.value == calls }
+        #expect(runtime.threadCount.load(ordering: .relaxed) >= calls)
+        try release.close()
+        for _ in 0..<calls { _ = try await done.receive() }
+        let threads = runtime.threadCount.load(ordering: .relaxed)
+        // A second round reuses the idle threads instead of starting new ones.
+        let again = Chan<Void>(capacity: 4)
+        for _ in 0..<4 {
+            go(on: runtime) {
+                try blocking { usleep(1000) }
+                try await again.send(())
+            }
+        }
+        for _ in 0..<4 { _ = try await again.receive() }
+        #expect(runtime.threadCount.load(ordering: .relaxed) == threads)
+    }
+
+    @Test func exceeding_the_thread_limit_throws_a_clear_error() async throws {
+        let runtime = GoRuntime(processors: 1)
+        runtime.maxThreads = 1  // its one processor's thread: no spare for a blocking call
+        let outcome = Chan<String>(capacity: 1)
+        go(on: runtime) {
+            do {
+                try blocking { Issue.record("the call ran beyond the limit") }
+                try await outcome.send("ran")
+            } catch let error as ThreadLimitExceeded {
+                try await outcome.send(error.description)
+            }
+        }
+        let message = try await outcome.receive()!
+        #expect(message.contains("exceeds 1-thread limit"))
+        #expect(message.contains("maxThreads"))
+        // The goroutines of that runtime still run.
+        let ok = Chan<Int>(capacity: 1)
+        go(on: runtime) { try await ok.send(1) }
+        #expect(try await ok.receive() == 1)
     }
 }

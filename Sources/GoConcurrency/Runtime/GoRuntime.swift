@@ -6,7 +6,9 @@
 //      a suspension) are what the scheduler runs.
 //   P  a logical processor (`Processor`): a run queue and the right to run
 //      jobs. There are GOMAXPROCS of them.
-//   M  an OS thread. Here each P owns one worker thread for its whole life.
+//   M  an OS thread (`Machine`) that runs a P's loop. Each P starts with one;
+//      `blocking { }` hands the caller's P to another M for the call's
+//      duration, as Go does for a system call.
 //
 // How a job is placed (enqueue):
 //   - from a worker thread of this runtime: into that P's `runnext` slot, so a
@@ -88,6 +90,44 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Processors looking for work before they park; while there is one,
     /// enqueuers wake nobody.
     let spinningCount = Atomic<Int>(0)
+    /// Machines (threads) with no processor to run, parked.
+    let idleMachines = Locked<[Machine]>([])
+    /// Machines started, idle ones included.
+    let threadCount = Atomic<Int>(0)
+    private let threadLimit = Atomic<Int>(10_000)
+
+    /// The most threads this runtime may start (Go: `debug.SetMaxThreads`,
+    /// default 10,000). Each processor has one; each `blocking` call in
+    /// progress needs one more. A `blocking` call that would exceed it throws
+    /// ``ThreadLimitExceeded``.
+    public var maxThreads: Int {
+        get { threadLimit.load(ordering: .relaxed) }
+        set {
+            precondition(newValue >= 1, "GoRuntime: maxThreads must be at least 1, got \(newValue)")
+            threadLimit.store(newValue, ordering: .relaxed)
+        }
+    }
+
+    /// Hands `processor` to an idle machine, or to a new one if the thread
+    /// limit allows.
+    func startMachine(for processor: Processor) throws {
+        let idle = idleMachines.withLock { idle -> Machine? in
+            guard let machine = idle.popLast() else { return nil }
+            machine.assigned = processor
+            return machine
+        }
+        if let idle {
+            idle.parker.unpark()
+            return
+        }
+        let limit = maxThreads
+        if threadCount.add(1, ordering: .relaxed).newValue > limit {
+            threadCount.subtract(1, ordering: .relaxed)
+            throw ThreadLimitExceeded(limit: limit)
+        }
+        Machine(runtime: self, processor: processor).start()
+    }
+
     /// The runtime's timers, fired by its processors.
     let timers: TimerQueue
     /// The id of the processor parked until the earliest timer, or -1.
@@ -132,6 +172,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             peers[id] = Unmanaged.passUnretained(processor)
         }
         timers.runtime = self
+        threadCount.store(count, ordering: .relaxed)
         for processor in processors {
             processor.start()
         }

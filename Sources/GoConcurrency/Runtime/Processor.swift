@@ -130,20 +130,20 @@ final class Processor: @unchecked Sendable {
 
     // MARK: The worker loop
 
+    /// Starts the processor's first machine (thread).
     func start() {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            Unmanaged<Processor>.fromOpaque(context!).takeRetainedValue().run()
-        }, context)
-        precondition(result == 0, "GoRuntime: cannot start a worker thread (pthread_create: \(result))")
-        pthread_detach(thread)
+        Machine(runtime: runtime, processor: self).start()
     }
 
-    private func run() -> Never {
+    /// The scheduling loop, run by `machine` until the machine that handed this
+    /// processor away in `blocking` takes it back.
+    func run(on machine: Machine) {
         pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         let executor = runtime.asUnownedTaskExecutor()
         while true {
+            if takeBackRequested.load(ordering: .acquiring), giveBack() {
+                return
+            }
             if let job = findRunnable() ?? spinForWork() {
                 runningJob = identity(job)
                 runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
@@ -158,6 +158,61 @@ final class Processor: @unchecked Sendable {
                 parkUntilWork()
             }
         }
+    }
+
+    // MARK: Blocking calls (Go's entersyscall / exitsyscall)
+
+    /// Set while some machine that handed this processor off wants it back.
+    private let takeBackRequested = Atomic<Bool>(false)
+    /// Those machines, each waiting on its parker, in the order they asked
+    /// (several, when a goroutine that ran meanwhile made a blocking call too).
+    /// Protected by `runtime.idleMachines`' lock.
+    private var returningMachines = Deque<Machine>()
+
+    /// Called by the job running on this processor just before it blocks its
+    /// thread: another machine runs the processor meanwhile. Returns the
+    /// running job, to restore in `takeBack`.
+    func handOff() throws -> UnsafeRawPointer? {
+        let job = runningJob
+        // From here on the calling thread is no processor's: what it enqueues
+        // goes to the global queue.
+        pthread_setspecific(runtime.currentKey, nil)
+        do {
+            try runtime.startMachine(for: self)
+        } catch {
+            pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+            throw error
+        }
+        return job
+    }
+
+    /// Called on the thread that handed this processor off, once its blocking
+    /// call returned: waits until the machine running the processor lets go
+    /// of it (between two jobs), and carries on with `job`.
+    func takeBack(to machine: Machine, running job: UnsafeRawPointer?) {
+        runtime.idleMachines.withLock { _ in
+            returningMachines.append(machine)
+            takeBackRequested.store(true, ordering: .releasing)
+        }
+        wake()  // in case the processor is parked with nothing to do
+        machine.parker.park()
+        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        runningJob = job
+        runningTask.store(UInt(bitPattern: job), ordering: .relaxed)
+    }
+
+    /// The running machine's side of `takeBack`: hands the processor to the
+    /// first machine waiting for it. False if none was.
+    private func giveBack() -> Bool {
+        let machine = runtime.idleMachines.withLock { _ -> Machine? in
+            let machine = returningMachines.popFirst()
+            takeBackRequested.store(!returningMachines.isEmpty, ordering: .relaxed)
+            return machine
+        }
+        guard let machine else { return false }
+        pthread_setspecific(runtime.currentKey, nil)
+        machine.parker.unpark()
+        return true
     }
 
     private func findRunnable() -> UnownedJob? {
@@ -222,6 +277,7 @@ final class Processor: @unchecked Sendable {
         var job: UnownedJob?
         repeat {
             for _ in 0..<16 {
+                if takeBackRequested.load(ordering: .relaxed) { break }
                 if let found = findRunnable() {
                     job = found
                     break
@@ -229,7 +285,7 @@ final class Processor: @unchecked Sendable {
                 // Let the busy processors' cache lines be while we wait.
                 sched_yield()
             }
-        } while job == nil && Monotonic.now() < deadline
+        } while job == nil && Monotonic.now() < deadline && !takeBackRequested.load(ordering: .relaxed)
         runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
         if job != nil {
             // Found work: there may be more, and nobody else is looking now.
@@ -246,11 +302,16 @@ final class Processor: @unchecked Sendable {
             runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
         }
         // Look once more, now that enqueuers can see us idle.
-        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork() || runtime.timers.anyDue() {
+        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork()
+            || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) {
             if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
         }
         sleepUntilWakeOrTimer()
+        // Woken to give the processor back, we may still be listed as idle.
+        if takeBackRequested.load(ordering: .acquiring) {
+            _ = leaveIdleList()
+        }
     }
 
     /// Parks the thread: until the earliest timer if this processor becomes

@@ -1,0 +1,112 @@
+// An OS thread that runs a processor's loop (Go's M).
+//
+// A runtime starts one machine per processor. `blocking { }` (Go's system
+// call) hands the caller's processor to another machine — an idle one, or a
+// new one while the runtime is under its thread limit — so the goroutines
+// queued there keep running while the call blocks; afterwards the caller takes
+// its processor back (the machine that ran it meanwhile goes idle again).
+//
+// Invariants:
+// - A machine runs at most one processor's loop at a time, and a processor is
+//   run by at most one machine: `assigned` is set by whoever hands the
+//   processor over, before it unparks the machine.
+// - Idle machines are listed in the runtime's `idleMachines` (under its lock)
+//   and parked on their `parker`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+final class Machine: @unchecked Sendable {
+    unowned(unsafe) let runtime: GoRuntime
+    let parker = ThreadParker()
+    /// The processor to run next; protected by `runtime.idleMachines`' lock
+    /// while the machine is idle, else owned by the machine's thread.
+    var assigned: Processor?
+
+    /// The machine of the calling thread, if it is one of a runtime's.
+    static var current: Machine? {
+        guard let pointer = pthread_getspecific(Machine.key) else { return nil }
+        return Unmanaged<Machine>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        return key
+    }()
+
+    init(runtime: GoRuntime, processor: Processor?) {
+        self.runtime = runtime
+        self.assigned = processor
+    }
+
+    /// Starts the machine's thread. Machines live as long as the process.
+    func start() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            Unmanaged<Machine>.fromOpaque(context!).takeUnretainedValue().main()
+        }, context)
+        precondition(result == 0, "GoRuntime: cannot start a thread (pthread_create: \(result))")
+        pthread_detach(thread)
+    }
+
+    private func main() -> Never {
+        pthread_setspecific(Machine.key, Unmanaged.passUnretained(self).toOpaque())
+        while true {
+            let processor = runtime.idleMachines.withLock { idle -> Processor? in
+                if let processor = assigned {
+                    assigned = nil
+                    return processor
+                }
+                idle.append(self)
+                return nil
+            }
+            if let processor {
+                processor.run(on: self)  // returns when the processor is taken back
+            } else {
+                parker.park()  // until a processor is assigned to us
+            }
+        }
+    }
+}
+
+/// A runtime has no thread left for a blocking call (Go: "program exceeds
+/// 10000-thread limit").
+public struct ThreadLimitExceeded: Error, CustomStringConvertible {
+    /// The limit that was reached: ``GoRuntime/maxThreads``.
+    public let limit: Int
+
+    public var description: String {
+        "GoRuntime: program exceeds \(limit)-thread limit (a blocking call needs a thread to hand its processor to; raise GoRuntime.maxThreads)"
+    }
+}
+
+/// Runs `body`, a call that blocks its thread (a system call, a C library, a
+/// lock of another system), without stalling the goroutines that share the
+/// caller's processor (Go runs every system call this way).
+///
+/// On one of a runtime's threads, the processor is handed to another thread
+/// for the duration of the call and taken back after it, as Go's scheduler
+/// hands a P from an M blocked in a system call to another M. Anywhere else
+/// `body` simply runs.
+///
+///     let line = try blocking { readLine() }
+///
+/// - Throws: what `body` throws, or ``ThreadLimitExceeded`` if the runtime would
+///   need more than ``GoRuntime/maxThreads`` threads.
+@discardableResult
+public func blocking<T>(_ body: () throws -> T) throws -> T {
+    guard let machine = Machine.current, let processor = machine.runtime.currentProcessor else {
+        return try body()
+    }
+    let job = try processor.handOff()
+    defer { processor.takeBack(to: machine, running: job) }
+    return try body()
+}
