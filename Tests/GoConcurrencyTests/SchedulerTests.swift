@@ -189,4 +189,57 @@ struct SchedulerTests {
         go(on: runtime) { try await ok.send(1) }
         #expect(try await ok.receive() == 1)
     }
+
+    // MARK: GOMAXPROCS at run time
+
+    /// How many of `count` goroutines that spin (never park) on `runtime` run
+    /// at the same time: each spins until all are running at once or until it
+    /// has given its thread away many times.
+    private func peakParallelism(on runtime: GoRuntime, goroutines count: Int) async throws -> Int {
+        let running = Counter()
+        let peak = Shared<Int>(0)
+        let done = Chan<Void>(capacity: count)
+        for _ in 0..<count {
+            go(on: runtime) {
+                let now = running.increment()
+                peak.withLock { $0 = max($0, now) }
+                var yields = 0
+                while peak.value < count && yields < 20_000 {
+                    sched_yield()
+                    yields += 1
+                }
+                running.increment(by: -1)
+                try await done.send(())
+            }
+        }
+        for _ in 0..<count { _ = try await done.receive() }
+        return peak.value
+    }
+
+    @Test func gomaxprocs_can_change_at_run_time() async throws {
+        let runtime = GoRuntime(processors: 1)
+        #expect(runtime.processorCount == 1)
+        #expect(try await peakParallelism(on: runtime, goroutines: 3) == 1)
+
+        runtime.processorCount = 3
+        #expect(runtime.processorCount == 3)
+        #expect(try await peakParallelism(on: runtime, goroutines: 3) == 3)
+
+        runtime.processorCount = 1
+        #expect(try await peakParallelism(on: runtime, goroutines: 3) == 1)
+
+        runtime.processorCount = 2
+        #expect(try await peakParallelism(on: runtime, goroutines: 3) == 2)
+        // Work queued on a processor when it retires is not lost.
+        runtime.processorCount = 1
+        let values = Chan<Int>(capacity: 100)
+        go(on: runtime) {
+            for index in 0..<100 {
+                go(on: runtime) { try await values.send(index) }
+            }
+        }
+        var sum = 0
+        for _ in 0..<100 { sum += try await values.receive()! }
+        #expect(sum == 4950)
+    }
 }

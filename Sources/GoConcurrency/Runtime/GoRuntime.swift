@@ -79,8 +79,16 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// The processors, owned by the runtime for its whole life; `peers` is the
     /// same list for the scheduler's loops, which must not touch reference
     /// counts that every processor shares.
-    private(set) var processors: [Processor] = []
+    private let processorList = Mutex<[Processor]>([])
+    var processors: [Processor] { processorList.withLock { $0 } }
+    /// Room for `maxProcessors` processors; the first `createdCount` are made,
+    /// the first `activeCount` run goroutines (GOMAXPROCS).
     let peers: UnsafeMutableBufferPointer<Unmanaged<Processor>>
+    let createdCount = Atomic<Int>(0)
+    let activeCount = Atomic<Int>(0)
+
+    /// The largest GOMAXPROCS a runtime accepts.
+    public static let maxProcessors = 256
     /// The thread-specific slot where a worker thread keeps its processor.
     let currentKey: pthread_key_t
     let globalQueue = Locked(Deque<UnownedJob>())
@@ -147,11 +155,53 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// Whether some processor has jobs queued (runnext excluded).
     func anyQueuedWork() -> Bool {
-        peers.contains { $0._withUnsafeGuaranteedRef { $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0 } }
+        let created = createdCount.load(ordering: .acquiring)
+        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
+            $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0
+        }) {
+            return true
+        }
+        return false
     }
 
-    /// GOMAXPROCS: the number of logical processors.
-    public var processorCount: Int { processors.count }
+    /// GOMAXPROCS: the number of logical processors that run goroutines.
+    ///
+    /// Setting it at run time (Go: `runtime.GOMAXPROCS(n)`) starts processors
+    /// or retires some. A retired processor finishes the job it is running,
+    /// moves what it had queued to the global queue and sleeps until the count
+    /// grows again.
+    ///
+    /// - Precondition: `1 ... GoRuntime.maxProcessors`.
+    public var processorCount: Int {
+        get { activeCount.load(ordering: .acquiring) }
+        set { setProcessorCount(newValue) }
+    }
+
+    private func setProcessorCount(_ count: Int) {
+        precondition((1...GoRuntime.maxProcessors).contains(count),
+                     "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
+        processorList.withLock { processors in
+            let previous = activeCount.load(ordering: .relaxed)
+            var started: [Processor] = []
+            while processors.count < count {
+                let processor = Processor(id: processors.count, runtime: self)
+                peers[processor.id] = Unmanaged.passUnretained(processor)
+                processors.append(processor)
+                started.append(processor)
+            }
+            createdCount.store(processors.count, ordering: .releasing)
+            activeCount.store(count, ordering: .sequentiallyConsistent)
+            if !started.isEmpty {
+                threadCount.add(started.count, ordering: .relaxed)
+                for processor in started { processor.start() }
+            }
+            // Wake the processors that come back, and the ones that must
+            // retire (if they sleep as idle, they retire when they wake).
+            for processor in processors[min(previous, count)..<max(previous, count)] where !started.contains(where: { $0 === processor }) {
+                processor.wake()
+            }
+        }
+    }
 
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
@@ -160,22 +210,15 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     ///   stop: make one per process (or per benchmark configuration), not per
     ///   task.
     public init(processors count: Int) {
-        precondition(count >= 1, "GoRuntime: GOMAXPROCS must be at least 1, got \(count)")
+        precondition((1...GoRuntime.maxProcessors).contains(count),
+                     "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
         currentKey = key
         timers = TimerQueue()
-        peers = .allocate(capacity: count)
-        for id in 0..<count {
-            let processor = Processor(id: id, runtime: self)
-            processors.append(processor)
-            peers[id] = Unmanaged.passUnretained(processor)
-        }
+        peers = .allocate(capacity: GoRuntime.maxProcessors)
         timers.runtime = self
-        threadCount.store(count, ordering: .relaxed)
-        for processor in processors {
-            processor.start()
-        }
+        setProcessorCount(count)
         // A runtime lives as long as the process: its worker threads use it
         // without reference counting, and they never stop.
         _ = Unmanaged.passRetained(self)

@@ -144,6 +144,10 @@ final class Processor: @unchecked Sendable {
             if takeBackRequested.load(ordering: .acquiring), giveBack() {
                 return
             }
+            if !isActive {
+                retire()
+                continue
+            }
             if let job = findRunnable() ?? spinForWork() {
                 runningJob = identity(job)
                 runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
@@ -157,6 +161,35 @@ final class Processor: @unchecked Sendable {
             } else {
                 parkUntilWork()
             }
+        }
+    }
+
+    // MARK: GOMAXPROCS changes
+
+    /// Whether this processor is one of the runtime's first GOMAXPROCS.
+    var isActive: Bool { id < runtime.activeCount.load(ordering: .relaxed) }
+
+    /// Leaves the scheduling while GOMAXPROCS is below this processor's id:
+    /// its queued jobs move to the global queue (where the active processors
+    /// take them) and it sleeps until it is active again or its processor is
+    /// wanted back by a blocking call's thread.
+    private func retire() {
+        var moved: [UnownedJob] = []
+        if let job = runnext.take() { moved.append(job) }
+        runnextStreak = 0
+        moved += queue.withLock { queue in
+            defer { queue.jobs.removeAll() }
+            return Array(queue.jobs)
+        }
+        queuedCount.store(0, ordering: .sequentiallyConsistent)
+        if !moved.isEmpty {
+            runtime.globalQueue.withLock { $0.append(contentsOf: moved) }
+            runtime.globalCount.add(moved.count, ordering: .sequentiallyConsistent)
+        }
+        // Pass the baton: an active processor looks at the global queue.
+        runtime.wakeIdleProcessor()
+        while !isActive && !takeBackRequested.load(ordering: .acquiring) {
+            parker.park()
         }
     }
 
@@ -247,13 +280,14 @@ final class Processor: @unchecked Sendable {
 
     private func steal() -> UnownedJob? {
         let peers = runtime.peers
-        if peers.count == 1 { return nil }
+        let count = runtime.activeCount.load(ordering: .acquiring)
+        if count <= 1 { return nil }
         stealRandom ^= stealRandom << 13
         stealRandom ^= stealRandom >> 7
         stealRandom ^= stealRandom << 17
-        let start = Int(truncatingIfNeeded: stealRandom % UInt64(peers.count))
-        for offset in 0..<peers.count {
-            let index = (start + offset) % peers.count
+        let start = Int(truncatingIfNeeded: stealRandom % UInt64(count))
+        for offset in 0..<count {
+            let index = (start + offset) % count
             if index == id { continue }
             var taken = peers[index]._withUnsafeGuaranteedRef { $0.stealHalf() }
             if taken.isEmpty { continue }
@@ -277,7 +311,7 @@ final class Processor: @unchecked Sendable {
         var job: UnownedJob?
         repeat {
             for _ in 0..<16 {
-                if takeBackRequested.load(ordering: .relaxed) { break }
+                if takeBackRequested.load(ordering: .relaxed) || !isActive { break }
                 if let found = findRunnable() {
                     job = found
                     break
@@ -297,19 +331,21 @@ final class Processor: @unchecked Sendable {
     static let spinNanoseconds: UInt64 = 50_000
 
     private func parkUntilWork() {
+        if !isActive { return }  // the run loop retires it
         runtime.idleLock.withLock { idle in
             idle.append(self)
             runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
         }
         // Look once more, now that enqueuers can see us idle.
         if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork()
-            || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) {
+                || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) || !isActive {
             if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
         }
         sleepUntilWakeOrTimer()
-        // Woken to give the processor back, we may still be listed as idle.
-        if takeBackRequested.load(ordering: .acquiring) {
+        // Woken to give the processor back or to retire, we may still be
+        // listed as idle.
+        if takeBackRequested.load(ordering: .acquiring) || !isActive {
             _ = leaveIdleList()
         }
     }

@@ -119,6 +119,13 @@ enum Select {
                 }
                 if timeoutIndex >= 0 {
                     let winner = Waiter.selected(timeoutIndex)
+                    if Monotonic.now() >= deadline {
+                        // Expired while queuing: time out here, on this thread.
+                        if waiter.tryClaim(winner) {
+                            waiter.resume()
+                        }
+                        return
+                    }
                     timer = TimerQueue.shared.schedule(at: deadline) {
                         if waiter.tryClaim(winner) {
                             waiter.resume()
