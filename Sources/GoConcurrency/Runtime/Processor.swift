@@ -253,6 +253,7 @@ final class Processor: @unchecked Sendable {
             // Their actions ready goroutines, into this processor's queues.
             runtime.timers.runDue()
         }
+        if !isActive { return nil }  // retiring: take no more work
         tick &+= 1
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job

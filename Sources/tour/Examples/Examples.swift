@@ -7,7 +7,8 @@
 /// ``Example`` and one ``TourProgram`` per Go program) and add it to ``all``.
 enum Examples {
     static let all: [Example] = {
-        let all = goBlock        // go块
+        let all = scheduler      // goroutine实现基础
+            + goBlock            // go块
             + channel            // channel
             + range              // range
             + buffering          // 通道缓冲
@@ -17,7 +18,9 @@ enum Examples {
             + timeouts           // 超时处理
             + nonBlocking        // 非阻塞通道操作
             + closing            // 通道关闭
-        // 定时器 (timers), 打点器 (tickers) and the patterns come in later issues.
+            + timers             // 定时器
+            + tickers            // 打点器
+        // The patterns (生成器 and on) come with the sync and patterns issue.
         precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
         return all
     }()
