@@ -242,4 +242,80 @@ struct SchedulerTests {
         for _ in 0..<100 { sum += try await values.receive()! }
         #expect(sum == 4950)
     }
+
+    // MARK: Scale
+
+    @Test func many_goroutines_are_started_and_all_finish() async throws {
+        // 1,000,000 at GOCONCURRENCY_STRESS=full.
+        let count = Stress.size(20_000)
+        let finished = Counter()
+        let allDone = Chan<Void>()
+        for _ in 0..<count {
+            go {
+                if finished.increment() == count { try allDone.close() }
+            }
+        }
+        _ = try await allDone.receive()
+        #expect(finished.value == count)
+    }
+
+    @Test func many_goroutines_park_at_once_and_are_all_released() async throws {
+        // 100,000 at GOCONCURRENCY_STRESS=full.
+        let count = Stress.size(2_000)
+        let gate = Chan<Void>()
+        let parked = Counter(), released = Counter()
+        let allReleased = Chan<Void>()
+        for _ in 0..<count {
+            go {
+                parked.increment()
+                _ = try await gate.receive()
+                if released.increment() == count { try allReleased.close() }
+            }
+        }
+        try await waitUntil("all \(count) are parked") {
+            parked.value == count && gate.parkedReceivers == count
+        }
+        #expect(released.value == 0)
+        try gate.close()
+        _ = try await allReleased.receive()
+        #expect(released.value == count)
+    }
+
+    @Test func a_value_passes_down_a_chain_of_ten_thousand_goroutines() async throws {
+        // Go's daisy chain: each goroutine does left <- 1 + <-right.
+        let length = 10_000
+        let leftmost = Chan<Int>()
+        var left = leftmost
+        for _ in 0..<length {
+            let right = Chan<Int>()
+            let (l, r) = (left, right)
+            go { try await l.send(1 + (try await r.receive() ?? 0)) }
+            left = right
+        }
+        let rightmost = left
+        go { try await rightmost.send(1) }
+        #expect(try await leftmost.receive() == length + 1)
+    }
+
+    @Test func idle_processors_steal_work_from_a_busy_one() async throws {
+        let runtime = GoRuntime(processors: 2)
+        let before = runtime.stolenJobs
+        // One goroutine readies many others on its own processor (its local
+        // queue) and keeps that processor busy; the other processor can only
+        // get them by stealing.
+        let count = 64
+        let ran = Counter()
+        let done = Chan<Void>()
+        go(on: runtime) {
+            for _ in 0..<count {
+                go(on: runtime) {
+                    if ran.increment() == count { try done.close() }
+                }
+            }
+            // Busy, never parking, until the others have all run.
+            while ran.value < count { sched_yield() }
+        }
+        _ = try await done.receive()
+        #expect(runtime.stolenJobs > before, "the idle processor stole nothing")
+    }
 }

@@ -1,12 +1,13 @@
 // A logical processor (Go's P) and the worker thread that runs it.
 //
 // Invariants:
-// - `runnext`, `runningJob` and `tick` are touched only by the owner thread:
-//   jobs are only ever put into runnext from the owner's own thread, and
-//   thieves never take it. So the hand-off of a ping-pong pair takes no lock.
-//   (Known gap, for the runtime issue: while the owner runs one long job, the
-//   job in its runnext waits, even if other processors are idle; Go lets
-//   thieves take runnext after a short grace period.)
+// - `runningJob` and `tick` are touched only by the owner thread. `runnext` is
+//   one atomic word: only the owner puts a job there (an exchange), the owner
+//   takes it (an exchange), and a thief may take it (a compare-and-swap) only
+//   when it has seen the same job waiting there across two of its steal
+//   attempts while the owner ran no other job (`scheduled` unchanged): the
+//   owner is stuck in one long job (Go gives runnext the same grace). So the
+//   hand-off of a ping-pong pair takes no lock and is never stolen.
 // - `queue` (the local queue) is protected by its mutex: the owner puts and
 //   takes, other processors steal half of it. `queuedCount` mirrors its count
 //   so that an empty queue is seen without locking.
@@ -37,7 +38,25 @@ final class Processor: @unchecked Sendable {
     let queue = Locked(LocalQueue())
     let queuedCount = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
-    private var runnext: UnownedJob?
+    /// The job that runs next: its address, or 0.
+    private let runnext = Atomic<UInt>(0)
+    /// Jobs this processor has started, for thieves to tell a stuck owner.
+    let scheduled = Atomic<UInt>(0)
+    /// What this processor (as a thief) saw in each victim's runnext on its
+    /// last steal attempt: (the victim's `scheduled`, the job). Owner only.
+    private var seenRunnext: [SeenRunnext] = Array(repeating: SeenRunnext(), count: GoRuntime.maxProcessors)
+
+    struct SeenRunnext {
+        var scheduled: UInt = 0
+        var job: UInt = 0
+        /// When the thief first saw that job there (`Monotonic`).
+        var since: UInt64 = 0
+    }
+
+    /// How long a job must wait in a busy processor's runnext before a thief
+    /// takes it: long enough that a hand-off between two goroutines of one
+    /// processor is never stolen, shorter than a spinning processor's spin.
+    static let runnextGraceNanoseconds: UInt64 = 20_000
     /// How many jobs in a row came from runnext.
     private var runnextStreak = 0
     static let runnextTurns = 64
@@ -82,12 +101,14 @@ final class Processor: @unchecked Sendable {
             append(job)
             return true
         }
-        guard let previous = runnext else {
-            runnext = job
+        if runnext.load(ordering: .relaxed) == 0 {
+            // Empty: thieves only ever empty it, so a plain store is enough.
+            runnext.store(Processor.bits(job), ordering: .releasing)
             return false
         }
-        runnext = job
-        append(previous)
+        let previous = runnext.exchange(Processor.bits(job), ordering: .acquiringAndReleasing)
+        guard previous != 0 else { return false }
+        append(Processor.job(previous))
         return true
     }
 
@@ -103,6 +124,39 @@ final class Processor: @unchecked Sendable {
             queuedCount.subtract(1, ordering: .relaxed)
         }
         return job
+    }
+
+    private func takeRunnext() -> UnownedJob? {
+        if runnext.load(ordering: .relaxed) == 0 { return nil }
+        let bits = runnext.exchange(0, ordering: .acquiringAndReleasing)
+        return bits == 0 ? nil : Processor.job(bits)
+    }
+
+    private static func bits(_ job: UnownedJob) -> UInt {
+        UInt(bitPattern: unsafeBitCast(job, to: UnsafeRawPointer.self))
+    }
+
+    private static func job(_ bits: UInt) -> UnownedJob {
+        unsafeBitCast(UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped, to: UnownedJob.self)
+    }
+
+    /// A thief's look at this processor's runnext: the job, if the same one
+    /// has been waiting there for the grace period while this processor
+    /// started no other job (it is stuck in one long job). `seen` is the
+    /// thief's memory of what it saw before.
+    func stealRunnext(seen: inout SeenRunnext) -> UnownedJob? {
+        let job = runnext.load(ordering: .acquiring)
+        if job == 0 { return nil }
+        let started = scheduled.load(ordering: .acquiring)
+        guard seen.job == job, seen.scheduled == started else {
+            seen = SeenRunnext(scheduled: started, job: job, since: Monotonic.now())
+            return nil
+        }
+        guard Monotonic.now() &- seen.since >= Processor.runnextGraceNanoseconds,
+              runnext.compareExchange(expected: job, desired: 0, ordering: .acquiringAndReleasing).exchanged
+        else { return nil }
+        seen = SeenRunnext()
+        return Processor.job(job)
     }
 
     /// Steals half of this processor's local queue (not runnext).
@@ -151,6 +205,7 @@ final class Processor: @unchecked Sendable {
             if let job = findRunnable() ?? spinForWork() {
                 runningJob = identity(job)
                 runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
+                scheduled.store(scheduled.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // single writer
                 if runtime.runsAsGlobalExecutor {
                     job.runSynchronously(on: Processor.genericExecutor)
                 } else {
@@ -175,7 +230,7 @@ final class Processor: @unchecked Sendable {
     /// wanted back by a blocking call's thread.
     private func retire() {
         var moved: [UnownedJob] = []
-        if let job = runnext.take() { moved.append(job) }
+        if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
         moved += queue.withLock { queue in
             defer { queue.jobs.removeAll() }
@@ -265,7 +320,7 @@ final class Processor: @unchecked Sendable {
             runnextStreak = 0
             return job
         }
-        if let job = runnext.take() {
+        if let job = takeRunnext() {
             runnextStreak += 1
             return job
         }
@@ -291,7 +346,13 @@ final class Processor: @unchecked Sendable {
             let index = (start + offset) % count
             if index == id { continue }
             var taken = peers[index]._withUnsafeGuaranteedRef { $0.stealHalf() }
-            if taken.isEmpty { continue }
+            if taken.isEmpty {
+                if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealRunnext(seen: &seenRunnext[index]) }) {
+                    stolen.add(1, ordering: .relaxed)
+                    return job
+                }
+                continue
+            }
             stolen.add(taken.count, ordering: .relaxed)
             let first = taken.removeFirst()
             if !taken.isEmpty {
@@ -402,7 +463,7 @@ final class Processor: @unchecked Sendable {
     }
 
     private func anyLocalWork() -> Bool {
-        runnext != nil || runtime.anyQueuedWork()
+        runnext.load(ordering: .sequentiallyConsistent) != 0 || runtime.anyQueuedWork()
     }
 
     func wake() {
