@@ -41,7 +41,13 @@ let package = Package(
         ),
         .testTarget(
             name: "GoConcurrencyTests",
-            dependencies: ["GoConcurrency"]
+            dependencies: ["GoConcurrency", "ThreadSanitizerHooks"]
+        ),
+        // The thread sanitizer's suppression hook for the test binary (C, since
+        // the sanitizer calls it before the Swift runtime is up).
+        .target(
+            name: "ThreadSanitizerHooks",
+            path: "Tests/ThreadSanitizerHooks"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -232,9 +232,8 @@ final class Processor: @unchecked Sendable {
         var moved: [UnownedJob] = []
         if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
-        moved += queue.withLock { queue in
-            defer { queue.jobs.removeAll() }
-            return Array(queue.jobs)
+        queue.withLock { queue in
+            while let job = queue.jobs.popFirst() { moved.append(job) }
         }
         queuedCount.store(0, ordering: .sequentiallyConsistent)
         if !moved.isEmpty {
