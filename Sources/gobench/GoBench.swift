@@ -51,6 +51,9 @@ struct GoBench: ParsableCommand {
     @Flag(name: .customLong("list", withSingleDash: true), help: "List the workloads and exit.")
     var list = false
 
+    @Flag(name: .customLong("scaling", withSingleDash: true), help: "Run each workload at GOMAXPROCS 1 and 2 and print '<workload> <ns/op at 1> <ns/op at 2> <time at 1 / time at 2>'.")
+    var scaling = false
+
     func execute() async throws {
         if list {
             for workload in workloads { print(workload.name) }
@@ -62,32 +65,52 @@ struct GoBench: ParsableCommand {
             runtime = GoRuntime(processors: procs)
         }
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
+        if scaling {
+            print("# workload  ns/op at GOMAXPROCS 1  ns/op at GOMAXPROCS 2  gain (time at 1 / time at 2)")
+        }
         for workload in workloads where selected?.contains(workload.name) ?? true {
             let n = workload.name == "sieve_2000" ? workload.ops : max(1, Int(Double(workload.ops) * scale))
-            // Never on the main actor: the workload's main is a goroutine.
-            let result = Chan<Result<Duration, any Error>>(capacity: 1)
-            go(on: runtime) {
-                let start = ContinuousClock.now
-                do {
-                    try await workload.run(n)
-                    try await result.send(.success(ContinuousClock.now - start))
-                } catch {
-                    try await result.send(.failure(error))
+            if scaling {
+                // The same runtime at one and then two processors (GOMAXPROCS
+                // changes at run time), so only the processor count differs.
+                let before = runtime.processorCount
+                runtime.processorCount = 1
+                let one = try await measure(workload, n)
+                runtime.processorCount = 2
+                let two = try await measure(workload, n)
+                runtime.processorCount = before
+                print("\(workload.name) \(formatted(one)) \(formatted(two)) \(formatted(one / two))")
+            } else {
+                print("\(workload.name) \(formatted(try await measure(workload, n))) \(n)")
+                if workload.name == "parked_1m" {
+                    print("parked_1m_bytes \(Int(parkedBytes.rounded())) \(n)")
                 }
-            }
-            let elapsed = try await result.receive()!.get()
-            let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-            print("\(workload.name) \(formatted(ns / Double(n))) \(n)")
-            if workload.name == "parked_1m" {
-                print("parked_1m_bytes \(Int(parkedBytes.rounded())) \(n)")
             }
             fflush(nil)
         }
     }
 
+    /// Runs `workload` once with `n` ops as a goroutine and returns its ns/op.
+    func measure(_ workload: Workload, _ n: Int) async throws -> Double {
+        // Never on the main actor: the workload's main is a goroutine.
+        let result = Chan<Result<Duration, any Error>>(capacity: 1)
+        go(on: runtime) {
+            let start = ContinuousClock.now
+            do {
+                try await workload.run(n)
+                try await result.send(.success(ContinuousClock.now - start))
+            } catch {
+                try await result.send(.failure(error))
+            }
+        }
+        let elapsed = try await result.receive()!.get()
+        let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        return ns / Double(n)
+    }
+
     func formatted(_ value: Double) -> String {
-        let tenths = (value * 10).rounded() / 10
-        return String(tenths)
+        let rounded = value >= 10 ? (value * 10).rounded() / 10 : (value * 100).rounded() / 100
+        return String(rounded)
     }
 }
 

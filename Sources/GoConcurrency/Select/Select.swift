@@ -175,20 +175,20 @@ enum Select {
     static func pollWithEveryChannelLocked<Result>(
         _ cases: [SelectCase<Result>], _ order: PollOrder
     ) -> SelectHandler<Result>? {
-        var channels: [ChannelCase<Result>] = []
+        var channels: [any SelectLockable] = []
         for selectCase in cases {
-            if case .channel(let channel) = selectCase.kind { channels.append(channel) }
-        }
-        channels.sort { $0.channelID < $1.channelID }
-        var distinct: [ChannelCase<Result>] = []
-        for channel in channels where distinct.last?.channelID != channel.channelID {
-            distinct.append(channel)
+            if case .channel(let channel) = selectCase.kind { channels.append(channel.channel) }
         }
         if channels.count < 2 {
             return nil  // one case: the first poll was already atomic
         }
+        channels.sort { ObjectIdentifier($0) < ObjectIdentifier($1) }
+        var distinct: [any SelectLockable] = []
+        for channel in channels where distinct.last.map({ $0 !== channel }) ?? true {
+            distinct.append(channel)
+        }
         for channel in distinct {
-            channel.channel.lockForSelect()
+            channel.lockForSelect()
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
@@ -199,7 +199,7 @@ enum Select {
             }
         }
         for channel in distinct.reversed() {
-            channel.channel.unlockForSelect()
+            channel.unlockForSelect()
         }
         return ready
     }

@@ -53,6 +53,8 @@ enum SelectStep {
     /// Poll while the select holds the channel's lock: the atomic poll of a
     /// select with a default (rule 24).
     case pollLocked
+    /// Which channel: for a select that locks all of its channels.
+    case channel
 }
 
 @usableFromInline
@@ -61,34 +63,39 @@ enum SelectStepReply<Result> {
     /// The case completed: run this to call its handler.
     case ready(SelectHandler<Result>)
     case registered(WaitNode)
+    case channel(any SelectLockable)
 }
 
 /// A channel case, type-erased as one closure. The closure is made where the
 /// case is written (in `onReceive` / `onSend`, which are `@inlinable`), so the
-/// caller's module compiles it for the concrete element type.
+/// caller's module compiles it for the concrete element type. It is the case's
+/// only reference: copying a case (as a select does, per case and pass) costs
+/// one retain.
 @usableFromInline
 struct ChannelCase<Result> {
-    /// The channel, to lock several in one order.
-    @usableFromInline let channel: any SelectLockable
     @usableFromInline let step: (SelectStep) -> SelectStepReply<Result>
 
     @inlinable
-    init(channel: any SelectLockable, _ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
-        self.channel = channel
+    init(_ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
         self.step = step
     }
 
-    /// The channel's identity: the order in which a select locks channels.
+    /// The channel, to lock several in one order.
     @inlinable
-    var channelID: ObjectIdentifier { ObjectIdentifier(channel) }
+    var channel: any SelectLockable {
+        guard case .channel(let channel) = step(.channel) else { preconditionFailure("select: a case without a channel") }
+        return channel
+    }
 
     @inlinable
     static func receive<Element>(
         from storage: ChannelStorage<Element>,
         _ handler: @escaping ReceiveHandler<Element, Result>
     ) -> ChannelCase {
-        ChannelCase(channel: storage) { step in
+        ChannelCase { step in
             switch step {
+            case .channel:
+                return .channel(storage)
             case .poll:
                 switch storage.tryReceive() {
                 case .value(let value):
@@ -130,8 +137,10 @@ struct ChannelCase<Result> {
         to storage: ChannelStorage<Element>,
         _ handler: @escaping SelectHandler<Result>
     ) -> ChannelCase {
-        ChannelCase(channel: storage) { step in
+        ChannelCase { step in
             switch step {
+            case .channel:
+                return .channel(storage)
             case .poll:
                 switch storage.trySend(value) {
                 case .sent:
