@@ -133,6 +133,7 @@ final class Flag: Sendable {
     private let state = Atomic<Bool>(false)
     init() {}
     func set() { state.store(true, ordering: .releasing) }
+    func clear() { state.store(false, ordering: .releasing) }
     var isSet: Bool { state.load(ordering: .acquiring) }
 }
 

@@ -16,6 +16,14 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case selectNoCases = "select (no cases)"
     /// Blocked in `sleep`.
     case sleep = "sleep"
+    /// Blocked on a semaphore: `WaitGroup.wait`, `Semaphore.acquire`, `Once`.
+    case semacquire = "semacquire"
+    /// Blocked in `Mutex.lock`.
+    case mutexLock = "sync.Mutex.Lock"
+    /// Blocked in `RWMutex.lock`.
+    case rwMutexLock = "sync.RWMutex.Lock"
+    /// Blocked in `RWMutex.readLock`.
+    case rwMutexReadLock = "sync.RWMutex.RLock"
 
     public var description: String { rawValue }
 
@@ -29,6 +37,10 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .select: 3
         case .selectNoCases: 4
         case .sleep: 5
+        case .semacquire: 6
+        case .mutexLock: 7
+        case .rwMutexLock: 8
+        case .rwMutexReadLock: 9
         }
     }
 

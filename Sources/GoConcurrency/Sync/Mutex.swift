@@ -1,0 +1,77 @@
+// Go's sync.Mutex for tasks: a thin type over `SyncStorage`.
+//
+// Invariants (in the storage, under its lock): the state says whether some
+// task holds the mutex. Unlock with waiters queued hands it straight to the
+// first (it stays locked), so waiters get it in FIFO order and a task that
+// keeps relocking cannot starve them (Go's starvation mode, always on).
+// Unlock of an unlocked mutex traps before anything changes.
+
+extension Sync {
+    /// A mutual exclusion lock for goroutines and tasks (Go: `sync.Mutex`).
+    ///
+    /// Unlike `Synchronization.Mutex`, it parks the waiting task instead of
+    /// blocking its thread, so it may be held across `await`s. It is not
+    /// reentrant, and any task may unlock it, as in Go.
+    ///
+    ///     let mutex = Sync.Mutex()
+    ///     try await mutex.withLock {
+    ///         balance += try await fetchInterest()
+    ///     }
+    public final class Mutex: Sendable {
+        /// Whether it is locked.
+        private let storage = SyncStorage(false)
+
+        public init() {}
+
+        /// Waits until the mutex is free and takes it.
+        ///
+        /// - Throws: `CancellationError` if the waiting task is cancelled (it
+        ///   then does not hold the mutex).
+        public func lock(file: StaticString = #fileID, line: UInt = #line) async throws {
+            if tryLock() { return }
+            try await storage.wait(reason: .mutexLock, at: SourceLocation(fileID: file, line: line)) { locked, _ in
+                if locked { return false }
+                locked = true
+                return true
+            }
+        }
+
+        /// Takes the mutex if it is free; false if it is held.
+        public func tryLock() -> Bool {
+            storage.update { locked, _ in
+                if locked { return (false, []) }
+                locked = true
+                return (true, [])
+            }
+        }
+
+        /// Releases the mutex: the longest-waiting task, if any, gets it next.
+        ///
+        /// - Precondition: the mutex is locked ("sync: unlock of unlocked
+        ///   mutex", a programmer error, as in Go).
+        public func unlock() {
+            let wasLocked = storage.update { locked, waiters -> (Bool, [SyncWaiter]) in
+                guard locked else { return (false, []) }
+                if let next = waiters.popFirst() { return (true, [next]) }  // stays locked, for it
+                locked = false
+                return (true, [])
+            }
+            precondition(wasLocked, "sync: unlock of unlocked mutex")
+        }
+
+        /// How many tasks wait for it (for diagnostics and tests).
+        public var waitingCount: Int {
+            storage.read { _, waiters in waiters.count }
+        }
+
+        /// Runs `body` holding the mutex, and releases it however `body` ends.
+        public func withLock<T>(
+            file: StaticString = #fileID, line: UInt = #line,
+            _ body: () async throws -> T
+        ) async throws -> T {
+            try await lock(file: file, line: line)
+            defer { unlock() }
+            return try await body()
+        }
+    }
+}
