@@ -1,0 +1,159 @@
+// The seed's idioms as a library: generator, merge (multiplexing), future,
+// pipeline stages (chain filter) and the shared variable.
+
+import Testing
+@testable import GoConcurrency
+
+@Suite("Patterns: the seed's idioms", .timeLimit(Stress.timeLimit))
+struct PatternTests {
+    /// Whether a goroutine with this id is still alive.
+    func isAlive(_ id: Int) -> Bool {
+        GoRuntime.goroutines().contains { $0.id == id }
+    }
+
+    @Test func a_generator_produces_on_demand_in_order() async throws {
+        let numbers = Generator<Int> { yield in
+            var next = 0
+            while try await yield(next) { next += 1 }
+        }
+        var got: [Int] = []
+        for _ in 0..<5 { got.append(try await numbers.next()!) }
+        #expect(got == [0, 1, 2, 3, 4])
+    }
+
+    @Test func a_released_generator_stops_its_goroutine_and_closes() async throws {
+        let ids = Chan<Int>(capacity: 1)
+        var channel: ReceiveOnlyChan<Int>?
+        do {
+            let numbers = Generator<Int> { yield in
+                try await ids.send(GoRuntime.currentGoroutineID!)
+                var next = 0
+                while try await yield(next) { next += 1 }
+            }
+            channel = numbers.channel
+            #expect(try await numbers.next() == 0)
+        }
+        // The consumer let go of the generator (it kept only the channel).
+        let producer = try await ids.receive()!
+        try await waitUntil("the producer ends") { !isAlive(producer) }
+        // What was produced but not taken is gone with it; the channel is closed.
+        #expect(try await channel!.receive() == nil)
+    }
+
+    @Test func a_generator_whose_body_returns_closes_its_channel() async throws {
+        let letters = Generator<String> { yield in
+            for letter in ["a", "b", "c"] { _ = try await yield(letter) }
+        }
+        var got: [String] = []
+        for await letter in letters { got.append(letter) }
+        #expect(got == ["a", "b", "c"])
+    }
+
+    @Test func merge_delivers_every_value_in_each_inputs_order_and_closes() async throws {
+        let inputs = (0..<4).map { input in
+            Generator<Int>(bufferSize: 3) { yield in
+                for index in 0..<Stress.size(100) { _ = try await yield(input * 1_000_000 + index) }
+            }
+        }
+        var perInput: [[Int]] = Array(repeating: [], count: 4)
+        for await value in merge(inputs.map(\.channel)) {
+            perInput[value / 1_000_000].append(value % 1_000_000)
+        }
+        for values in perInput {
+            #expect(values == Array(0..<Stress.size(100)))
+        }
+    }
+
+    @Test func a_future_computes_once_and_every_reader_gets_the_value() async throws {
+        let runs = Counter()
+        let answer = Future<Int> {
+            runs.increment()
+            try await sleep(for: .milliseconds(1))
+            return 42
+        }
+        let readers = Sync.WaitGroup()
+        let seen = Shared<[Int]>([])
+        for _ in 0..<10 {
+            readers.go { seen.append(try await answer.value) }
+        }
+        try await readers.wait()
+        #expect(seen.value == Array(repeating: 42, count: 10))
+        #expect(runs.value == 1)
+        #expect(answer.isReady)
+    }
+
+    @Test func a_future_passes_its_error_to_every_reader() async throws {
+        struct Failed: Error, Equatable {}
+        let broken = Future<Int> { throw Failed() }
+        await #expect(throws: Failed()) { try await broken.value }
+        await #expect(throws: Failed()) { try await broken.value }
+    }
+
+    @Test func a_future_waits_in_a_select_beside_a_timeout() async throws {
+        let gate = Chan<Void>()
+        let slow = Future<String> {
+            _ = try await gate.receive()
+            return "done"
+        }
+        let first = try await select {
+            slow.onReady { result in try result.get() }
+            after(.milliseconds(5)) { "timeout" }
+        }
+        #expect(first == "timeout")
+        try gate.close()
+        let second = try await select {
+            slow.onReady { result in try result.get() }
+            after(.seconds(60)) { "timeout" }
+        }
+        #expect(second == "done")
+    }
+
+    @Test func stages_chain_into_the_seeds_prime_sieve() async throws {
+        let naturals = Generator<Int> { yield in
+            var next = 2
+            while try await yield(next) { next += 1 }
+        }
+        var numbers = naturals.channel
+        var primes: [Int] = []
+        for _ in 0..<10 {
+            let prime = try await numbers.receive()!
+            primes.append(prime)
+            numbers = stage(numbers) { $0 % prime == 0 ? nil : $0 }
+        }
+        #expect(primes == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29])
+        naturals.stop()
+    }
+
+    @Test func a_stage_closes_its_output_when_its_input_closes() async throws {
+        let input = Chan<Int>(capacity: 5)
+        for value in 1...5 { try await input.send(value) }
+        try input.close()
+        var doubled: [String] = []
+        for await value in stage(input.receiveOnly, { String($0 * 2) }) {
+            doubled.append(value)
+        }
+        #expect(doubled == ["2", "4", "6", "8", "10"])
+    }
+
+    @Test func a_shared_variable_serialises_reads_and_writes_through_its_owner() async throws {
+        let variable = SharedVariable(0)
+        #expect(try await variable.get() == 0)
+        try await variable.set(1)
+        #expect(try await variable.get() == 1)
+        // One writer counts up; concurrent readers never see it go back.
+        let readers = Sync.WaitGroup()
+        for _ in 0..<4 {
+            readers.go {
+                var last = 0
+                for _ in 0..<50 {
+                    let now = try await variable.get()
+                    #expect(now >= last)
+                    last = now
+                }
+            }
+        }
+        for value in 2...100 { try await variable.set(value) }
+        try await readers.wait()
+        #expect(try await variable.get() == 100)
+    }
+}
