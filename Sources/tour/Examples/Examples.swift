@@ -20,7 +20,8 @@ enum Examples {
             + closing            // 通道关闭
             + timers             // 定时器
             + tickers            // 打点器
-        // The patterns (生成器 and on) come with the sync and patterns issue.
+            + idioms             // 生成器, 多路复用, Furture技术, Chain Filter技术, 共享变量
+        // The patterns (Runner, Pool, Work, Worker/Dispatcher) come next.
         precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
         return all
     }()
