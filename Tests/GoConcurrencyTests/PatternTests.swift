@@ -156,4 +156,114 @@ struct PatternTests {
         try await readers.wait()
         #expect(try await variable.get() == 100)
     }
+
+    // MARK: WorkPool
+
+    @Test func a_work_pool_runs_every_task_on_its_fixed_workers() async throws {
+        let pool = WorkPool(workers: 2)
+        let tasks = 1_000
+        let done = Counter()
+        let peak = Shared(0)
+        let submitters = Sync.WaitGroup()
+        // A thousand goroutines submit at once to a pool of two.
+        for _ in 0..<tasks {
+            submitters.go {
+                try await pool.run {
+                    let now = pool.busyWorkers
+                    peak.withLock { $0 = max($0, now) }
+                    await GoRuntime.yield()
+                    done.increment()
+                }
+            }
+        }
+        try await submitters.wait()
+        await pool.shutdown()
+        #expect(done.value == tasks, "shutdown waited for every task taken")
+        #expect(peak.value <= 2)
+        await #expect(throws: WorkPool.ShutDown.self) { try await pool.run {} }
+    }
+
+    @Test func run_returns_once_a_worker_has_taken_the_task() async throws {
+        let pool = WorkPool(workers: 1)
+        let gate = Chan<Void>()
+        let started = Flag()
+        try await pool.run {
+            started.set()
+            _ = try? await gate.receive()
+        }
+        // The only worker took it (run returned) and is busy with it now.
+        try await waitUntil("the worker runs it") { started.isSet }
+        #expect(pool.busyWorkers == 1)
+        let second = Flag()
+        go {
+            try await pool.run {}
+            second.set()
+        }
+        try await letOthersRun()
+        #expect(!second.isSet, "nobody could take the second task yet")
+        try gate.close()
+        try await waitUntil("the second is taken") { second.isSet }
+        await pool.shutdown()
+    }
+
+    // MARK: ResourcePool
+
+    final class Connection: Sendable {
+        let id: Int
+        let closed = Flag()
+        init(id: Int) { self.id = id }
+    }
+
+    @Test func a_resource_pool_reuses_keeps_at_most_its_capacity_and_closes_the_rest() async throws {
+        let made = Counter()
+        let pool = ResourcePool<Connection>(capacity: 2) {
+            Connection(id: made.increment())
+        } close: { connection in
+            connection.closed.set()
+        }
+        let a = try await pool.acquire(), b = try await pool.acquire(), c = try await pool.acquire()
+        #expect(made.value == 3)
+        await pool.release(a)
+        await pool.release(b)
+        await pool.release(c)  // no room: closed
+        #expect(pool.idleCount == 2)
+        #expect(c.closed.isSet && !a.closed.isSet && !b.closed.isSet)
+        let again = try await pool.acquire()
+        #expect(again === a, "an idle one is reused, oldest first")
+        #expect(made.value == 3)
+        await pool.release(again)
+        await pool.close()
+        #expect(a.closed.isSet && b.closed.isSet)
+        await #expect(throws: ResourcePool<Connection>.Closed.self) { _ = try await pool.acquire() }
+        await pool.close()  // once only: harmless
+    }
+
+    @Test func a_resource_pool_under_a_thousand_goroutines_and_a_racing_close_loses_nothing() async throws {
+        let made = Counter(), closedCount = Counter()
+        let pool = ResourcePool<Connection>(capacity: 4) {
+            Connection(id: made.increment())
+        } close: { connection in
+            if connection.closed.isSet { Issue.record("closed twice") }
+            connection.closed.set()
+            closedCount.increment()
+        }
+        let users = Sync.WaitGroup()
+        let inUse = Shared<Set<Int>>([])
+        for index in 0..<1_000 {
+            users.go {
+                guard let connection = try? await pool.acquire() else { return }
+                let fresh = inUse.withLock { $0.insert(connection.id).inserted }
+                #expect(fresh, "one connection handed to two users")
+                await GoRuntime.yield()
+                inUse.withLock { _ = $0.remove(connection.id) }
+                await pool.release(connection)
+                if index == 500 { await pool.close() }
+            }
+        }
+        try await users.wait()
+        await pool.close()
+        // Every connection made was closed exactly once: by release (no room, or
+        // the pool closed) or by close.
+        #expect(closedCount.value == made.value)
+    }
 }
