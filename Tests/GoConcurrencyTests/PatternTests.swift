@@ -1,6 +1,7 @@
 // The seed's idioms as a library: generator, merge (multiplexing), future,
 // pipeline stages (chain filter) and the shared variable.
 
+import Foundation
 import Testing
 @testable import GoConcurrency
 
@@ -265,5 +266,60 @@ struct PatternTests {
         // Every connection made was closed exactly once: by release (no room, or
         // the pool closed) or by close.
         #expect(closedCount.value == made.value)
+    }
+
+    // MARK: Runner
+
+    @Test func a_runner_runs_its_tasks_in_order_with_their_ids() async throws {
+        let runner = Runner(timeout: .seconds(60))
+        let ids = Shared<[Int]>([])
+        runner.add({ ids.append($0) }, { ids.append($0) })
+        runner.add { ids.append($0) }
+        try await runner.start()
+        #expect(ids.value == [0, 1, 2])
+    }
+
+    @Test func a_runner_that_runs_out_of_time_reports_the_timeout() async throws {
+        let runner = Runner(timeout: .milliseconds(20))
+        let gate = Chan<Void>()
+        runner.add { _ in _ = try? await gate.receive() }
+        await #expect(throws: Runner.Failure.timeout) { try await runner.start() }
+        try gate.close()  // let the abandoned task finish
+    }
+
+    @Test func a_runner_passes_on_a_tasks_error() async throws {
+        struct Broken: Error, Equatable {}
+        let runner = Runner(timeout: .seconds(60))
+        let after = Flag()
+        runner.add({ _ in throw Broken() }, { _ in after.set() })
+        await #expect(throws: Broken()) { try await runner.start() }
+        #expect(!after.isSet)
+    }
+
+    @Test func a_runner_stops_at_the_next_task_on_a_real_sigint_and_restores_it() async {
+        // In a child process: the signal is real, sent to the process itself,
+        // twice (they coalesce), while the first task runs.
+        await #expect(processExitsWith: .exitCode(2)) {
+            let runner = Runner(timeout: .seconds(60))
+            let ran = Shared<[Int]>([])
+            runner.add({ id in
+                ran.append(id)
+                kill(getpid(), SIGINT)
+                kill(getpid(), SIGINT)
+                try await sleep(for: .milliseconds(200))  // the signals arrive meanwhile
+            }, { id in ran.append(id) })
+            do {
+                try await runner.start()
+                exit(0)
+            } catch Runner.Failure.interrupted {
+                // Only the first task ran, and SIGINT's default action is back.
+                var now = sigaction()
+                sigaction(SIGINT, nil, &now)
+                let restored = unsafeBitCast(now.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self)
+                exit(ran.value == [0] && restored ? 2 : 3)
+            } catch {
+                exit(4)
+            }
+        }
     }
 }

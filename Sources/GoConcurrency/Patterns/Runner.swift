@@ -1,0 +1,106 @@
+// The seed's Runner pattern: tasks run in order under an overall timeout, and
+// stop at the next task boundary when the process gets an interrupt (Ctrl-C).
+//
+// Invariants: the tasks run one after the other on one goroutine; the
+// interrupt channel has a buffer of one and is fed with `trySend`, so repeated
+// Ctrl-C coalesce into one interrupt; interrupts are listened for only while
+// `start` runs, and SIGINT's previous handling is restored when it returns.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs tasks in order, giving up when time runs out or the process is
+/// interrupted (the seed's `runner` package).
+///
+///     let runner = Runner(timeout: .seconds(3))
+///     runner.add { id in print("Processor - Task #\(id).") }
+///     do {
+///         try await runner.start()
+///     } catch Runner.Failure.timeout {
+///         exit(1)
+///     } catch Runner.Failure.interrupted {
+///         exit(2)
+///     }
+///
+/// The timeout counts from the runner's creation, as Go's `New` starts it. An
+/// interrupt (SIGINT, Ctrl-C) stops the run before the next task starts; the
+/// task that is running finishes first. On a timeout the running task is left
+/// to finish on its own, as in Go.
+public final class Runner: @unchecked Sendable {
+    /// Why a run stopped early.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// The timeout passed (Go: `ErrTimeout`).
+        case timeout
+        /// The process got an interrupt (Go: `ErrInterrupt`).
+        case interrupted
+
+        public var description: String {
+            switch self {
+            case .timeout: "received timeout"
+            case .interrupted: "received interrupt"
+            }
+        }
+    }
+
+    public typealias Task = @Sendable (_ id: Int) async throws -> Void
+
+    private let interrupt = Chan<Int32>(capacity: 1)
+    private let timeout: ReceiveOnlyChan<ContinuousClock.Instant>
+    private let notifier: SignalNotifier
+    /// Added before `start`, read by the run's goroutine after.
+    private var tasks: [Task] = []
+
+    /// A runner whose tasks must all finish within `timeout` from now.
+    public init(timeout: Duration) {
+        self.timeout = after(timeout)
+        self.notifier = SignalNotifier(signal: SIGINT, channel: interrupt)
+    }
+
+    /// Adds tasks, run in order with their index as id (call before `start`).
+    public func add(_ tasks: Task...) {
+        self.tasks += tasks
+    }
+
+    /// Runs the tasks; returns when they are all done.
+    ///
+    /// - Throws: ``Failure/timeout`` when the timeout passes first,
+    ///   ``Failure/interrupted`` when SIGINT came, or what a task threw.
+    public func start() async throws {
+        notifier.start()
+        defer { notifier.stop() }
+        let complete = Chan<Result<Void, any Error>>(capacity: 1)
+        let tasks = self.tasks
+        go { [self] in
+            do {
+                try await run(tasks)
+                try await complete.send(.success(()))
+            } catch {
+                try await complete.send(.failure(error))
+            }
+        }
+        try await select {
+            complete.onReceive { result in try result!.get() }
+            timeout.onReceive { _ in throw Failure.timeout }
+        }
+    }
+
+    private func run(_ tasks: [Task]) async throws {
+        for (id, task) in tasks.enumerated() {
+            if gotInterrupt() { throw Failure.interrupted }
+            try await task(id)
+        }
+    }
+
+    private func gotInterrupt() -> Bool {
+        if case .value = interrupt.tryReceive() {
+            notifier.stop()
+            return true
+        }
+        return false
+    }
+}
