@@ -322,4 +322,63 @@ struct PatternTests {
             }
         }
     }
+
+    // MARK: Dispatcher
+
+    @Test func a_dispatcher_runs_every_job_once_with_drain() async throws {
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 4, maxQueue: 16)) { job in
+            ran.append(job)
+        }
+        dispatcher.start()
+        let jobs = Stress.size(2_000)
+        for job in 0..<jobs { try await dispatcher.submit(job) }
+        let returned = await dispatcher.stop(.drain)
+        #expect(returned.isEmpty)
+        #expect(ran.value.sorted() == Array(0..<jobs))
+        await #expect(throws: Dispatcher<Int>.Stopped.self) { try await dispatcher.submit(-1) }
+    }
+
+    @Test func a_dispatcher_stopped_midway_loses_no_job_and_runs_none_twice() async throws {
+        // 100,000 jobs at GOCONCURRENCY_STRESS=full.
+        let jobs = Stress.size(2_000)
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 8, maxQueue: 64)) { job in
+            ran.append(job)
+            if job % 7 == 0 { await GoRuntime.yield() }
+        }
+        dispatcher.start()
+        let submitted = Counter()
+        let producer = Chan<Void>(capacity: 1)
+        go {
+            for job in 0..<jobs {
+                do { try await dispatcher.submit(job) } catch { break }
+                submitted.increment()
+            }
+            try await producer.send(())
+        }
+        try await waitUntil("some jobs ran") { ran.value.count >= jobs / 4 }
+        let returned = await dispatcher.stop(.returnQueued)
+        _ = try await producer.receive()
+        let all = (ran.value + returned).sorted()
+        #expect(all == Array(0..<submitted.value), "every submitted job ran or came back, once")
+        #expect(dispatcher.busyWorkers == 0)
+        #expect(dispatcher.queueDepth == 0)
+    }
+
+    @Test func dispatcher_configuration_comes_from_the_environment_with_clear_errors() throws {
+        let good = try Dispatcher<Int>.Configuration.fromEnvironment(["MAX_WORKERS": "3", "MAX_QUEUE": "50"])
+        #expect(good == .init(maxWorkers: 3, maxQueue: 50))
+        let defaults = try Dispatcher<Int>.Configuration.fromEnvironment([:])
+        #expect(defaults.maxWorkers == GoRuntime.usableCores && defaults.maxQueue == 100)
+        #expect(throws: Dispatcher<Int>.Configuration.InvalidValue.self) {
+            try Dispatcher<Int>.Configuration.fromEnvironment(["MAX_WORKERS": "many"])
+        }
+        do {
+            _ = try Dispatcher<Int>.Configuration.fromEnvironment(["MAX_QUEUE": "0"])
+            Issue.record("0 accepted")
+        } catch let error as Dispatcher<Int>.Configuration.InvalidValue {
+            #expect(error.description == "MAX_QUEUE must be a positive integer, got \"0\"")
+        }
+    }
 }

@@ -1,0 +1,187 @@
+// The seed's Worker/Dispatcher: a two-level job system. Jobs wait in a
+// buffered queue; a dispatcher goroutine hands each to a free worker; workers
+// announce themselves free by putting their own job channel into the worker
+// pool.
+//
+// Invariants:
+// - Every submitted job ends in exactly one place: run by one worker, or (on
+//   `stop(.returnQueued)`) in the list `stop` returns. The dispatcher takes a
+//   job out of the queue, then either sends it to a free worker's unbuffered
+//   channel (that worker runs it) or, once stopping, sets it aside.
+// - After `stop` begins, `submit` throws `Stopped`; `stop` returns once every
+//   worker has finished its job and left.
+
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A job system of a buffered queue, a dispatcher and a fixed pool of workers
+/// (the seed's Worker/Dispatcher).
+///
+///     let dispatcher = Dispatcher<Upload>(configuration: try .fromEnvironment()) { upload in
+///         await upload.send()
+///     }
+///     dispatcher.start()
+///     try await dispatcher.submit(upload)     // waits while the queue is full
+///     let notRun = await dispatcher.stop(.returnQueued)
+public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
+    /// How many workers, and how many jobs may wait.
+    public struct Configuration: Sendable, Equatable {
+        public var maxWorkers: Int
+        public var maxQueue: Int
+
+        /// - Precondition: both positive.
+        public init(maxWorkers: Int, maxQueue: Int) {
+            precondition(maxWorkers > 0 && maxQueue > 0, "Dispatcher: maxWorkers and maxQueue must be positive")
+            self.maxWorkers = maxWorkers
+            self.maxQueue = maxQueue
+        }
+
+        /// A value of `MAX_WORKERS` or `MAX_QUEUE` that is not a positive integer.
+        public struct InvalidValue: Error, CustomStringConvertible {
+            public let variable: String
+            public let value: String
+            public var description: String {
+                "\(variable) must be a positive integer, got \"\(value)\""
+            }
+        }
+
+        /// From the environment, as the seed's program reads it: `MAX_WORKERS`
+        /// (default: the usable cores) and `MAX_QUEUE` (default: 100).
+        ///
+        /// - Throws: ``InvalidValue`` for a value that is not a positive integer.
+        public static func fromEnvironment(
+            _ environment: [String: String]? = nil
+        ) throws -> Configuration {
+            func read(_ name: String, default fallback: Int) throws -> Int {
+                let raw: String?
+                if let environment {
+                    raw = environment[name]
+                } else {
+                    raw = getenv(name).map { String(cString: $0) }
+                }
+                guard let raw else { return fallback }
+                guard let value = Int(raw), value > 0 else {
+                    throw InvalidValue(variable: name, value: raw)
+                }
+                return value
+            }
+            return Configuration(
+                maxWorkers: try read("MAX_WORKERS", default: GoRuntime.usableCores),
+                maxQueue: try read("MAX_QUEUE", default: 100))
+        }
+    }
+
+    /// The dispatcher is stopping or stopped: it takes no more jobs.
+    public struct Stopped: Error, CustomStringConvertible {
+        public var description: String { "Dispatcher: submit after stop" }
+    }
+
+    /// What `stop` does with jobs still queued.
+    public enum StopMode: Sendable {
+        /// Run every queued job, then stop.
+        case drain
+        /// Run none of them: `stop` returns them, in queue order. (A job the
+        /// dispatcher was already handing to a worker when `stop` began may
+        /// still run; either way each job runs or is returned, exactly once.)
+        case returnQueued
+    }
+
+    public let configuration: Configuration
+    private let handler: @Sendable (Job) async -> Void
+    private let runtime: GoRuntime
+    private let jobQueue: Chan<Job>
+    /// Free workers' job channels.
+    private let workerPool: Chan<Chan<Job>>
+    /// Closed when stopping in `.returnQueued` mode.
+    private let returning = Chan<Void>()
+    private let workers = Sync.WaitGroup()
+    private let dispatching = Sync.WaitGroup()
+    private let busy = Atomic<Int>(0)
+    private let started = Atomic<Bool>(false)
+    /// Jobs set aside by a `.returnQueued` stop. Written by the dispatcher
+    /// goroutine only, read by `stop` after it has finished.
+    private var setAside: [Job] = []
+
+    public init(
+        configuration: Configuration,
+        on runtime: GoRuntime = .shared,
+        handler: @escaping @Sendable (Job) async -> Void
+    ) {
+        self.configuration = configuration
+        self.runtime = runtime
+        self.handler = handler
+        self.jobQueue = Chan(capacity: configuration.maxQueue)
+        self.workerPool = Chan(capacity: configuration.maxWorkers)
+    }
+
+    /// Starts the workers and the dispatcher goroutine (Go: `Run`). Once only.
+    public func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
+        for _ in 0..<configuration.maxWorkers {
+            workers.go(on: runtime) { [self] in
+                let jobs = Chan<Job>()
+                while true {
+                    try await workerPool.send(jobs)          // free: register
+                    guard let job = try await jobs.receive() else { return }  // closed: stop
+                    busy.add(1, ordering: .relaxed)
+                    await handler(job)
+                    busy.subtract(1, ordering: .relaxed)
+                }
+            }
+        }
+        dispatching.go(on: runtime) { [self] in
+            for await job in jobQueue {
+                if returning.isClosed {
+                    setAside.append(job)
+                    continue
+                }
+                try await select {
+                    workerPool.onReceive { worker in try await worker!.send(job) }
+                    returning.onReceive { _ in self.setAside.append(job) }
+                }
+            }
+            // The queue is closed and empty: tell every worker to leave as it
+            // comes back free.
+            for _ in 0..<configuration.maxWorkers {
+                if let worker = try await workerPool.receive() { try worker.close() }
+            }
+        }
+    }
+
+    /// Queues `job`, waiting while the queue is full.
+    ///
+    /// - Throws: ``Stopped`` once `stop` has begun.
+    public func submit(_ job: Job) async throws {
+        do {
+            try await jobQueue.send(job)
+        } catch ChannelError.sendOnClosedChannel {
+            throw Stopped()
+        }
+    }
+
+    /// Jobs waiting in the queue now.
+    public var queueDepth: Int { jobQueue.count }
+
+    /// Workers running a job now.
+    public var busyWorkers: Int { busy.load(ordering: .relaxed) }
+
+    /// Stops taking jobs, deals with the queued ones as `mode` says, and
+    /// returns once every worker has left; returns the jobs it did not run
+    /// (none with `.drain`).
+    @discardableResult
+    public func stop(_ mode: StopMode) async -> [Job] {
+        if mode == .returnQueued { try? returning.close() }
+        try? jobQueue.close()
+        start()  // a dispatcher never started still drains or returns its queue
+        try? await dispatching.wait()
+        try? await workers.wait()
+        return setAside
+    }
+}
