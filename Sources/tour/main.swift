@@ -16,7 +16,11 @@ if tour.list {
     exit(0)
 }
 GoRuntime.main(route: tour.route) {
-    let status = await tour.play()
+    var status = await tour.play()
+    // One example played that ended with Go's os.Exit: exit as it did.
+    if tour.names.count == 1, let exitStatus = ProgramExit.last.withLock({ $0 }), status == 0 {
+        status = exitStatus
+    }
     if status != 0 {
         fflush(nil)
         exit(status)

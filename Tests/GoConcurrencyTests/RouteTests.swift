@@ -50,4 +50,47 @@ struct RouteTests {
         #expect(different == 0, "\(summary)")
         #expect(same + notCompared == played, "\(summary)")
     }
+
+    @Test("The tour's runner example exits 1 on timeout and 2 on a real Ctrl-C")
+    func runnerExampleExitStatuses() async throws {
+        let path = RouteTests.tourPath
+        try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
+
+        // The example as the seed has it: 0 + 1 + 2 s of tasks against a 3 s
+        // timeout. Without Ctrl-C the timeout wins or the run ends, and the
+        // status says which, as Go's does.
+        func run(interruptAfter marker: String?) async throws -> (Int32, String) {
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("tour-runner-\(UUID()).txt")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: log) }
+            let process = Process()
+            process.executableURL = path
+            process.arguments = ["runner"]
+            process.standardOutput = try FileHandle(forWritingTo: log)
+            try process.run()
+            if let marker {
+                try await waitUntil("the runner prints \(marker)") {
+                    (try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false
+                }
+                kill(process.processIdentifier, SIGINT)
+            }
+            process.waitUntilExit()
+            // What the Swift program printed: the tour shows Go's output after it.
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return (process.terminationStatus, text.components(separatedBy: "Go prints:").first ?? text)
+        }
+
+        // Ctrl-C while task 1 sleeps (1 s): the runner stops before task 2.
+        let (interrupted, interruptedText) = try await run(interruptAfter: "Processor - Task #1.")
+        #expect(interrupted == 2, "\(interruptedText.suffix(800))")
+        #expect(interruptedText.contains("Terminating due to interrupt."))
+        #expect(!interruptedText.contains("Processor - Task #2."))
+
+        let (ended, endedText) = try await run(interruptAfter: nil)
+        if endedText.contains("Terminating due to timeout.") {
+            #expect(ended == 1)
+        } else {
+            #expect(ended == 0 && endedText.contains("Process ended."), "\(endedText.suffix(800))")
+        }
+    }
 }

@@ -21,8 +21,9 @@ enum Examples {
             + timers             // 定时器
             + tickers            // 打点器
             + idioms             // 生成器, 多路复用, Furture技术, Chain Filter技术, 共享变量
+            + runner             // Runner
             + patterns           // Pooling, Work
-        // Runner and Worker/Dispatcher are next.
+        // Worker/Dispatcher is next.
         precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
         return all
     }()

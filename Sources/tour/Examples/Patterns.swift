@@ -279,3 +279,82 @@ struct WorkExample: TourProgram {
         await p.shutdown()
     }
 }
+
+extension Examples {
+    static let runner: [Example] = [
+        Example(
+            name: "runner",
+            section: "Runner",
+            title: "Runner: three tasks, a 3 s timeout, and Ctrl-C",
+            seed: "这个程序就可以监控和中断你的程序,如果你的程序运行的太久了. (interrupt: 接收系统的终止信号(比如ctrl-c); timeout: 当超时了之后,系统就优雅的退出)",
+            go: """
+                const timeout = 3 * time.Second
+
+                func main() {
+                    log.Println("Starting work.")
+                    r := runner.New(timeout)
+                    r.Add(createTask(), createTask(), createTask())
+                    if err := r.Start(); err != nil {
+                        switch err {
+                        case runner.ErrTimeout:
+                            log.Println("Terminating due to timeout.")
+                            os.Exit(1)
+                        case runner.ErrInterrupt:
+                            log.Println("Terminating due to interrupt.")
+                            os.Exit(2)
+                        }
+                    }
+                    log.Println("Process ended.")
+                }
+
+                func createTask() func(int) {
+                    return func(id int) {
+                        log.Printf("Processor - Task #%d.", id)
+                        time.Sleep(time.Duration(id) * time.Second)
+                    }
+                }
+                """,
+            goOutput: """
+                Starting work.
+                Processor - Task #0.
+                Processor - Task #1.
+                Processor - Task #2.
+                Terminating due to timeout.
+
+                """,
+            check: .unchecked(reason: "the tasks sleep 0 + 1 + 2 s against a 3 s timeout, so either may win (Go printed \"Process ended.\" in one run of two here); Ctrl-C during the run ends it with \"Terminating due to interrupt.\" and status 2"),
+            program: RunnerExample.self
+        ),
+    ]
+}
+
+/// The seed's runner program over `Runner`: exits 1 on timeout and 2 on
+/// Ctrl-C (try `swift run tour runner` and press Ctrl-C within 3 s).
+struct RunnerExample: TourProgram {
+    let fmt: Output
+    let time: TourTime
+
+    func main() async throws {
+        fmt.println("Starting work.")
+        let r = Runner(timeout: time.second * 3)
+        r.add(createTask(), createTask(), createTask())
+        do {
+            try await r.start()
+        } catch Runner.Failure.timeout {
+            fmt.println("Terminating due to timeout.")
+            throw ProgramExit(status: 1)
+        } catch Runner.Failure.interrupted {
+            fmt.println("Terminating due to interrupt.")
+            throw ProgramExit(status: 2)
+        }
+        fmt.println("Process ended.")
+    }
+
+    func createTask() -> Runner.Task {
+        let (fmt, time) = (self.fmt, self.time)
+        return { id in
+            fmt.println("Processor - Task #\(id).")
+            try await sleep(for: time.second * Double(id))
+        }
+    }
+}

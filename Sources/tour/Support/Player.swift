@@ -62,8 +62,14 @@ struct Player {
             let fmt = Output(echoPrefix: Player.gutter)
             let clock = ContinuousClock()
             let start = clock.now
+            var exitStatus: Int32?
             do {
-                try await runWithTimeLimit(example, fmt: fmt)
+                do {
+                    try await runWithTimeLimit(example, fmt: fmt)
+                } catch let exit as ProgramExit {
+                    exitStatus = exit.status
+                    ProgramExit.last.withLock { $0 = exit.status }
+                }
                 verdict = example.check == .exact
                     ? (fmt.text == example.goOutput ? .same : .different)
                     : .unchecked
@@ -78,6 +84,9 @@ struct Player {
             }
             swiftText = fmt.text
             let elapsed = clock.now - start
+            if let exitStatus {
+                print(Player.gutter + "(exit status \(exitStatus))")
+            }
             print("    (took \(Player.format(elapsed))" + (time.scale == 1 ? ")" : ", with every sleep and timeout × \(time.scale))"))
         }
         print()
