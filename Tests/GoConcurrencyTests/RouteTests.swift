@@ -59,13 +59,13 @@ struct RouteTests {
         // The example as the seed has it: 0 + 1 + 2 s of tasks against a 3 s
         // timeout. Without Ctrl-C the timeout wins or the run ends, and the
         // status says which, as Go's does.
-        func run(interruptAfter marker: String?) async throws -> (Int32, String) {
+        func run(interruptAfter marker: String?, timeScale: String) async throws -> (Int32, String) {
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("tour-runner-\(UUID()).txt")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             defer { try? FileManager.default.removeItem(at: log) }
             let process = Process()
             process.executableURL = path
-            process.arguments = ["runner"]
+            process.arguments = ["runner", "--time-scale", timeScale]
             process.standardOutput = try FileHandle(forWritingTo: log)
             try process.run()
             if let marker {
@@ -80,13 +80,14 @@ struct RouteTests {
             return (process.terminationStatus, text.components(separatedBy: "Go prints:").first ?? text)
         }
 
-        // Ctrl-C while task 1 sleeps (1 s): the runner stops before task 2.
-        let (interrupted, interruptedText) = try await run(interruptAfter: "Processor - Task #1.")
+        // Ctrl-C while task 1 sleeps (3 s at this scale, room for a loaded
+        // machine to deliver the signal): the runner stops before task 2.
+        let (interrupted, interruptedText) = try await run(interruptAfter: "Processor - Task #1.", timeScale: "3")
         #expect(interrupted == 2, "\(interruptedText.suffix(800))")
         #expect(interruptedText.contains("Terminating due to interrupt."))
         #expect(!interruptedText.contains("Processor - Task #2."))
 
-        let (ended, endedText) = try await run(interruptAfter: nil)
+        let (ended, endedText) = try await run(interruptAfter: nil, timeScale: "0.2")
         if endedText.contains("Terminating due to timeout.") {
             #expect(ended == 1)
         } else {

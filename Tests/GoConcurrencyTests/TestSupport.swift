@@ -107,11 +107,13 @@ func letOthersRun() async throws {
 
 // MARK: - Thread-safe recorders
 
-/// A value behind a mutex, shared between tasks and threads.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
+/// A value behind a lock, shared between tasks and threads. The lock is the
+/// runtime's `Locked` (atomics the thread sanitizer sees), not
+/// `Synchronization.Mutex`, whose futex the sanitizer cannot see.
+final class Shared<Value: Sendable>: @unchecked Sendable {
+    private let mutex: Locked<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    init(_ value: Value) { mutex = Locked(value) }
 
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R {
         mutex.withLock { value -> R in body(&value) }

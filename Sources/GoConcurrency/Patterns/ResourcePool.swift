@@ -9,7 +9,6 @@
 //   resource still in it; a resource released afterwards is closed at once.
 //   `acquire` after close throws `Closed`.
 
-import Synchronization
 
 /// A pool of reusable resources (the seed's `pool` package): `acquire` hands
 /// out an idle one or makes a new one, `release` keeps up to `capacity` idle
@@ -32,7 +31,7 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     private let idle: Chan<Resource>
     private let make: @Sendable () async throws -> Resource
     private let closeResource: @Sendable (Resource) async -> Void
-    private let closed = Mutex(false)
+    private let closed = Locked(false)
 
     /// - Parameters:
     ///   - capacity: how many idle resources it keeps (more may be in use).

@@ -1,10 +1,11 @@
 // The seed's Runner pattern: tasks run in order under an overall timeout, and
 // stop at the next task boundary when the process gets an interrupt (Ctrl-C).
 //
-// Invariants: the tasks run one after the other on one goroutine; the
-// interrupt channel has a buffer of one and is fed with `trySend`, so repeated
-// Ctrl-C coalesce into one interrupt; interrupts are listened for only while
-// `start` runs, and SIGINT's previous handling is restored when it returns.
+// Invariants: the tasks run one after the other on one goroutine; repeated
+// Ctrl-C coalesce into one interrupt (`InterruptSignal` is Go's one-value
+// interrupt channel, as a flag the run polls between tasks); interrupts are
+// listened for only until the run notices one or `start` returns, and SIGINT's
+// previous handling is restored then.
 
 #if canImport(Glibc)
 import Glibc
@@ -49,16 +50,14 @@ public final class Runner: @unchecked Sendable {
 
     public typealias Task = @Sendable (_ id: Int) async throws -> Void
 
-    private let interrupt = Chan<Int32>(capacity: 1)
     private let timeout: ReceiveOnlyChan<ContinuousClock.Instant>
-    private let notifier: SignalNotifier
+    private let listening = Locked(false)
     /// Added before `start`, read by the run's goroutine after.
     private var tasks: [Task] = []
 
     /// A runner whose tasks must all finish within `timeout` from now.
     public init(timeout: Duration) {
         self.timeout = after(timeout)
-        self.notifier = SignalNotifier(signal: SIGINT, channel: interrupt)
     }
 
     /// Adds tasks, run in order with their index as id (call before `start`).
@@ -71,8 +70,11 @@ public final class Runner: @unchecked Sendable {
     /// - Throws: ``Failure/timeout`` when the timeout passes first,
     ///   ``Failure/interrupted`` when SIGINT came, or what a task threw.
     public func start() async throws {
-        notifier.start()
-        defer { notifier.stop() }
+        listening.withLock { listening in
+            if !listening { InterruptSignal.start() }
+            listening = true
+        }
+        defer { stopListening() }
         let complete = Chan<Result<Void, any Error>>(capacity: 1)
         let tasks = self.tasks
         go { [self] in
@@ -97,10 +99,15 @@ public final class Runner: @unchecked Sendable {
     }
 
     private func gotInterrupt() -> Bool {
-        if case .value = interrupt.tryReceive() {
-            notifier.stop()
-            return true
+        guard InterruptSignal.take() else { return false }
+        stopListening()  // Go: signal.Stop(r.interrupt)
+        return true
+    }
+
+    private func stopListening() {
+        listening.withLock { listening in
+            if listening { InterruptSignal.stop() }
+            listening = false
         }
-        return false
     }
 }

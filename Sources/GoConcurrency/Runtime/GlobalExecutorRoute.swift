@@ -34,7 +34,7 @@ extension GoRuntime {
         case globalExecutor = "global"
     }
 
-    private static let installedRuntime = Mutex<GoRuntime?>(nil)
+    private static let installedRuntime = Locked<GoRuntime?>(nil)
 
     /// The runtime installed as Swift's global executor, if any.
     static var installed: GoRuntime? { installedRuntime.withLock { $0 } }

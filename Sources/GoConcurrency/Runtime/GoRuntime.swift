@@ -79,7 +79,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// The processors, owned by the runtime for its whole life; `peers` is the
     /// same list for the scheduler's loops, which must not touch reference
     /// counts that every processor shares.
-    private let processorList = Mutex<[Processor]>([])
+    private let processorList = Locked<[Processor]>([])
     var processors: [Processor] { processorList.withLock { $0 } }
     /// Room for `maxProcessors` processors; the first `createdCount` are made,
     /// the first `activeCount` run goroutines (GOMAXPROCS).
@@ -232,7 +232,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
 
     /// Every runtime made in this process (they are never deallocated).
-    private static let runtimes = Mutex<[GoRuntime]>([])
+    private static let runtimes = Locked<[GoRuntime]>([])
 
     static func allRuntimes() -> [GoRuntime] {
         runtimes.withLock { $0 }

@@ -1,0 +1,71 @@
+// SIGINT (Ctrl-C) as a flag the Runner polls between tasks: Go's
+// signal.Notify(ch, os.Interrupt) with a one-value channel, where repeated
+// signals coalesce.
+//
+// Invariants:
+// - While `listeners > 0`, SIGINT's handler is ours: it only adds to `pending`
+//   (an atomic, so the handler stays async-signal-safe, and the flag is set the
+//   moment the signal arrives, whatever the load on the machine); the
+//   disposition that was there before the first `start` is saved in
+//   `previous` and put back by the last `stop`.
+// - `listeners` and `previous` are protected by `state`'s lock.
+
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum InterruptSignal {
+    /// SIGINTs received and not yet taken.
+    static let pending = Atomic<Int>(0)
+
+    private struct State {
+        var listeners = 0
+        var previous = sigaction()
+    }
+
+    private static let state = Locked(State())
+
+    /// Starts listening: SIGINT no longer ends the process but sets the flag.
+    static func start() {
+        _ = pending.load(ordering: .relaxed)  // initialised before the handler can run
+        state.withLock { state in
+            state.listeners += 1
+            guard state.listeners == 1 else { return }
+            pending.store(0, ordering: .relaxed)
+            var action = sigaction()
+            let handler: @convention(c) (Int32) -> Void = { _ in
+                InterruptSignal.pending.add(1, ordering: .relaxed)
+            }
+            #if canImport(Darwin)
+            action.__sigaction_u.__sa_handler = handler
+            #else
+            action.__sigaction_handler.sa_handler = handler
+            #endif
+            sigemptyset(&action.sa_mask)
+            sigaction(SIGINT, &action, &state.previous)
+        }
+    }
+
+    /// Stops listening; the last listener puts SIGINT's previous handling back.
+    static func stop() {
+        state.withLock { state in
+            guard state.listeners > 0 else { return }
+            state.listeners -= 1
+            if state.listeners == 0 {
+                sigaction(SIGINT, &state.previous, nil)
+            }
+        }
+    }
+
+    /// Whether a SIGINT came since the last call; takes it (repeated signals
+    /// count as one).
+    static func take() -> Bool {
+        pending.exchange(0, ordering: .acquiringAndReleasing) > 0
+    }
+}
