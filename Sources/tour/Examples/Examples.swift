@@ -23,7 +23,7 @@ enum Examples {
             + idioms             // 生成器, 多路复用, Furture技术, Chain Filter技术, 共享变量
             + runner             // Runner
             + patterns           // Pooling, Work
-        // Worker/Dispatcher is next.
+            + dispatcher         // 另一种worker的写法 (Worker/Dispatcher)
         precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
         return all
     }()

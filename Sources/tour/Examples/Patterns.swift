@@ -4,6 +4,12 @@
 import GoConcurrency
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Examples {
     static let patterns: [Example] = [
         Example(
@@ -356,5 +362,121 @@ struct RunnerExample: TourProgram {
             fmt.println("Processor - Task #\(id).")
             try await sleep(for: time.second * Double(id))
         }
+    }
+}
+
+extension Examples {
+    static let dispatcher: [Example] = [
+        Example(
+            name: "dispatcher",
+            section: "另一种worker的写法",
+            title: "Worker/Dispatcher: a job queue, a dispatcher and a pool of workers",
+            seed: "创建一个二级channel系统,一个来queue job,另外一个来控制使用多少个worker来并发操作JobQueue。",
+            go: """
+                var (
+                    MaxWorker = os.Getenv("MAX_WORKERS")
+                    MaxQueue  = os.Getenv("MAX_QUEUE")
+                )
+
+                func (w Worker) Start() {
+                    go func() {
+                        for {
+                            // register the current worker into the worker queue.
+                            w.WorkerPool <- w.JobChannel
+                            select {
+                            case job := <-w.JobChannel:
+                                if err := job.Payload.UploadToS3(); err != nil {
+                                    log.Errorf("Error uploading to S3: %s", err.Error())
+                                }
+                            case <-w.quit:
+                                return
+                            }
+                        }
+                    }()
+                }
+
+                func (d *Dispatcher) dispatch() {
+                    for {
+                        select {
+                        case job := <-JobQueue:
+                            go func(job Job) {
+                                jobChannel := <-d.WorkerPool
+                                jobChannel <- job
+                            }(job)
+                        }
+                    }
+                }
+
+                func (p *Payload) UploadToS3() error {                          // +
+                    time.Sleep(100 * time.Millisecond)                          // +
+                    fmt.Println("uploaded", p.name)                             // +
+                    uploads.Done()                                              // +
+                    return nil                                                  // +
+                }                                                               // +
+
+                func main() {                                                   // +
+                    maxWorkers, _ := strconv.Atoi(MaxWorker)  // MAX_WORKERS=3  // +
+                    maxQueue, _ := strconv.Atoi(MaxQueue)     // MAX_QUEUE=10   // +
+                    JobQueue = make(chan Job, maxQueue)                         // +
+                    dispatcher := NewDispatcher(maxWorkers)                     // +
+                    dispatcher.Run()                                            // +
+                    uploads.Add(6)                                              // +
+                    for i := 1; i <= 6; i++ {                                   // +
+                        JobQueue <- Job{Payload{fmt.Sprintf("payload-%d", i)}}  // +
+                    }                                                           // +
+                    uploads.Wait()                                              // +
+                    fmt.Println("all 6 uploaded")                               // +
+                }                                                               // +
+                """,
+            goOutput: """
+                uploaded payload-2
+                uploaded payload-3
+                uploaded payload-6
+                uploaded payload-4
+                uploaded payload-1
+                uploaded payload-5
+                all 6 uploaded
+
+                """,
+            check: .unchecked(reason: "three workers upload at once, so the order varies; the seed's Dispatcher also forgets its maxWorkers field and calls WorkerPool d.pool, fixed here as meant"),
+            program: DispatcherExample.self
+        ),
+    ]
+}
+
+/// The seed's Worker/Dispatcher over `Dispatcher`, configured from
+/// `MAX_WORKERS` and `MAX_QUEUE` (3 and 10 here when they are unset), and
+/// stopped by draining the queue.
+struct DispatcherExample: TourProgram {
+    let fmt: Output
+    let time: TourTime
+
+    struct Payload: Sendable {
+        let name: String
+    }
+
+    func main() async throws {
+        let (fmt, time) = (self.fmt, self.time)
+        let configuration = try Dispatcher<Payload>.Configuration.fromEnvironment(
+            ["MAX_WORKERS": "3", "MAX_QUEUE": "10"].merging(environmentOverrides) { _, set in set })
+        let dispatcher = Dispatcher<Payload>(configuration: configuration) { payload in
+            try? await sleep(for: time.millisecond * 100)   // UploadToS3
+            fmt.println("uploaded", payload.name)
+        }
+        dispatcher.start()
+        for i in 1...6 {
+            try await dispatcher.submit(Payload(name: "payload-\(i)"))
+        }
+        await dispatcher.stop(.drain)
+        fmt.println("all 6 uploaded")
+    }
+
+    /// `MAX_WORKERS` / `MAX_QUEUE` from the environment, if set.
+    private var environmentOverrides: [String: String] {
+        var values: [String: String] = [:]
+        for name in ["MAX_WORKERS", "MAX_QUEUE"] {
+            if let value = getenv(name) { values[name] = String(cString: value) }
+        }
+        return values
     }
 }
