@@ -1,7 +1,6 @@
 // What an example prints: Go's fmt.Print / fmt.Println, recorded for comparison
 // with Go's output and echoed live to the terminal.
 
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +29,7 @@ final class Output: Sendable {
     // Invariant: `text` is everything printed so far, in the order the calls
     // took the lock; the echo is written under the same lock, so the terminal
     // shows the same order.
-    private let state = Mutex(State())
+    private let state = Guarded(State())
 
     /// Written before every echoed line; `nil` records without echoing.
     let echoPrefix: String?

@@ -1,6 +1,5 @@
 // An example program that ends the way Go's os.Exit(status) ends one.
 
-import Synchronization
 
 /// Thrown by an example where its Go program calls `os.Exit(status)`: the
 /// player shows the status, and a tour that played only that example exits
@@ -9,5 +8,5 @@ struct ProgramExit: Error {
     let status: Int32
 
     /// The status of the last example that exited this way, if any.
-    static let last = Mutex<Int32?>(nil)
+    static let last = Guarded<Int32?>(nil)
 }
