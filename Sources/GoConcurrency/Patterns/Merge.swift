@@ -27,7 +27,7 @@ public func merge<Element: Sendable>(
     return out.receiveOnly
 }
 
-/// Merges `inputs` into one channel; see ``merge(_:bufferSize:on:)``.
+/// Merges `inputs` into one channel; see `merge(_:bufferSize:on:)`.
 public func merge<Element: Sendable>(
     _ inputs: ReceiveOnlyChan<Element>...,
     bufferSize: Int = 0,

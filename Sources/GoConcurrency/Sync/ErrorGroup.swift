@@ -11,7 +11,7 @@ import Synchronization
 extension Sync {
     /// Runs work concurrently and collects the first error (Go: `errgroup.Group`
     /// with a context): the first member that throws cancels all the others,
-    /// and ``wait()`` returns that error once every member has finished.
+    /// and ``wait(file:line:)`` returns that error once every member has finished.
     ///
     ///     let group = Sync.ErrorGroup()
     ///     for url in urls {
