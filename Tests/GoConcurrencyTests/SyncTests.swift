@@ -314,4 +314,29 @@ struct SyncTests {
         #expect(finished.value == 20)
         #expect(!group.hasFailed)
     }
+
+    // MARK: Misuse
+
+    @Test func releasing_more_than_a_semaphore_holds_is_a_programmer_error() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let semaphore = Sync.Semaphore(capacity: 2)
+            _ = semaphore.tryAcquire(1)
+            semaphore.release(2)
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("semaphore: released more than held"))
+    }
+
+    @Test func unlocking_an_rwmutex_not_held_that_way_is_gos_error() async {
+        let write = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            Sync.RWMutex().unlock()
+        }
+        #expect(String(decoding: write?.standardErrorContent ?? [], as: UTF8.self).contains("sync: Unlock of unlocked RWMutex"))
+        let read = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let rw = Sync.RWMutex()
+            try await rw.lock()
+            rw.readUnlock()
+        }
+        #expect(String(decoding: read?.standardErrorContent ?? [], as: UTF8.self).contains("sync: RUnlock of unlocked RWMutex"))
+    }
 }
