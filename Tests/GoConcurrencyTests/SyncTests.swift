@@ -331,12 +331,14 @@ struct SyncTests {
         let write = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             Sync.RWMutex().unlock()
         }
-        #expect(String(decoding: write?.standardErrorContent ?? [], as: UTF8.self).contains("sync: Unlock of unlocked RWMutex"))
+        let writeText = String(decoding: write?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(writeText.contains("sync: Unlock of unlocked RWMutex"))
         let read = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let rw = Sync.RWMutex()
             try await rw.lock()
             rw.readUnlock()
         }
-        #expect(String(decoding: read?.standardErrorContent ?? [], as: UTF8.self).contains("sync: RUnlock of unlocked RWMutex"))
+        let readText = String(decoding: read?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(readText.contains("sync: RUnlock of unlocked RWMutex"))
     }
 }
