@@ -9,6 +9,13 @@
 //   disposition that was there before the first `start` is saved in
 //   `previous` and put back by the last `stop`.
 // - `listeners` and `previous` are protected by `state`'s lock.
+//
+// Why not a Dispatch signal source: on Linux, libdispatch reads signals
+// through a signalfd, which sees only signals blocked in the thread the kernel
+// picks; a process-directed SIGINT that lands on any other thread of a busy
+// runtime is discarded (its disposition must be "ignore" so it does not kill
+// the process). In parallel test runs that lost the signal in both Ctrl-C
+// tests; a handler is called on whichever thread the signal lands.
 
 import Synchronization
 
