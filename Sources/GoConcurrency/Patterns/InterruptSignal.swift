@@ -10,13 +10,14 @@
 //   `previous` and put back by the last `stop`.
 // - `listeners` and `previous` are protected by `state`'s lock.
 //
-// Why not a Dispatch signal source: that was the first version, and in
-// parallel test runs here it missed the SIGINT in both Ctrl-C tests (the runner
-// finished its tasks as if no signal had come). The probable cause: with the
-// disposition set to "ignore" (so the signal does not kill the process), a
-// process-directed signal that lands on a thread where libdispatch is not
-// watching for it is discarded. A handler runs on whichever thread the signal
-// lands, and has not missed one since.
+// Why not a Dispatch signal source (or swift-service-lifecycle's UnixSignals,
+// which is one): both ways of using one failed the real-signal tests here on
+// Linux under parallel test load. With the disposition set to "ignore" first,
+// the SIGINT was lost (the runner ran on as if none had come); left alone, as
+// UnixSignals does on Linux, a SIGINT soon after the source was resumed killed
+// the process, as if libdispatch's own handler was not installed yet. A plain
+// handler is in place when `start` returns and runs on whichever thread the
+// signal lands, and has missed none.
 
 import Synchronization
 
