@@ -1,13 +1,14 @@
 // The seed's Pool pattern: resources shared by goroutines, reused instead of
 // made anew.
 //
-// Invariants (`lock` guards `closed`; the idle resources sit in a buffered
-// channel of the pool's capacity):
+// Invariants (the idle resources sit in a buffered channel of the pool's
+// capacity, and the pool is closed exactly when that channel is, so the
+// channel's lock orders every release against the close):
 // - An idle resource is in `idle` or was closed, never both, never lost:
 //   `release` either queues it (room left, pool open) or closes it.
-// - `close` runs once: it marks the pool closed, closes `idle` and closes every
-//   resource still in it; a resource released afterwards is closed at once.
-//   `acquire` after close throws `Closed`.
+// - `close` runs once (only the first close of `idle` succeeds): it closes
+//   every resource still buffered; a resource released afterwards finds the
+//   channel closed and is closed at once. `acquire` after close throws `Closed`.
 
 
 /// A pool of reusable resources (the seed's `pool` package): `acquire` hands
@@ -31,7 +32,6 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     private let idle: Chan<Resource>
     private let make: @Sendable () async throws -> Resource
     private let closeResource: @Sendable (Resource) async -> Void
-    private let closed = Locked(false)
 
     /// - Parameters:
     ///   - capacity: how many idle resources it keeps (more may be in use).
@@ -60,7 +60,6 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
         case .closed:
             throw Closed()
         case .empty:
-            if closed.withLock({ $0 }) { throw Closed() }
             return try await make()
         }
     }
@@ -68,13 +67,7 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     /// Gives `resource` back: kept if there is room and the pool is open,
     /// closed otherwise.
     public func release(_ resource: Resource) async {
-        let kept = closed.withLock { isClosed -> Bool in
-            // Under the lock, so `close` cannot slip in between the check and
-            // the send and leave a resource in a drained channel.
-            guard !isClosed else { return false }
-            return idle.trySend(resource) == .sent
-        }
-        if !kept {
+        if idle.trySend(resource) != .sent {  // full, or the pool is closed
             await closeResource(resource)
         }
     }
@@ -84,13 +77,8 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
 
     /// Closes the pool and every idle resource, once; later calls do nothing.
     public func close() async {
-        let first = closed.withLock { isClosed -> Bool in
-            if isClosed { return false }
-            isClosed = true
-            try? idle.close()
-            return true
-        }
-        guard first else { return }
+        guard (try? idle.close()) != nil else { return }  // closed already
+        // A closed channel still gives up what it buffers, then reports closed.
         while let resource = idle.tryReceive().value {
             await closeResource(resource)
         }
