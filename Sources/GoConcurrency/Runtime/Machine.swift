@@ -103,7 +103,7 @@ public struct ThreadLimitExceeded: Error, CustomStringConvertible {
 ///   need more than ``GoRuntime/maxThreads`` threads.
 @discardableResult
 public func blocking<T>(_ body: () throws -> T) throws -> T {
-    guard let machine = Machine.current, let processor = machine.runtime.currentProcessor else {
+    guard let machine = Machine.current, let processor = Processor.current else {
         return try body()
     }
     let job = try processor.handOff()

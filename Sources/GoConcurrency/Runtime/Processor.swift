@@ -81,10 +81,7 @@ final class Processor: @unchecked Sendable {
 
     /// The processor of the calling worker thread, on whichever runtime.
     static var current: Processor? {
-        for runtime in GoRuntime.allRuntimes() {
-            if let processor = runtime.currentProcessor { return processor }
-        }
-        return nil
+        Machine.current?.runtime.currentProcessor
     }
 
     // MARK: Queues
@@ -307,7 +304,6 @@ final class Processor: @unchecked Sendable {
             // Their actions ready goroutines, into this processor's queues.
             runtime.timers.runDue()
         }
-        if !isActive { return nil }  // retiring: take no more work
         tick &+= 1
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job

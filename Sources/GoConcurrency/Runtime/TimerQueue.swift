@@ -159,11 +159,4 @@ final class TimerQueue: @unchecked Sendable {
         defer { lock.unlock() }
         return heap.count
     }
-
-    /// The number of timers still pending (for tests and the deadlock detector).
-    var pendingCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return heap.count - cancelledCount
-    }
 }
