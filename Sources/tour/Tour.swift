@@ -11,6 +11,7 @@
 // main goroutine (`GoRuntime.main`), as a Go program's main runs.
 
 import ArgumentParser
+import Foundation
 import GoConcurrency
 
 struct Tour: ParsableCommand {
@@ -37,6 +38,11 @@ struct Tour: ParsableCommand {
         valueName: "route"))
     var route: GoRuntime.Route = .executorPreference
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Run only this example's Swift program, printing straight to standard output, as the Go program runs (the tour plays the deadlock examples this way, in a child process).",
+        valueName: "name", visibility: .hidden))
+    var program: String?
+
     @Argument(help: ArgumentHelp(
         "The examples to play (default: all). See --list.",
         valueName: "name"))
@@ -46,7 +52,7 @@ struct Tour: ParsableCommand {
         guard timeScale > 0, timeScale.isFinite else {
             throw ValidationError("--time-scale must be a positive number, not \(timeScale).")
         }
-        let unknown = names.filter { Examples.named($0) == nil }
+        let unknown = (names + (program.map { [$0] } ?? [])).filter { Examples.named($0) == nil }
         guard unknown.isEmpty else {
             throw ValidationError(
                 "No example called \(unknown.joined(separator: ", ")). Known: \(Examples.all.map(\.name).joined(separator: " ")).")
@@ -57,7 +63,7 @@ struct Tour: ParsableCommand {
     /// differs from Go's deterministic output or failed, else 0.
     func play() async -> Int32 {
         let examples = names.isEmpty ? Examples.all : names.compactMap(Examples.named)
-        let verdicts = await Player(time: TourTime(scale: timeScale)).play(examples)
+        let verdicts = await Player(time: TourTime(scale: timeScale), route: route).play(examples)
         let bad = verdicts.contains { verdict in
             switch verdict {
             case .different, .failed: true
@@ -65,6 +71,18 @@ struct Tour: ParsableCommand {
             }
         }
         return bad ? 1 : 0
+    }
+
+    /// Runs one example's program alone (`--program`): its output goes
+    /// straight to standard output; a deadlock ends the process as in Go.
+    func runProgram(_ name: String) async throws {
+        let fmt = Output(echoPrefix: "")
+        do {
+            try await Examples.named(name)!.run(fmt: fmt, time: TourTime(scale: timeScale))
+        } catch let exit as ProgramExit {
+            fflush(nil)
+            Foundation.exit(exit.status)
+        }
     }
 
     func printList() {

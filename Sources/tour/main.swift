@@ -15,6 +15,11 @@ if tour.list {
     tour.printList()
     exit(0)
 }
+if let program = tour.program {
+    GoRuntime.main(route: tour.route) {
+        try await tour.runProgram(program)
+    }
+}
 GoRuntime.main(route: tour.route) {
     var status = await tour.play()
     // One example played that ended with Go's os.Exit: exit as it did.

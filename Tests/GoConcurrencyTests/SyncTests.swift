@@ -46,7 +46,7 @@ struct SyncTests {
             }
         }
         try await waitUntil("ten waiters park") {
-            GoRuntime.goroutines().filter { if case .waiting(.semacquire, _) = $0.state { true } else { false } }.count >= 10
+            GoRuntime.shared.dump().goroutines.filter { if case .waiting(.semacquire, _) = $0.state { true } else { false } }.count >= 10
         }
         #expect(released.value == 0)
         group.done()
@@ -101,7 +101,7 @@ struct SyncTests {
             }
             // Each one parks before the next starts.
             try await waitUntil("waiter \(index) parks") {
-                GoRuntime.goroutines().filter { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }.count == index + 1
+                GoRuntime.shared.dump().goroutines.filter { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }.count == index + 1
             }
         }
         mutex.unlock()
@@ -182,7 +182,7 @@ struct SyncTests {
             try await done.send(())
         }
         try await waitUntil("the writer waits") {
-            GoRuntime.goroutines().contains { if case .waiting(.rwMutexLock, _) = $0.state { true } else { false } }
+            GoRuntime.shared.dump().goroutines.contains { if case .waiting(.rwMutexLock, _) = $0.state { true } else { false } }
         }
         go {
             try await rw.readLock()
@@ -191,7 +191,7 @@ struct SyncTests {
             try await done.send(())
         }
         try await waitUntil("the new reader waits behind it") {
-            GoRuntime.goroutines().contains { if case .waiting(.rwMutexReadLock, _) = $0.state { true } else { false } }
+            GoRuntime.shared.dump().goroutines.contains { if case .waiting(.rwMutexReadLock, _) = $0.state { true } else { false } }
         }
         rw.readUnlock()
         _ = try await done.receive()

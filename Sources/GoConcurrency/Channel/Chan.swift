@@ -85,6 +85,19 @@ public struct Chan<Element: Sendable>: Sendable {
         storage.blockingReceive(at: SourceLocation(fileID: file, line: line))
     }
 
+    /// Tells the deadlock detector that code outside goroutines (a thread, a
+    /// C callback, a plain task the goroutines did not start) holds this
+    /// channel and may use it later, so a goroutine waiting on it is never
+    /// reported as stuck.
+    ///
+    /// Needed only for a channel made by a goroutine and handed to such code
+    /// before that code first uses it; using it from outside (parking on it,
+    /// `blockingSend`, `blockingReceive`) says the same. See "Debugging stuck
+    /// programs".
+    public func markUsedOutsideGoroutines() {
+        storage.shareWithOutside()
+    }
+
     /// Closes the channel (Go: `close(ch)`): no more values will be sent.
     /// Receivers drain what is buffered and then get `nil`; every parked
     /// receiver gets `nil` at once; every parked sender throws

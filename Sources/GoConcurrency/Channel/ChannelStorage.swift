@@ -12,6 +12,8 @@
 //   its entry from the queue under the lock: a partner operation, `close`, or
 //   the task's cancellation handler.
 
+import Synchronization
+
 @usableFromInline
 final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     @usableFromInline typealias Node = WaitNode
@@ -25,12 +27,20 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     /// Such a channel buffers one value but reports count and capacity 0, as
     /// Go 1.23's timer channels do (rule 27). Set once, before it is shared.
     @usableFromInline var timer: AnyObject?
+    /// Whether code outside goroutines may use it (see `WaitObject`).
+    @usableFromInline let outside: Atomic<Bool>
+    /// The runtime of the goroutine that made it, if one did (runtimes are
+    /// never deallocated).
+    @usableFromInline unowned(unsafe) let madeBy: GoRuntime?
 
     @inlinable
     init(capacity: Int) {
         precondition(capacity >= 0, "makechan: size out of range (a channel's capacity must be 0 or more, got \(capacity))")
         self.capacity = capacity
         self.channelState = ChannelState(capacity: capacity)
+        let maker = Goroutine.current?.runtime
+        self.madeBy = maker
+        self.outside = Atomic(maker == nil)
     }
 
     /// Runs `body` on the channel's state under its lock.
@@ -51,7 +61,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         case .full: break
         }
         let task = TaskIdentity.current
-        try await Parking.park(task: task, reason: .channelSend, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
+        try await Parking.park(task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>) in
             switch withLock({ $0.parkSender(task, value, continuation) }) {
             case .parked:
                 break
@@ -93,7 +103,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
             }
             let waiter = Waiter(reason: .channelSend, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
-            Parking.parkThread(waiter) { _ in
+            Parking.parkThread(waiter, on: self) { _ in
                 if !self.enqueueSender(node, value), waiter.tryClaim(Waiter.aborted) {
                     waiter.resume()
                 }
@@ -115,7 +125,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         case .empty: break
         }
         let task = TaskIdentity.current
-        return try await Parking.park(task: task, reason: .channelReceive, at: location) { (continuation: UnsafeContinuation<Element?, any Error>) in
+        return try await Parking.park(task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>) in
             switch withLock({ $0.parkReceiver(task, continuation) }) {
             case .parked:
                 break
@@ -157,7 +167,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
             }
             let waiter = Waiter(reason: .channelReceive, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
-            Parking.parkThread(waiter) { _ in
+            Parking.parkThread(waiter, on: self) { _ in
                 if !self.enqueueReceiver(node), waiter.tryClaim(Waiter.aborted) {
                     waiter.resume()
                 }
@@ -249,13 +259,26 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     var isClosed: Bool { withLock { $0.isClosed } }
 }
 
+extension ChannelStorage: WaitObject {
+    @inlinable
+    var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
+
+    @inlinable
+    func shareWithOutside() {
+        if !outside.load(ordering: .relaxed) {
+            outside.store(true, ordering: .relaxed)
+            madeBy?.openToOutside()
+        }
+    }
+}
+
 /// A channel whose lock a select can hold while it polls several channels.
 ///
 /// Go's selectgo locks every channel of a select before it polls; a select
 /// with a default does so before it gives up, so that its "nothing was ready"
 /// is one atomic snapshot across its channels (rule 24).
 @usableFromInline
-protocol SelectLockable: AnyObject, Sendable {
+protocol SelectLockable: WaitObject, Sendable {
     func lockForSelect()
     func unlockForSelect()
 }

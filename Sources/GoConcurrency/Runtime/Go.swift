@@ -12,7 +12,8 @@ import Darwin
 ///
 /// The goroutine is an unstructured Swift task whose executor preference is
 /// the runtime, so it and the child tasks it makes run on the runtime's
-/// processors.
+/// processors. Without `on`, it runs on the runtime of the goroutine that
+/// starts it, or on ``GoRuntime/shared`` when a plain task or thread starts it.
 ///
 /// - Important: As in Go, a goroutine cannot be cancelled from outside: `go`
 ///   returns no handle. That lets its blocking operations park without
@@ -21,24 +22,30 @@ import Darwin
 ///   cancelled as usual. To stop a goroutine, tell it so over a channel (or
 ///   close one), the way Go programs do.
 ///
-/// An error escaping `body` is Go's unrecovered panic: it is printed with
-/// where the goroutine was started and the program exits with status 2.
+/// An error escaping `body` is Go's unrecovered panic: unless a
+/// ``GoRuntime/panicHandler`` takes it, it is printed with the goroutine's id
+/// and where it was started, and the program exits with status 2.
 public func go(
-    on runtime: GoRuntime = .shared,
+    on chosen: GoRuntime? = nil,
     file: StaticString = #fileID,
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
 ) {
-    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line))
+    let runtime = chosen ?? Goroutine.current?.runtime ?? .shared
+    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)
+    let handle = GoroutineHandle(goroutine)
+    goroutine.handle = handle
     GoroutineRegistry.shared.add(goroutine)
     let main: @Sendable () async -> Void = {
         goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
-        await Goroutine.$current.withValue(goroutine) {
+        await Goroutine.$handle.withValue(handle) {
+            goroutine.handleBase = goroutine.handleReferences()
             do {
                 try await body()
             } catch {
-                goroutinePanic(error, in: goroutine)
+                GoPanic.raise(error, in: goroutine)
             }
+            goroutine.finished()
         }
         goroutine.rootTask.store(0, ordering: .relaxed)
         GoroutineRegistry.shared.remove(goroutine)
@@ -46,13 +53,10 @@ public func go(
     if runtime.runsAsGlobalExecutor {
         Task.detached(operation: main)
     } else {
-        Task(executorPreference: runtime, operation: main)
+        // Unbound, so that the new goroutine's task does not hold a copy of
+        // its creator's handle (which counts the creator's plain tasks).
+        Goroutine.$handle.withValue(nil) {
+            _ = Task(executorPreference: runtime, operation: main)
+        }
     }
-}
-
-func goroutinePanic(_ error: any Error, in goroutine: Goroutine) -> Never {
-    let message = "panic: \(error)\n\ngoroutine \(goroutine.id), created at \(goroutine.startedAt)\n"
-    var bytes = Array(message.utf8)
-    _ = write(2, &bytes, bytes.count)
-    exit(2)
 }

@@ -15,6 +15,9 @@ extension GoRuntime {
     /// process when it returns, as Go ends a program when `main` returns, even
     /// if other goroutines are still running. An error escaping `body` is an
     /// unrecovered panic: it is printed and the process exits with status 2.
+    /// When every goroutine blocks for ever, the program prints Go's "fatal
+    /// error: all goroutines are asleep - deadlock!" and a goroutine dump and
+    /// exits with status 2 (see ``deadlockHandler``).
     ///
     /// Call it from a program's top-level code (`main.swift`):
     ///
@@ -39,6 +42,7 @@ extension GoRuntime {
         if route == .globalExecutor {
             installAsGlobalExecutor()
         }
+        shared.deadlockHandler = exitOnDeadlock
         go(on: .shared, file: file, line: line) {
             try await body()
             exitProgram(0)

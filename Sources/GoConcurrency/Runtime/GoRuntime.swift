@@ -149,6 +149,20 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
     private let globalRoute = Atomic<Bool>(false)
 
+    /// `blocking` calls in flight on this runtime's threads.
+    let blockingCalls = Atomic<Int>(0)
+    /// Counts processors leaving the idle list: the deadlock check's proof
+    /// that nothing ran while it looked.
+    let idleMoves = Atomic<Int>(0)
+    let deadlockCheck = Atomic<Bool>(false)
+    /// Set for good once outside code used an object of its goroutines.
+    let openedToOutside = Atomic<Bool>(false)
+    let deadlockReported = Atomic<Bool>(false)
+    let deadlockHandlerSlot = Locked<(@Sendable (Deadlock) -> Void)?>(nil)
+    let panicHandlerSlot = Locked<(@Sendable (GoroutinePanic) -> Void)?>(nil)
+    /// Handles of ended goroutines whose plain tasks were still alive.
+    let outlivingTasks = Locked<[WeakHandle]>([])
+
     /// Jobs taken by stealing, for tests and benchmarks that want to see the
     /// work move.
     public var stolenJobs: Int { processors.reduce(0) { $0 + $1.stolen.load(ordering: .relaxed) } }
@@ -288,6 +302,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         let processor = idleLock.withLock { idle -> Processor? in
             guard let processor = idle.popLast() else { return nil }
             idleCount.subtract(1, ordering: .sequentiallyConsistent)
+            idleMoves.add(1, ordering: .sequentiallyConsistent)
             return processor
         }
         processor?.wake()

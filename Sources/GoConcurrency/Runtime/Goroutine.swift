@@ -13,16 +13,36 @@
 //   if it changed. Parking costs two plain atomic stores, no lock.
 // - The record is in the registry (`GoroutineRegistry`) from `go` until its
 //   body returns.
+// - `waitWord` also carries one flag, `outsideBit`: the object parked on may
+//   be woken by code outside the runtime (it was made, or used while
+//   blocking, outside goroutines), so the deadlock detector must not count
+//   this wait as stuck.
+// - The task-local a goroutine is known by is its `GoroutineHandle`, bound by
+//   `go` for the goroutine's whole life. Swift copies task-locals into every
+//   `Task { }` started under them (not into child tasks, which share their
+//   parent's, nor into detached tasks), and `go` starts goroutines with the
+//   handle unbound, so the handle's strong references beyond those counted
+//   when the goroutine started (`handleBase`) are exactly the live plain tasks
+//   the goroutine (or one of those tasks) started. The deadlock detector
+//   reads that count: such a task may still send the value a goroutine waits
+//   for.
 
 import Synchronization
 
 @usableFromInline
 final class Goroutine: @unchecked Sendable {
-    /// The goroutine the current task belongs to, if any: set by `go` for the
-    /// goroutine's whole life and inherited by the child tasks it starts.
+    /// The handle of the goroutine the current task belongs to, if any: bound
+    /// by `go` for the goroutine's whole life, seen by its child tasks and
+    /// copied into the plain tasks it starts.
     @TaskLocal
     @usableFromInline
-    static var current: Goroutine?
+    static var handle: GoroutineHandle?
+
+    /// The goroutine the current task belongs to, if any.
+    @usableFromInline
+    static var current: Goroutine? {
+        handle?.goroutine
+    }
 
     private static let nextID = Atomic<Int>(1)
 
@@ -35,16 +55,48 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let rootTask = Atomic<UInt>(0)
     @usableFromInline let waitWord = Atomic<UInt64>(0)
     @usableFromInline let waitFile = Atomic<UInt>(0)
+    /// When the current wait began (`Monotonic.coarseNow`), for the dump's
+    /// "[chan receive, 2 minutes]" and the long-wait hook.
+    @usableFromInline let waitSince = Atomic<UInt64>(0)
+    /// The runtime it runs on.
+    @usableFromInline unowned(unsafe) let runtime: GoRuntime
+    /// Its handle (kept alive by the goroutine's task while it runs).
+    unowned(unsafe) var handle: GoroutineHandle?
+    /// The handle's strong references when the goroutine started, before its
+    /// body ran: the baseline for `plainTasksAlive`.
+    var handleBase = 0
+    /// The mutex (a `SyncStorage`'s address) it waits for, or 0: the edges of
+    /// the wait-for graph that mutex-cycle detection walks.
+    let waitObject = Atomic<UInt>(0)
 
     /// The registry's links (protected by the registry shard's lock): the
     /// list holds its records through `next`.
     var next: Goroutine?
     unowned(unsafe) var previous: Goroutine?
 
-    init(startedAt: SourceLocation) {
+    init(startedAt: SourceLocation, runtime: GoRuntime) {
         self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
         self.startedAt = startedAt
+        self.runtime = runtime
     }
+
+    /// The handle's strong references now (one more, the call's own, than
+    /// its holders; the same one in every call).
+    @inline(never)
+    func handleReferences() -> Int {
+        guard let handle else { return 0 }
+        return Int(_getRetainCount(handle))
+    }
+
+    /// Plain Swift tasks started by this goroutine, or by those tasks, that
+    /// have not ended yet.
+    var plainTasksAlive: Int {
+        max(0, handleReferences() - handleBase)
+    }
+
+    /// The flag of `waitWord` saying the wait may be ended from outside the
+    /// runtime.
+    @usableFromInline static let outsideBit: UInt64 = 1 << 31
 
     /// The goroutine whose root task is `task`, if it is one: such a task
     /// cannot be cancelled (`go` hands out no handle), and its parks are
@@ -57,11 +109,12 @@ final class Goroutine: @unchecked Sendable {
 
     /// Records that the goroutine parks for `reason` at `location`.
     @inlinable
-    func parked(_ reason: WaitReason, at location: SourceLocation) {
+    func parked(_ reason: WaitReason, at location: SourceLocation, outside: Bool = false) {
         let line = UInt64(min(location.line, UInt(UInt32.max)))
-        let length = UInt64(min(location.fileLength, 0xFF_FFFF))
+        let length = UInt64(min(location.fileLength, 0x7F_FFFF))
         waitFile.store(UInt(bitPattern: location.file), ordering: .relaxed)
-        waitWord.store(reason.code | length << 8 | line << 32, ordering: .releasing)
+        waitSince.store(Monotonic.coarseNow(), ordering: .relaxed)
+        waitWord.store(reason.code | length << 8 | line << 32 | (outside ? Goroutine.outsideBit : 0), ordering: .releasing)
     }
 
     /// Records that the goroutine runs again.
@@ -71,17 +124,41 @@ final class Goroutine: @unchecked Sendable {
     }
 
     /// What it waits for now, if it is parked.
-    var waitingFor: (reason: WaitReason, location: SourceLocation)? {
+    var waitingFor: Wait? {
         while true {
             let word = waitWord.load(ordering: .acquiring)
             if word == 0 { return nil }
             let file = waitFile.load(ordering: .acquiring)
+            let since = waitSince.load(ordering: .acquiring)
             guard waitWord.load(ordering: .acquiring) == word else { continue }
             guard let reason = WaitReason(code: word & 0xFF),
                   let pointer = UnsafePointer<UInt8>(bitPattern: file)
             else { return nil }
-            let location = SourceLocation(file: pointer, fileLength: Int((word >> 8) & 0xFF_FFFF), line: UInt(word >> 32))
-            return (reason, location)
+            let location = SourceLocation(file: pointer, fileLength: Int((word >> 8) & 0x7F_FFFF), line: UInt(word >> 32))
+            return Wait(reason: reason, location: location, since: since,
+                        outside: word & Goroutine.outsideBit != 0, word: word)
         }
+    }
+
+    /// One wait, as read from the record.
+    struct Wait {
+        let reason: WaitReason
+        let location: SourceLocation
+        /// `Monotonic.coarseNow()` when it began.
+        let since: UInt64
+        /// Whether code outside the runtime may end it.
+        let outside: Bool
+        /// The raw record, to tell later whether the goroutine has moved.
+        let word: UInt64
+    }
+}
+
+/// What a goroutine's tasks know it by (its task-local): see `Goroutine`.
+@usableFromInline
+final class GoroutineHandle: Sendable {
+    @usableFromInline let goroutine: Goroutine
+
+    init(_ goroutine: Goroutine) {
+        self.goroutine = goroutine
     }
 }

@@ -18,18 +18,62 @@ public struct GoroutineInfo: Sendable, Hashable, CustomStringConvertible {
     /// Where `go` started it.
     public let createdAt: SourceLocation
     public let state: State
+    /// How long it has been waiting, while it waits (to the kernel's tick).
+    public let waitDuration: Duration?
+    /// Whether code outside the runtime's goroutines may end its wait (it
+    /// waits on something made or used outside them): such a wait is never
+    /// counted as part of a deadlock.
+    public let mayBeWokenFromOutside: Bool
+    /// The runtime it runs on.
+    public let runtime: GoRuntime
+
+    public static func == (a: GoroutineInfo, b: GoroutineInfo) -> Bool {
+        a.id == b.id && a.createdAt == b.createdAt && a.state == b.state && a.waitDuration == b.waitDuration
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(state)
+    }
+
+    /// The bracket of Go's header line: the state, and the wait's length
+    /// once it reaches a minute ("chan receive, 2 minutes").
+    public var stateText: String {
+        switch state {
+        case .running: return "running"
+        case .runnable: return "runnable"
+        case .waiting(let reason, _):
+            guard let waitDuration else { return reason.description }
+            let minutes = waitDuration.components.seconds / 60
+            return minutes >= 1 ? "\(reason), \(minutes) minute\(minutes == 1 ? "" : "s")" : reason.description
+        }
+    }
 
     /// A goroutine dump's header line, as Go writes it:
     /// `goroutine 7 [chan receive]:`, then where it waits and where it was created.
     public var description: String {
         switch state {
-        case .running:
-            return "goroutine \(id) [running]:\ncreated at \(createdAt)"
-        case .runnable:
-            return "goroutine \(id) [runnable]:\ncreated at \(createdAt)"
-        case .waiting(let reason, let location):
-            return "goroutine \(id) [\(reason)]:\n\t\(location)\ncreated at \(createdAt)"
+        case .running, .runnable:
+            return "goroutine \(id) [\(stateText)]:\ncreated at \(createdAt)"
+        case .waiting(_, let location):
+            return "goroutine \(id) [\(stateText)]:\n\twaiting at \(location)\ncreated at \(createdAt)"
         }
+    }
+}
+
+extension GoroutineInfo {
+    init(_ goroutine: Goroutine, wait: Goroutine.Wait?, running: Set<UInt>, now: UInt64) {
+        let state: State
+        if let wait {
+            state = .waiting(wait.reason, at: wait.location)
+        } else if running.contains(goroutine.rootTask.load(ordering: .relaxed)) {
+            state = .running
+        } else {
+            state = .runnable
+        }
+        self.init(id: goroutine.id, createdAt: goroutine.startedAt, state: state,
+                  waitDuration: wait.map { .nanoseconds(Int64(now &- min(now, $0.since))) },
+                  mayBeWokenFromOutside: wait?.outside ?? false, runtime: goroutine.runtime)
     }
 }
 
@@ -44,16 +88,9 @@ extension GoRuntime {
     /// A snapshot of every live goroutine, in id order.
     public static func goroutines() -> [GoroutineInfo] {
         let running = Set(allRuntimes().flatMap { $0.runningTasks() })
+        let now = Monotonic.coarseNow()
         return GoroutineRegistry.shared.all().map { goroutine in
-            let state: GoroutineInfo.State
-            if let wait = goroutine.waitingFor {
-                state = .waiting(wait.reason, at: wait.location)
-            } else if running.contains(goroutine.rootTask.load(ordering: .relaxed)) {
-                state = .running
-            } else {
-                state = .runnable
-            }
-            return GoroutineInfo(id: goroutine.id, createdAt: goroutine.startedAt, state: state)
+            GoroutineInfo(goroutine, wait: goroutine.waitingFor, running: running, now: now)
         }
     }
 

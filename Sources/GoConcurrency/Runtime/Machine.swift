@@ -106,6 +106,8 @@ public func blocking<T>(_ body: () throws -> T) throws -> T {
     guard let machine = Machine.current, let processor = Processor.current else {
         return try body()
     }
+    machine.runtime.blockingCalls.add(1, ordering: .sequentiallyConsistent)
+    defer { machine.runtime.blockingCalls.subtract(1, ordering: .sequentiallyConsistent) }
     let job = try processor.handOff()
     defer { processor.takeBack(to: machine, running: job) }
     return try body()

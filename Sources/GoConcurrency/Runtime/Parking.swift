@@ -16,21 +16,27 @@ enum Parking {
     /// task is cancelled meanwhile; it resumes the continuation only if it can
     /// take it back from where `register` queued it. The root task of a
     /// goroutine cannot be cancelled, so it parks without a handler.
+    ///
+    /// `object` is what it parks on: a goroutine's wait on an object shared
+    /// with the outside is recorded as one the outside may end; anyone else
+    /// parking on it makes it shared.
     @inlinable
     nonisolated(nonsending) static func park<T>(
         task: TaskIdentity,
         reason: WaitReason,
         at location: SourceLocation,
+        on object: some WaitObject,
         register: (UnsafeContinuation<T, any Error>) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
-            goroutine.parked(reason, at: location)
+            goroutine.parked(reason, at: location, outside: object.isSharedWithOutside)
             defer { goroutine.unparked() }
             return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
             }
         }
+        object.shareWithOutside()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
@@ -53,10 +59,17 @@ enum Parking {
     /// caller unregisters afterwards, whoever claimed: claimers never touch the
     /// other places the waiter is queued. The root task of a goroutine cannot
     /// be cancelled, so it parks without a handler.
+    ///
+    /// `objects` are what it waits on (a select's channels), as for the
+    /// plain park.
     @inlinable
-    nonisolated(nonsending) static func park(_ waiter: Waiter, register: (Waiter) -> Void) async {
+    nonisolated(nonsending) static func park(
+        _ waiter: Waiter,
+        on objects: () -> [any WaitObject] = { [] },
+        register: (Waiter) -> Void
+    ) async {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
-            goroutine.parked(waiter.reason, at: waiter.location)
+            goroutine.parked(waiter.reason, at: waiter.location, outside: objects().contains { $0.isSharedWithOutside })
             defer { goroutine.unparked() }
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
@@ -64,6 +77,7 @@ enum Parking {
             }
             return
         }
+        for object in objects() { object.shareWithOutside() }
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
@@ -84,10 +98,26 @@ enum Parking {
     /// Blocks the calling OS thread until `waiter` is claimed and resumed.
     /// No task is involved, so nothing can cancel it.
     @inlinable
-    static func parkThread(_ waiter: Waiter, register: (Waiter) -> Void) {
+    static func parkThread(_ waiter: Waiter, on object: some WaitObject, register: (Waiter) -> Void) {
+        object.shareWithOutside()
         let parker = ThreadParker()
         waiter.thread = parker
         register(waiter)
         parker.park()
     }
+}
+
+/// Something goroutines park on (a channel, a sync primitive), as the deadlock
+/// detector sees it: whether code outside the runtime's goroutines may use it.
+///
+/// An object is shared with the outside from the start if it was made outside
+/// goroutines, and from the moment such code parks on it or uses it from a
+/// plain thread (`blockingSend`, `blockingReceive`), or a program says so
+/// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
+/// object made by a runtime's goroutine becomes shared, that runtime is open
+/// to the outside for good: the outside code may hold its other objects too.
+@usableFromInline
+protocol WaitObject: AnyObject {
+    var isSharedWithOutside: Bool { get }
+    func shareWithOutside()
 }

@@ -40,6 +40,8 @@ final class Processor: @unchecked Sendable {
     let stolen = Atomic<Int>(0)
     /// The job that runs next: its address, or 0.
     private let runnext = Atomic<UInt>(0)
+    /// Whether a job waits in `runnext` (for the deadlock check).
+    var hasRunnext: Bool { runnext.load(ordering: .sequentiallyConsistent) != 0 }
     /// Jobs this processor has started, for thieves to tell a stuck owner.
     let scheduled = Atomic<UInt>(0)
     /// What this processor (as a thief) saw in each victim's runnext on its
@@ -417,6 +419,7 @@ final class Processor: @unchecked Sendable {
         while true {
             let deadline = runtime.timers.earliest.load(ordering: .sequentiallyConsistent)
             if deadline == .max {
+                runtime.checkForDeadlock()
                 parker.park()
                 return
             }
@@ -453,6 +456,7 @@ final class Processor: @unchecked Sendable {
             guard let index = idle.firstIndex(where: { $0 === self }) else { return false }
             idle.remove(at: index)
             runtime.idleCount.subtract(1, ordering: .sequentiallyConsistent)
+            runtime.idleMoves.add(1, ordering: .sequentiallyConsistent)
             return true
         }
     }

@@ -101,7 +101,7 @@ enum Select {
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
             var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
-            await Parking.park(waiter) { waiter in
+            await Parking.park(waiter, on: { channelObjects(cases) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
                     guard case .channel(let channel) = cases[index].kind else { continue }
@@ -210,5 +210,16 @@ enum Select {
             preconditionFailure("select: timeout case expected")
         }
         return try await handler()
+    }
+}
+
+/// The channels of a select's enabled cases, as the deadlock detector sees
+/// them.
+@inlinable
+func channelObjects<Result>(_ cases: [SelectCase<Result>]) -> [any WaitObject] {
+    cases.compactMap { selectCase -> (any WaitObject)? in
+        guard case .channel(let channel) = selectCase.kind,
+              case .channel(let lockable) = channel.step(.channel) else { return nil }
+        return lockable
     }
 }

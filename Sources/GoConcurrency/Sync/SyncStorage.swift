@@ -11,17 +11,35 @@
 //   after a release and after a cancellation (a waiter leaving the head of the
 //   queue may let those behind it in).
 
-final class SyncStorage<State>: @unchecked Sendable {
+import Synchronization
+
+final class SyncStorage<State>: WaitObject, @unchecked Sendable {
     typealias Regrant = @Sendable (inout State, inout SyncWaiters) -> [SyncWaiter]
 
     private let lock = Lock()
     private var state: State
     private var waiters = SyncWaiters()
     private let regrant: Regrant
+    /// Whether code outside goroutines may use it (see `WaitObject`).
+    private let outside: Atomic<Bool>
+    /// The runtime of the goroutine that made it, if one did.
+    private unowned(unsafe) let madeBy: GoRuntime?
+
+    var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
+
+    func shareWithOutside() {
+        if !outside.load(ordering: .relaxed) {
+            outside.store(true, ordering: .relaxed)
+            madeBy?.openToOutside()
+        }
+    }
 
     init(_ state: State, regrant: @escaping Regrant = { _, _ in [] }) {
         self.state = state
         self.regrant = regrant
+        let maker = Goroutine.current?.runtime
+        self.madeBy = maker
+        self.outside = Atomic(maker == nil)
     }
 
     /// Parks the calling task unless `grantNow` (run under the lock, with the
@@ -35,7 +53,7 @@ final class SyncStorage<State>: @unchecked Sendable {
         weight: Int = 1,
         grantNow: (inout State, SyncWaiters) -> Bool
     ) async throws {
-        try await parkOnSync(reason: reason, at: location, weight: weight) { waiter in
+        try await parkOnSync(reason: reason, at: location, on: self, weight: weight) { waiter in
             lock.lock()
             defer { lock.unlock() }
             if grantNow(&state, waiters) { return .granted }

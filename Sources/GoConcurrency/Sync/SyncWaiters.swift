@@ -65,12 +65,13 @@ extension SyncWaiter {
 func parkOnSync(
     reason: WaitReason,
     at location: SourceLocation,
+    on object: some WaitObject,
     weight: Int = 1,
     register: (SyncWaiter) -> SyncRegistration,
     cancel: @escaping @Sendable (TaskIdentity) -> SyncWaiter?
 ) async throws {
     let task = TaskIdentity.current
-    try await Parking.park(task: task, reason: reason, at: location) { (continuation: UnsafeContinuation<Void, any Error>) in
+    try await Parking.park(task: task, reason: reason, at: location, on: object) { (continuation: UnsafeContinuation<Void, any Error>) in
         switch register(SyncWaiter(task: task, continuation: continuation, weight: weight)) {
         case .granted:
             continuation.resume()

@@ -64,8 +64,7 @@ extension Examples {
                 main.main()
 
                 """,
-            check: .unchecked(reason: "Go reports the deadlock on standard error, with its own line numbers"),
-            pending: arrivesWithDeadlockDetection,
+            check: .deadlock,
             program: BufferingOneTooMany.self
         ),
     ]
@@ -96,7 +95,7 @@ struct BufferingTwo: TourProgram {
     }
 }
 
-/// Not played yet: the third receive waits forever. (The seed's other variant,
+/// The third receive waits forever: the runtime reports the deadlock. (The seed's other variant,
 /// one send too many on a channel of capacity 1, waits forever in the send.)
 struct BufferingOneTooMany: TourProgram {
     let fmt: Output

@@ -41,8 +41,7 @@ extension Examples {
                 main.main()
 
                 """,
-            check: .unchecked(reason: "Go reports the deadlock on standard error, with its own line numbers"),
-            pending: arrivesWithDeadlockDetection,
+            check: .deadlock,
             program: UnreceivedSend.self
         ),
         Example(
@@ -77,8 +76,7 @@ struct ChannelPing: TourProgram {
     }
 }
 
-/// Not played yet: the send waits forever, as Go's does, but nothing reports
-/// the deadlock yet.
+/// The send waits forever, as Go's does: the runtime reports the deadlock.
 struct UnreceivedSend: TourProgram {
     let fmt: Output
     let time: TourTime

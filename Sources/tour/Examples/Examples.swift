@@ -33,7 +33,3 @@ enum Examples {
         all.first { $0.name == name }
     }
 }
-
-/// Why the deadlock examples are not played yet: without the runtime's
-/// deadlock detection their Swift programs would wait forever, silently.
-let arrivesWithDeadlockDetection = "arrives with deadlock detection"

@@ -26,8 +26,7 @@ extension Examples {
                 main.main()
 
                 """,
-            check: .unchecked(reason: "Go reports the deadlock on standard error, with its own line numbers"),
-            pending: arrivesWithDeadlockDetection,
+            check: .deadlock,
             program: RangeOverUnclosed.self
         ),
         Example(
@@ -50,7 +49,8 @@ extension Examples {
     ]
 }
 
-/// Not played yet: `for await` waits forever for a value or a close.
+/// `for await` waits forever for a value or a close: the runtime reports
+/// the deadlock.
 struct RangeOverUnclosed: TourProgram {
     let fmt: Output
     let time: TourTime

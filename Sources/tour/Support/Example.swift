@@ -23,6 +23,12 @@ enum OutputCheck: Sendable, Equatable {
     /// Go's output varies from run to run (the reason says how); both are
     /// shown, not compared.
     case unchecked(reason: String)
+    /// The program deadlocks, and the runtime must end it as Go does: the same
+    /// standard output, then "fatal error: all goroutines are asleep -
+    /// deadlock!" and a dump whose goroutines wait for the same reasons as
+    /// Go's, and exit status 2. It is played in a child process (the deadlock
+    /// ends the process), so the tour goes on.
+    case deadlock
 }
 
 /// One entry of the tour.

@@ -1,6 +1,8 @@
 // Plays examples on the terminal: title, the seed's words and Go code, the
 // Swift program's output live, Go's output, and whether they match.
 
+import GoConcurrency
+
 /// What came of playing one example.
 enum Verdict: Sendable, Equatable {
     /// The Swift output is exactly Go's.
@@ -18,6 +20,8 @@ enum Verdict: Sendable, Equatable {
 /// Plays examples one after the other and tells how each went.
 struct Player {
     let time: TourTime
+    /// The route the tour runs on, for examples played in a child process.
+    var route: GoRuntime.Route = .executorPreference
     /// Column where the live output and Go's output are indented.
     static let gutter = "    │ "
     static let rule = String(repeating: "─", count: 72)
@@ -57,6 +61,18 @@ struct Player {
         if let pending = example.pending {
             print("Swift (\(example.swiftFile)): not played yet, \(pending).")
             verdict = .pending
+        } else if example.check == .deadlock {
+            print("Swift (\(example.swiftFile)), in a child process, prints:")
+            do {
+                let outcome = try ChildProcess.play(example, time: time, route: route)
+                let text = outcome.standardOutput + outcome.standardError
+                print(Player.indent(text, with: Player.gutter, markMissingNewline: true))
+                print(Player.gutter + "(exit status \(outcome.status))")
+                swiftText = text
+                verdict = ChildProcess.endsLikeGo(outcome, goOutput: example.goOutput) ? .same : .different
+            } catch {
+                verdict = .failed("\(error)")
+            }
         } else {
             print("Swift (\(example.swiftFile)) prints:")
             let fmt = Output(echoPrefix: Player.gutter)
@@ -96,6 +112,8 @@ struct Player {
         print()
 
         switch verdict {
+        case .same where example.check == .deadlock:
+            print("✓ ends as Go's does: same output, Go's message, the same wait reasons, exit status 2")
         case .same:
             print("✓ same output as Go")
         case .different:

@@ -1,0 +1,176 @@
+// Go's checkdead: "fatal error: all goroutines are asleep - deadlock!".
+//
+// What the detector proves, and when it speaks (the DocC article "Debugging
+// stuck programs" says the same to users):
+// A runtime is deadlocked when none of its goroutines can ever run again
+// unless code outside the runtime acts, and the runtime can see that no such
+// code is there. Precisely, at one instant, checked twice with nothing moving
+// in between:
+//  1. every processor is idle and every run queue (runnext, local, global)
+//     empty, no runtime timer is armed (sleep, after, Timer, Ticker,
+//     a select's timeout), and no `blocking` call is in flight;
+//  2. the runtime has at least one goroutine, and every one of them is parked
+//     in a channel operation, a select (with or without cases) or a sync
+//     primitive of GoConcurrency. A goroutine awaiting anything else (a
+//     continuation, an actor, `Task.sleep`, a child task) may be resumed by
+//     that thing, so it is never counted as stuck;
+//  3. none of those waits is on an object shared with the outside: made
+//     outside goroutines, or used by a plain task or thread that parked on it
+//     or by `blockingSend` / `blockingReceive` (`WaitObject`); and no object
+//     made by one of the runtime's goroutines was ever shared so (the runtime
+//     is then open to the outside for good: code that got one of its objects
+//     may hold others);
+//  4. no plain Swift task started by one of the runtime's goroutines (or by
+//     such a task, at any depth, and also after the goroutine that started it
+//     has ended) is still alive: such a task may be about to send the value a
+//     goroutine waits for (`Goroutine.plainTasksAlive`).
+// What it cannot see, and so may misjudge: code outside goroutines that got
+// hold of an object made by a goroutine by some other way than being started
+// by it (a thread, a C callback, a global, an actor, a detached task) and has
+// not used it yet, or only without parking (a buffered send that found room).
+// A program that hands a goroutine's channel to such code says so with
+// `Chan.markUsedOutsideGoroutines()`. The article names each case.
+//
+// Invariants:
+// - Only a processor that is about to park with no timer pending runs the
+//   check, and only while the runtime has a deadlock handler.
+// - The handler is called at most once per runtime (`deadlockReported`).
+
+import Synchronization
+
+/// Every goroutine of a runtime is blocked for ever (Go: "fatal error: all
+/// goroutines are asleep - deadlock!"), with the dump that shows where.
+public struct Deadlock: Error, Sendable, CustomStringConvertible {
+    /// The stuck goroutines.
+    public let dump: GoroutineDump
+
+    /// Go's message.
+    public static let message = "fatal error: all goroutines are asleep - deadlock!"
+
+    /// Go's report: the message, a blank line, the dump.
+    public var description: String {
+        "\(Deadlock.message)\n\n\(dump)"
+    }
+}
+
+extension GoRuntime {
+    /// What the runtime does when it finds that every goroutine is blocked for
+    /// ever (Go's checkdead); `nil` turns detection off.
+    ///
+    /// Off on a runtime you make yourself and on ``shared`` until
+    /// ``main(route:file:line:_:)`` sets it to Go's behaviour (print the
+    /// message and the dump, exit with status 2). ``run(processors:file:line:_:)``
+    /// sets it to throw ``Deadlock``.
+    public var deadlockHandler: (@Sendable (Deadlock) -> Void)? {
+        get { deadlockHandlerSlot.withLock { $0 } }
+        set {
+            deadlockHandlerSlot.withLock { $0 = newValue }
+            deadlockCheck.store(newValue != nil, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Go's behaviour: the report on standard error, then exit status 2.
+    static let exitOnDeadlock: @Sendable (Deadlock) -> Void = { deadlock in
+        writeToStandardError("\(deadlock)\n")
+        exitProgram(2)
+    }
+
+    /// Run by a processor about to park with no timer pending.
+    func checkForDeadlock() {
+        guard deadlockCheck.load(ordering: .relaxed),
+              !deadlockReported.load(ordering: .relaxed),
+              let deadlock = provenDeadlock(),
+              !deadlockReported.exchange(true, ordering: .sequentiallyConsistent),
+              let handler = deadlockHandler
+        else { return }
+        handler(deadlock)
+    }
+
+    /// The runtime's deadlock, if it has one now (see the file's comment for
+    /// what counts).
+    func provenDeadlock() -> Deadlock? {
+        let moves = idleMoves.load(ordering: .sequentiallyConsistent)
+        guard !openedToOutside.load(ordering: .sequentiallyConsistent),
+              isQuiescent(), !anyOutlivingTasks() else { return nil }
+        let goroutines = GoroutineRegistry.shared.all().filter { $0.runtime === self }
+        guard !goroutines.isEmpty else { return nil }
+        var waits: [Goroutine.Wait] = []
+        waits.reserveCapacity(goroutines.count)
+        for goroutine in goroutines {
+            guard let wait = goroutine.waitingFor, wait.reason.blocksForEver, !wait.outside,
+                  goroutine.plainTasksAlive == 0
+            else { return nil }
+            waits.append(wait)
+        }
+        // Nothing moved meanwhile: no processor woke, no goroutine re-parked.
+        guard isQuiescent(), idleMoves.load(ordering: .sequentiallyConsistent) == moves,
+              zip(goroutines, waits).allSatisfy({ $0.waitWord.load(ordering: .acquiring) == $1.word })
+        else { return nil }
+        let now = Monotonic.coarseNow()
+        let infos = zip(goroutines, waits).map { GoroutineInfo($0, wait: $1, running: [], now: now) }
+        return Deadlock(dump: GoroutineDump(goroutines: infos))
+    }
+
+    /// Every processor idle, every queue empty, no timer, no blocking call.
+    private func isQuiescent() -> Bool {
+        guard idleCount.load(ordering: .sequentiallyConsistent) >= activeCount.load(ordering: .sequentiallyConsistent),
+              globalCount.load(ordering: .sequentiallyConsistent) == 0,
+              blockingCalls.load(ordering: .sequentiallyConsistent) == 0,
+              timers.earliest.load(ordering: .sequentiallyConsistent) == .max,
+              !anyQueuedWork()
+        else { return false }
+        let created = createdCount.load(ordering: .acquiring)
+        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({ $0.hasRunnext }) {
+            return false
+        }
+        return true
+    }
+
+    /// An object made by one of this runtime's goroutines was used from
+    /// outside them: from now on the runtime cannot tell that nothing outside
+    /// will act, and reports no deadlock.
+    @usableFromInline
+    func openToOutside() {
+        if !openedToOutside.load(ordering: .relaxed) {
+            openedToOutside.store(true, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// A goroutine ended while plain tasks it started were alive: keep an eye
+    /// on them (through its handle) until they end.
+    func watchOutliving(_ handle: GoroutineHandle) {
+        outlivingTasks.withLock { $0.append(WeakHandle(handle)) }
+    }
+
+    private func anyOutlivingTasks() -> Bool {
+        outlivingTasks.withLock { handles in
+            handles.removeAll { $0.handle == nil }
+            return !handles.isEmpty
+        }
+    }
+}
+
+struct WeakHandle {
+    weak var handle: GoroutineHandle?
+
+    init(_ handle: GoroutineHandle) {
+        self.handle = handle
+    }
+}
+
+extension Goroutine {
+    /// The goroutine's body returned (or panicked into a handler).
+    func finished() {
+        if plainTasksAlive > 0, let handle {
+            runtime.watchOutliving(handle)
+        }
+    }
+}
+
+extension WaitReason {
+    /// Whether a goroutine parked for this reason can only be woken by
+    /// another party (not by a timer of its own).
+    var blocksForEver: Bool {
+        self != .sleep
+    }
+}

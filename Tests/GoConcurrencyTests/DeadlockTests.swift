@@ -1,0 +1,230 @@
+// Deadlock detection (rules 35-36): what the runtime reports, and the
+// boundary of what it can prove — work that can come from outside the runtime
+// (plain tasks, threads, timers, blocking calls) is never reported.
+
+import Foundation
+import Testing
+@testable import GoConcurrency
+
+@Suite("Deadlock detection", .timeLimit(Stress.timeLimit))
+struct DeadlockTests {
+    // MARK: Reported (rule 35)
+
+    /// Runs `body` as a checked program and returns the deadlock it must end in.
+    func expectDeadlock(
+        processors: Int = 1,
+        _ body: @escaping @Sendable () async throws -> Void,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async throws -> Deadlock {
+        do {
+            try await GoRuntime.run(processors: processors, body)
+        } catch let deadlock as Deadlock {
+            return deadlock
+        }
+        Issue.record("the program returned instead of deadlocking", sourceLocation: sourceLocation)
+        throw CancellationError()
+    }
+
+    func reasons(_ deadlock: Deadlock) -> [WaitReason] {
+        deadlock.dump.goroutines.compactMap {
+            if case .waiting(let reason, _) = $0.state { reason } else { nil }
+        }
+    }
+
+    @Test("Rule 35: a send nobody receives is reported with the goroutine's wait and where it waits")
+    func unreceivedSend() async throws {
+        let deadlock = try await expectDeadlock {
+            let messages = Chan<String>()
+            try await messages.send("ping")
+        }
+        #expect(reasons(deadlock) == [.channelSend])
+        let only = try #require(deadlock.dump.goroutines.first)
+        guard case .waiting(_, let location) = only.state else { Issue.record("not waiting"); return }
+        #expect(location.fileID == "GoConcurrencyTests/DeadlockTests.swift")
+        #expect(only.createdAt.fileID == "GoConcurrencyTests/DeadlockTests.swift")
+        #expect("\(deadlock)".hasPrefix("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine \(only.id) [chan send]:\n"))
+    }
+
+    @Test("Rule 35: one receive too many on a buffered channel, and a range over a channel never closed")
+    func receiveTooMany() async throws {
+        let tooMany = try await expectDeadlock {
+            let messages = Chan<String>(capacity: 2)
+            try await messages.send("buffered")
+            try await messages.send("channel")
+            _ = try await messages.receive()
+            _ = try await messages.receive()
+            _ = try await messages.receive()
+        }
+        #expect(reasons(tooMany) == [.channelReceive])
+        let range = try await expectDeadlock {
+            let queue = Chan<String>(capacity: 2)
+            for await _ in queue {}
+        }
+        #expect(reasons(range) == [.channelReceive])
+    }
+
+    @Test("Rule 35: every goroutine is listed, with its own reason (select, select (no cases), sync)", arguments: [1, 2])
+    func everyGoroutineListed(processors: Int) async throws {
+        let deadlock = try await expectDeadlock(processors: processors) {
+            let a = Chan<Int>(), b = Chan<Int>(), c = Chan<Int>()
+            let mutex = Sync.Mutex()
+            let group = Sync.WaitGroup()
+            try await mutex.lock()
+            group.add(1)
+            go { try await mutex.lock() }                      // sync.Mutex.Lock
+            go { _ = try await c.receive() }                   // chan receive
+            go {
+                try await select {                             // select
+                    b.onReceive { _ in }
+                    a.onSend(1) {}
+                }
+            }
+            go { try await select { Chan<Int>?.none?.onReceive { _ in } } }  // select (no cases)
+            try await group.wait()                             // semacquire
+        }
+        #expect(Set(reasons(deadlock)) == [.semacquire, .mutexLock, .channelReceive, .select, .selectNoCases])
+        #expect(deadlock.dump.goroutines.count == 5)
+        #expect(deadlock.dump.goroutines.map(\.id) == deadlock.dump.goroutines.map(\.id).sorted())
+    }
+
+    @Test("Rule 35: a cycle of goroutines each waiting for the next is reported when the last one parks")
+    func chainOfWaits() async throws {
+        let deadlock = try await expectDeadlock(processors: 2) {
+            let links = (0..<10).map { _ in Chan<Int>() }
+            for index in 0..<9 {
+                go { try await links[index + 1].send(try await links[index].receive() ?? 0) }
+            }
+            try await links[0].send(try await links[9].receive() ?? 0)
+        }
+        #expect(deadlock.dump.goroutines.count == 10)
+        #expect(reasons(deadlock).allSatisfy { $0 == .channelReceive })
+    }
+
+    // MARK: Not reported (rule 36 and the outside)
+
+    /// One live program of the kind `kind`: a goroutine waits on a channel
+    /// while the value it needs comes, after `delay`, from something that is
+    /// not a goroutine parked on the runtime's channels. None may be reported.
+    func liveProgram(_ kind: Int, delay: Duration) async throws -> Int {
+        try await GoRuntime.run(processors: 1 + kind % 2) { () async throws -> Int in
+            switch kind {
+            case 0:  // a timer: rule 36
+                let c = Chan<Int>()
+                go {
+                    try await sleep(for: delay)
+                    try await c.send(1)
+                }
+                return try await c.receive()!
+            case 1:  // a blocking call in flight: rule 36
+                let c = Chan<Int>(capacity: 1)
+                go {
+                    try blocking { usleep(UInt32(delay.components.attoseconds / 1_000_000_000_000)) }
+                    try await c.send(2)
+                }
+                return try await c.receive()!
+            case 2:  // a plain task started by a goroutine, sleeping on Swift's own clock
+                let c = Chan<Int>()
+                go {
+                    Task {
+                        try await Task.sleep(for: delay)
+                        try await c.send(3)
+                    }
+                }
+                return try await c.receive()!
+            case 3:  // plain threads: one that sleeps first (the channel handed to
+                     // it is marked, as the article asks), one parked in
+                     // blockingSend until the test's own task receives
+                let c = Chan<Int>(), relay = Chan<Int>(), d = Chan<Int>()
+                c.markUsedOutsideGoroutines()
+                Thread {
+                    usleep(UInt32(delay.components.attoseconds / 1_000_000_000_000))
+                    try? c.blockingSend(4)
+                }.start()
+                let first = try await c.receive()!
+                Thread {
+                    try? relay.blockingSend(first)          // parks: nobody receives yet
+                    try? d.blockingSend(first)
+                }.start()
+                Task.detached {
+                    try await Task.sleep(for: delay)
+                    _ = try await relay.receive()           // outside, not started by a goroutine
+                }
+                return try await d.receive()!
+            case 4:  // a continuation resumed by a Dispatch thread
+                let value = await withCheckedContinuation { continuation in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay.components.attoseconds / 1_000_000_000_000_000))) {
+                        continuation.resume(returning: 5)
+                    }
+                }
+                return value
+            default:  // a plain task that outlives the goroutine that started it
+                let c = Chan<Int>()
+                go {
+                    Task {
+                        try await Task.sleep(for: delay)
+                        try await c.send(6)
+                    }
+                }
+                try await sleep(for: .milliseconds(1))
+                return try await c.receive()!
+            }
+        }
+    }
+
+    @Test("Rule 36: 50 live programs (timers, blocking calls, plain tasks and threads outside the runtime) are never reported")
+    func liveProgramsNotReported() async throws {
+        let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    let kind = index % 6
+                    return (kind, try await liveProgram(kind, delay: .milliseconds(5 + index % 4 * 5)))
+                }
+            }
+            var results: [(Int, Int)] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        #expect(results.count == 50)
+        for (kind, value) in results {
+            #expect(value == [1, 2, 3, 4, 5, 6][kind], "program kind \(kind)")
+        }
+    }
+
+    @Test("A channel made outside goroutines may be fed from outside: a wait on it is not stuck")
+    func channelFromOutside() async throws {
+        let c = Chan<Int>()  // made by the test's plain task
+        let program = Task {
+            try await GoRuntime.run { try await c.receive() }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        try await c.send(7)
+        #expect(try await program.value == 7)
+    }
+
+    @Test("A goroutine's wait on an object shared with the outside is marked so in the dump")
+    func outsideMark() async throws {
+        let madeOutside = Chan<Int>()
+        let local = Shared<Chan<Int>?>(nil)
+        let lines = Shared<[UInt]>([])
+        go {
+            let inside = Chan<Int>()
+            local.set(inside)
+            let insideLine = #line; go { _ = try await inside.receive() }
+            let outsideLine = #line; go { _ = try await madeOutside.receive() }
+            lines.set([UInt(insideLine), UInt(outsideLine)])
+        }
+        var marks: [UInt: Bool] = [:]
+        try await waitUntil("both goroutines parked") {
+            let wanted = lines.value
+            marks = [:]
+            for info in GoRuntime.goroutines() where wanted.contains(info.createdAt.line) && info.createdAt.fileID.hasSuffix("DeadlockTests.swift") {
+                if case .waiting(.channelReceive, _) = info.state { marks[info.createdAt.line] = info.mayBeWokenFromOutside }
+            }
+            return marks.count == 2
+        }
+        #expect(marks[lines.value[0]] == false)
+        #expect(marks[lines.value[1]] == true)
+        try local.value?.close()
+        try madeOutside.close()
+    }
+}
