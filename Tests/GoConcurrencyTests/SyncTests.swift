@@ -92,8 +92,10 @@ struct SyncTests {
         try await mutex.lock()
         let order = Shared<[Int]>([])
         let done = Chan<Void>(capacity: 5)
+        let mine = Shared<Set<Int>>([])  // other tests leave goroutines parked on mutexes
         for index in 0..<5 {
             go {
+                mine.withLock { _ = $0.insert(GoRuntime.currentGoroutineID!) }
                 try await mutex.lock()
                 order.append(index)
                 mutex.unlock()
@@ -101,7 +103,10 @@ struct SyncTests {
             }
             // Each one parks before the next starts.
             try await waitUntil("waiter \(index) parks") {
-                GoRuntime.shared.dump().goroutines.filter { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }.count == index + 1
+                GoRuntime.shared.dump().goroutines.filter {
+                    guard mine.value.contains($0.id), case .waiting(.mutexLock, _) = $0.state else { return false }
+                    return true
+                }.count == index + 1
             }
         }
         mutex.unlock()

@@ -15,9 +15,17 @@
 // Linux under parallel test load. With the disposition set to "ignore" first,
 // the SIGINT was lost (the runner ran on as if none had come); left alone, as
 // UnixSignals does on Linux, a SIGINT soon after the source was resumed killed
-// the process, as if libdispatch's own handler was not installed yet. A plain
-// handler is in place when `start` returns and runs on whichever thread the
-// signal lands, and has missed none.
+// the process. Reading libdispatch's Linux backend (event_epoll.c) explains
+// both: the source reads a signalfd, which only sees a signal no thread takes
+// the ordinary way, so libdispatch installs its own handler (one that blocks
+// the signal on the thread it lands on and raises it again) — on its manager
+// thread, some time after `resume` returns, and only the first time a source
+// for that signal is made in the process. Before that moment the default
+// disposition (kill) or "ignore" applies; and once a Runner has put back the
+// previous handling, as the issue asks, later sources never get libdispatch's
+// handler again. A plain handler is in place when `start` returns, runs on
+// whichever thread the signal lands, can be put back and installed again, and
+// has missed no signal.
 
 import Synchronization
 
@@ -47,17 +55,9 @@ enum InterruptSignal {
             state.listeners += 1
             guard state.listeners == 1 else { return }
             pending.store(0, ordering: .relaxed)
-            var action = sigaction()
-            let handler: @convention(c) (Int32) -> Void = { _ in
+            state.previous = SignalHandler.install(SIGINT) { _ in
                 InterruptSignal.pending.add(1, ordering: .relaxed)
             }
-            #if canImport(Darwin)
-            action.__sigaction_u.__sa_handler = handler
-            #else
-            action.__sigaction_handler.sa_handler = handler
-            #endif
-            sigemptyset(&action.sa_mask)
-            sigaction(SIGINT, &action, &state.previous)
         }
     }
 

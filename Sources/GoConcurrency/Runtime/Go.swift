@@ -33,6 +33,7 @@ public func go(
 ) {
     let runtime = chosen ?? Goroutine.current?.runtime ?? .shared
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)
+    goroutine.leakScope = LeakScope.current
     let handle = GoroutineHandle(goroutine)
     goroutine.handle = handle
     GoroutineRegistry.shared.add(goroutine)

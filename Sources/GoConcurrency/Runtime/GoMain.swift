@@ -17,7 +17,8 @@ extension GoRuntime {
     /// unrecovered panic: it is printed and the process exits with status 2.
     /// When every goroutine blocks for ever, the program prints Go's "fatal
     /// error: all goroutines are asleep - deadlock!" and a goroutine dump and
-    /// exits with status 2 (see ``deadlockHandler``).
+    /// exits with status 2 (see ``deadlockHandler``); SIGQUIT (Ctrl-\) dumps
+    /// every goroutine and exits with status 2.
     ///
     /// Call it from a program's top-level code (`main.swift`):
     ///
@@ -43,6 +44,7 @@ extension GoRuntime {
             installAsGlobalExecutor()
         }
         shared.deadlockHandler = exitOnDeadlock
+        dumpGoroutinesOnQuitSignal()
         go(on: .shared, file: file, line: line) {
             try await body()
             exitProgram(0)

@@ -65,9 +65,8 @@ final class Goroutine: @unchecked Sendable {
     /// The handle's strong references when the goroutine started, before its
     /// body ran: the baseline for `plainTasksAlive`.
     var handleBase = 0
-    /// The mutex (a `SyncStorage`'s address) it waits for, or 0: the edges of
-    /// the wait-for graph that mutex-cycle detection walks.
-    let waitObject = Atomic<UInt>(0)
+    /// The `checkingLeaks` scope it was started in, if any.
+    var leakScope: LeakScope?
 
     /// The registry's links (protected by the registry shard's lock): the
     /// list holds its records through `next`.

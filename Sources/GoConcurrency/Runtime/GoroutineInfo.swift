@@ -26,6 +26,9 @@ public struct GoroutineInfo: Sendable, Hashable, CustomStringConvertible {
     public let mayBeWokenFromOutside: Bool
     /// The runtime it runs on.
     public let runtime: GoRuntime
+    /// When its wait began (`Monotonic.coarseNow`), 0 if it is not waiting:
+    /// tells two waits of one goroutine apart.
+    let waitSince: UInt64
 
     public static func == (a: GoroutineInfo, b: GoroutineInfo) -> Bool {
         a.id == b.id && a.createdAt == b.createdAt && a.state == b.state && a.waitDuration == b.waitDuration
@@ -73,7 +76,8 @@ extension GoroutineInfo {
         }
         self.init(id: goroutine.id, createdAt: goroutine.startedAt, state: state,
                   waitDuration: wait.map { .nanoseconds(Int64(now &- min(now, $0.since))) },
-                  mayBeWokenFromOutside: wait?.outside ?? false, runtime: goroutine.runtime)
+                  mayBeWokenFromOutside: wait?.outside ?? false, runtime: goroutine.runtime,
+                  waitSince: wait?.since ?? 0)
     }
 }
 

@@ -1,10 +1,18 @@
 // Go's sync.Mutex for tasks: a thin type over `SyncStorage`.
 //
 // Invariants (in the storage, under its lock): the state says whether some
-// task holds the mutex. Unlock with waiters queued hands it straight to the
-// first (it stays locked), so waiters get it in FIFO order and a task that
-// keeps relocking cannot starve them (Go's starvation mode, always on).
-// Unlock of an unlocked mutex traps before anything changes.
+// task holds the mutex, and which (`holder`, the task that took it, for the
+// mutex-cycle check; any task may unlock, as in Go). Unlock with waiters
+// queued hands it straight to the first (it stays locked), so waiters get it
+// in FIFO order and a task that keeps relocking cannot starve them (Go's
+// starvation mode, always on). Unlock of an unlocked mutex traps before
+// anything changes.
+
+struct MutexState {
+    var locked = false
+    /// The task that holds it (`TaskIdentity.bits`), 0 when unlocked.
+    var holder: UInt = 0
+}
 
 extension Sync {
     /// A mutual exclusion lock for goroutines and tasks (Go: `sync.Mutex`).
@@ -18,8 +26,7 @@ extension Sync {
     ///         balance += try await fetchInterest()
     ///     }
     public final class Mutex: Sendable {
-        /// Whether it is locked.
-        private let storage = SyncStorage(false)
+        private let storage = SyncStorage(MutexState(), holder: { $0.holder })
 
         public init() {}
 
@@ -29,18 +36,20 @@ extension Sync {
         ///   then does not hold the mutex).
         public func lock(file: StaticString = #fileID, line: UInt = #line) async throws {
             if tryLock() { return }
-            try await storage.wait(reason: .mutexLock, at: SourceLocation(fileID: file, line: line)) { locked, _ in
-                if locked { return false }
-                locked = true
+            let task = TaskIdentity.current.bits
+            try await storage.wait(reason: .mutexLock, at: SourceLocation(fileID: file, line: line)) { state, _ in
+                if state.locked { return false }
+                state = MutexState(locked: true, holder: task)
                 return true
             }
         }
 
         /// Takes the mutex if it is free; false if it is held.
         public func tryLock() -> Bool {
-            storage.update { locked, _ in
-                if locked { return (false, []) }
-                locked = true
+            let task = TaskIdentity.current.bits
+            return storage.update { state, _ in
+                if state.locked { return (false, []) }
+                state = MutexState(locked: true, holder: task)
                 return (true, [])
             }
         }
@@ -50,10 +59,13 @@ extension Sync {
         /// - Precondition: the mutex is locked ("sync: unlock of unlocked
         ///   mutex", a programmer error, as in Go).
         public func unlock() {
-            let wasLocked = storage.update { locked, waiters -> (Bool, [SyncWaiter]) in
-                guard locked else { return (false, []) }
-                if let next = waiters.popFirst() { return (true, [next]) }  // stays locked, for it
-                locked = false
+            let wasLocked = storage.update { state, waiters -> (Bool, [SyncWaiter]) in
+                guard state.locked else { return (false, []) }
+                if let next = waiters.popFirst() {  // stays locked, for it
+                    state.holder = next.task.bits
+                    return (true, [next])
+                }
+                state = MutexState()
                 return (true, [])
             }
             precondition(wasLocked, "sync: unlock of unlocked mutex")

@@ -7,13 +7,16 @@
 // - A queued waiter is taken out exactly once, under the lock, by whoever
 //   grants it (`update`, or `regrant` after a cancellation) or by its own
 //   cancellation, and is resumed only after the lock is released.
+// - A storage with a `holder` rule (a mutex) is listed in `ContendedMutexes`
+//   from the moment a goroutine queues on it; the listing is weak, and pruned
+//   there.
 // - `regrant` is the primitive's pure rule for granting queued waiters: run
 //   after a release and after a cancellation (a waiter leaving the head of the
 //   queue may let those behind it in).
 
 import Synchronization
 
-final class SyncStorage<State>: WaitObject, @unchecked Sendable {
+final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     typealias Regrant = @Sendable (inout State, inout SyncWaiters) -> [SyncWaiter]
 
     private let lock = Lock()
@@ -34,9 +37,14 @@ final class SyncStorage<State>: WaitObject, @unchecked Sendable {
         }
     }
 
-    init(_ state: State, regrant: @escaping Regrant = { _, _ in [] }) {
+    /// The task holding it, for a primitive with one holder (a mutex): the
+    /// mutex-cycle check reads it.
+    private let holder: (@Sendable (State) -> UInt)?
+
+    init(_ state: State, regrant: @escaping Regrant = { _, _ in [] }, holder: (@Sendable (State) -> UInt)? = nil) {
         self.state = state
         self.regrant = regrant
+        self.holder = holder
         let maker = Goroutine.current?.runtime
         self.madeBy = maker
         self.outside = Atomic(maker == nil)
@@ -55,10 +63,17 @@ final class SyncStorage<State>: WaitObject, @unchecked Sendable {
     ) async throws {
         try await parkOnSync(reason: reason, at: location, on: self, weight: weight) { waiter in
             lock.lock()
-            defer { lock.unlock() }
-            if grantNow(&state, waiters) { return .granted }
-            if SyncWaiter.callerIsCancelled { return .cancelled }
+            if grantNow(&state, waiters) {
+                lock.unlock()
+                return .granted
+            }
+            if SyncWaiter.callerIsCancelled {
+                lock.unlock()
+                return .cancelled
+            }
             waiters.append(waiter)
+            lock.unlock()
+            if holder != nil { ContendedMutexes.shared.add(self) }
             return .queued
         } cancel: { task in
             self.lock.lock()
@@ -78,6 +93,14 @@ final class SyncStorage<State>: WaitObject, @unchecked Sendable {
         lock.unlock()
         for waiter in granted { waiter.continuation.resume() }
         return result
+    }
+
+    /// The holding task and the queued tasks, for a primitive with a holder.
+    func holderAndWaiters() -> (holder: UInt, waiting: [UInt])? {
+        guard let holder else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        return (holder(state), waiters.queue.map(\.task.bits))
     }
 
     /// Runs `body` under the lock, granting nothing.

@@ -1,0 +1,76 @@
+// Leak checks for tests (what uber-go/goleak gives Go users): no goroutine
+// started inside a scope may outlive it.
+
+/// Goroutines started inside a ``GoRuntime/checkingLeaks(grace:_:)`` scope
+/// that were still alive after it, with what each waits for and where it was
+/// started.
+public struct GoroutineLeak: Error, Sendable, CustomStringConvertible {
+    public let goroutines: [GoroutineInfo]
+
+    public var description: String {
+        "\(goroutines.count) goroutine\(goroutines.count == 1 ? "" : "s") leaked:\n\n\(GoroutineDump(goroutines: goroutines))"
+    }
+}
+
+/// A scope of `checkingLeaks`: goroutines started under it (directly, or by
+/// goroutines and tasks started under it) carry it.
+final class LeakScope: Sendable {
+    @TaskLocal static var current: LeakScope?
+
+    let parent: LeakScope?
+
+    init(parent: LeakScope?) {
+        self.parent = parent
+    }
+
+    func contains(_ scope: LeakScope?) -> Bool {
+        var scope = scope
+        while let current = scope {
+            if current === self { return true }
+            scope = current.parent
+        }
+        return false
+    }
+}
+
+extension GoRuntime {
+    /// Runs `body` and then checks that every goroutine started inside it
+    /// (by `body`, or by the goroutines and tasks it started, at any depth)
+    /// has ended, allowing `grace` for goroutines that are finishing.
+    ///
+    ///     @Test func pipelineStopsCleanly() async throws {
+    ///         try await GoRuntime.checkingLeaks {
+    ///             let numbers = generator(...)
+    ///             _ = try await numbers.receive()
+    ///         }   // throws GoroutineLeak if the generator's goroutine lives on
+    ///     }
+    ///
+    /// Goroutines started outside the scope, even while it runs, are not
+    /// counted, so checks in tests that run in parallel do not see each other.
+    ///
+    /// - Throws: ``GoroutineLeak`` listing those still alive, or what `body`
+    ///   throws.
+    public static func checkingLeaks<T>(
+        grace: Duration = .seconds(2),
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let scope = LeakScope(parent: LeakScope.current)
+        let result = try await LeakScope.$current.withValue(scope) {
+            try await body()
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        while true {
+            let alive = GoroutineRegistry.shared.all().filter { scope.contains($0.leakScope) }
+            if alive.isEmpty { return result }
+            if clock.now >= deadline {
+                let running = Set(allRuntimes().flatMap { $0.runningTasks() })
+                let now = Monotonic.coarseNow()
+                throw GoroutineLeak(goroutines: alive.map {
+                    GoroutineInfo($0, wait: $0.waitingFor, running: running, now: now)
+                })
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}

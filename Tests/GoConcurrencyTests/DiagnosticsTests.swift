@@ -1,0 +1,244 @@
+// A stuck program explains itself: goroutine dumps, panics (rule 37), SIGQUIT,
+// leak checks, mutex cycles and the long-wait hook.
+
+import Foundation
+import Testing
+@testable import GoConcurrency
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Diagnostics", .timeLimit(Stress.timeLimit))
+struct DiagnosticsTests {
+    // MARK: Dump
+
+    @Test("The dump lists each goroutine with its wait reason, where it waits, where it was started, and for how long")
+    func dumpEntries() async throws {
+        let never = Chan<Int>(), full = Chan<Int>(), gate = Sync.WaitGroup()
+        gate.add(1)
+        let receiveLine = #line; go { _ = try await never.receive() }
+        let sendLine = #line; go { try await full.send(1) }
+        let waitLine = #line; go { try await gate.wait() }
+        func entry(startedAt line: Int) -> GoroutineInfo? {
+            GoRuntime.dump().goroutines.first { $0.createdAt == SourceLocation(fileID: #fileID, line: UInt(line)) }
+        }
+        try await waitUntil("all three park") {
+            [receiveLine, sendLine, waitLine].allSatisfy { line in
+                if case .waiting = entry(startedAt: line)?.state { true } else { false }
+            }
+        }
+        let expected: [(Int, WaitReason)] = [(receiveLine, .channelReceive), (sendLine, .channelSend), (waitLine, .semacquire)]
+        for (line, reason) in expected {
+            let info = try #require(entry(startedAt: line))
+            #expect(info.state == .waiting(reason, at: SourceLocation(fileID: #fileID, line: UInt(line))))
+            #expect(info.waitDuration != nil)
+            #expect(info.description.hasPrefix("goroutine \(info.id) [\(reason)]:\n\twaiting at GoConcurrencyTests/DiagnosticsTests.swift:\(line)\ncreated at GoConcurrencyTests/DiagnosticsTests.swift:\(line)"))
+        }
+        #expect("\(GoRuntime.dump())".contains("goroutine \(try #require(entry(startedAt: sendLine)).id) [chan send]:"))
+        try never.close()
+        _ = try await full.receive()
+        gate.done()
+    }
+
+    @Test("A wait of a minute or more shows its length, as Go's dump does")
+    func waitLength() {
+        let info = GoroutineInfo(id: 7, createdAt: SourceLocation(fileID: #fileID, line: 1),
+                                 state: .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: 2)),
+                                 waitDuration: .seconds(150), mayBeWokenFromOutside: false, runtime: .shared, waitSince: 1)
+        #expect(info.description.hasPrefix("goroutine 7 [chan receive, 2 minutes]:"))
+        let short = GoroutineInfo(id: 8, createdAt: info.createdAt, state: info.state, waitDuration: .seconds(59),
+                                  mayBeWokenFromOutside: false, runtime: .shared, waitSince: 1)
+        #expect(short.description.hasPrefix("goroutine 8 [chan receive]:"))
+    }
+
+    // MARK: Panics (rule 37)
+
+    @Test("Rule 37: an error escaping a goroutine prints panic, the goroutine and where it started, and exits 2")
+    func unrecoveredPanic() async {
+        let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
+            struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+            go { throw Boom() }
+            while true { usleep(100_000) }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.hasPrefix("panic: boom\n\ngoroutine "))
+        #expect(text.contains("[running]:\ncreated at GoConcurrencyTests/DiagnosticsTests.swift:"))
+    }
+
+    @Test("A panic handler takes the panic instead: the program goes on, and may restart the worker")
+    func panicHandler() async throws {
+        struct Failure: Error {}
+        let panics = Chan<GoroutinePanic>(capacity: 2)
+        let restarted = Chan<Int>()
+        let value = try await GoRuntime.run { () async throws -> Int in
+            let runtime = try #require(Goroutine.current?.runtime)
+            runtime.panicHandler = { panic in
+                try? panics.trySend(panic)
+                go { try await restarted.send(42) }  // restart the worker
+            }
+            go { throw Failure() }
+            return try await restarted.receive()!
+        }
+        #expect(value == 42)
+        let panic = try #require(panics.tryReceive().value)
+        #expect(panic.error is Failure)
+        #expect(panic.createdAt.fileID == "GoConcurrencyTests/DiagnosticsTests.swift")
+    }
+
+    @Test("A checked run hands a goroutine's panic back as an error")
+    func checkedRunPanic() async throws {
+        struct Failure: Error {}
+        await #expect(throws: GoroutinePanic.self) {
+            try await GoRuntime.run {
+                go { throw Failure() }
+                _ = try await Chan<Int>().receive()  // waits; the panic ends the run
+            }
+        }
+    }
+
+    // MARK: SIGQUIT
+
+    @Test("SIGQUIT dumps every goroutine and exits with status 2, as in Go")
+    func quitSignal() async {
+        let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
+            GoRuntime.dumpGoroutinesOnQuitSignal()
+            let never = Chan<Int>()
+            go { _ = try await never.receive() }
+            while GoRuntime.shared.dump().goroutines.isEmpty { usleep(1_000) }
+            usleep(10_000)
+            // The test runner's child may start with SIGQUIT blocked.
+            var quit = sigset_t()
+            sigemptyset(&quit)
+            sigaddset(&quit, SIGQUIT)
+            pthread_sigmask(SIG_UNBLOCK, &quit, nil)
+            raise(SIGQUIT)
+            while true { usleep(100_000) }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.hasPrefix("SIGQUIT: quit\n\ngoroutine "))
+        #expect(text.contains("[chan receive]:\n\twaiting at GoConcurrencyTests/DiagnosticsTests.swift:"))
+    }
+
+    // MARK: Leak check
+
+    @Test("A goroutine left behind in a scope is reported with its wait reason and start; a clean scope passes")
+    func leakCheck() async throws {
+        let forgotten = Chan<Int>()
+        let leakLine = #line + 3
+        do {
+            try await GoRuntime.checkingLeaks(grace: .milliseconds(50)) {
+                go { go { _ = try await forgotten.receive() } }   // started by a goroutine of the scope
+            }
+            Issue.record("no leak reported")
+        } catch let leak as GoroutineLeak {
+            #expect(leak.goroutines.count == 1)
+            #expect(leak.goroutines.first?.createdAt == SourceLocation(fileID: #fileID, line: UInt(leakLine)))
+            #expect(leak.goroutines.first?.state == .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: UInt(leakLine))))
+            #expect("\(leak)".hasPrefix("1 goroutine leaked:\n\ngoroutine "))
+        }
+        try forgotten.close()
+        let answer = try await GoRuntime.checkingLeaks {
+            let result = Chan<Int>()
+            go { try await result.send(6 * 7) }
+            return try await result.receive()!
+        }
+        #expect(answer == 42)
+    }
+
+    // MARK: Partial deadlocks
+
+    /// Starts `count` goroutines in a ring, each holding mutex i and then
+    /// waiting for mutex i+1, while the rest of the program runs; returns
+    /// their ids once all wait.
+    func mutexRing(_ count: Int) async throws -> Set<Int> {
+        let mutexes = (0..<count).map { _ in Sync.Mutex() }
+        let ids = Shared<Set<Int>>([])
+        let holding = Sync.WaitGroup()
+        holding.add(count)
+        for index in 0..<count {
+            go {
+                try await mutexes[index].lock()
+                ids.withLock { _ = $0.insert(GoRuntime.currentGoroutineID!) }
+                holding.done()
+                try await holding.wait()
+                try await mutexes[(index + 1) % count].lock()  // never
+            }
+        }
+        let wanted = ids
+        try await waitUntil("the ring forms") {
+            wanted.value.count == count && GoRuntime.goroutines().filter {
+                wanted.value.contains($0.id) && { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }($0)
+            }.count == count
+        }
+        return ids.value
+    }
+
+    @Test("Mutex cycles of length 2 and 3 are found while the rest of the program runs", arguments: [2, 3])
+    func mutexCycles(length: Int) async throws {
+        let busy = Chan<Int>()
+        go { for i in 0..<1_000_000 { if (try? busy.trySend(i)) == nil { break }; await GoRuntime.yield() } }
+        let ring = try await mutexRing(length)
+        let found = GoRuntime.mutexCycles().filter { Set($0.goroutines.map(\.id)) == ring }
+        #expect(found.count == 1)
+        let cycle = try #require(found.first)
+        #expect(cycle.goroutines.count == length)
+        #expect(cycle.goroutines.first?.id == ring.min())
+        #expect(cycle.goroutines.allSatisfy { if case .waiting(.mutexLock, _) = $0.state { true } else { false } })
+        #expect("\(cycle)".hasPrefix("mutex cycle: goroutine \(ring.min()!) → "))
+        try busy.close()
+    }
+
+    @Test("A mutex held by a goroutine that is not waiting closes no ring")
+    func noFalseCycle() async throws {
+        let mutex = Sync.Mutex()
+        let release = Chan<Void>()
+        go {
+            try await mutex.lock()
+            _ = try await release.receive()
+            mutex.unlock()
+        }
+        let waiter = Shared<Int?>(nil)
+        go {
+            waiter.set(GoRuntime.currentGoroutineID)
+            try await mutex.lock()
+            mutex.unlock()
+        }
+        try await waitUntil("the second goroutine waits") {
+            GoRuntime.goroutines().contains { $0.id == waiter.value && { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }($0) }
+        }
+        #expect(!GoRuntime.mutexCycles().contains { $0.goroutines.contains { $0.id == waiter.value } })
+        try await release.send(())
+    }
+
+    @Test("The watchdog reports a long wait once per wait, and a mutex ring once")
+    func watchdog() async throws {
+        let gate = Chan<Int>()
+        let waiterID = Shared<Int?>(nil)
+        go {
+            waiterID.set(GoRuntime.currentGoroutineID)
+            _ = try await gate.receive()   // wait 1
+            _ = try await gate.receive()   // wait 2
+        }
+        let longWaits = Shared<[Int]>([])
+        let cycles = Shared<[Set<Int>]>([])
+        let watchdog = Watchdog(every: .milliseconds(5), longWait: .milliseconds(30),
+                                onLongWait: { info in longWaits.append(info.id) },
+                                onMutexCycle: { cycle in cycles.append(Set(cycle.goroutines.map(\.id))) })
+        defer { watchdog.stop() }
+        let id = try #require(try await {
+            try await waitUntil("the goroutine starts") { waiterID.value != nil }
+            return waiterID.value
+        }())
+        try await waitUntil("the first long wait is reported") { longWaits.value.contains(id) }
+        try await Task.sleep(for: .milliseconds(100))   // many more looks: still once
+        #expect(longWaits.value.filter { $0 == id }.count == 1)
+        try await gate.send(1)
+        try await waitUntil("the second wait is reported too") { longWaits.value.filter { $0 == id }.count == 2 }
+        let ring = try await mutexRing(2)
+        try await waitUntil("the ring is reported") { cycles.value.contains(ring) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(cycles.value.filter { $0 == ring }.count == 1)
+        try gate.close()
+    }
+}
