@@ -100,6 +100,30 @@ struct DeadlockTests {
         #expect(reasons(deadlock).allSatisfy { $0 == .channelReceive })
     }
 
+    @Test("Rule 35: the seed's three deadlock programs end as Go's do, in a child process", arguments: [
+        ("unreceived-send", "", "chan send"),
+        ("buffering-one-too-many", "buffered\nchannel\n", "chan receive"),
+        ("range-deadlock", "", "chan receive"),
+    ])
+    func seedPrograms(name: String, output: String, reason: String) throws {
+        let path = RouteTests.tourPath
+        try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
+        let process = Process()
+        process.executableURL = path
+        process.arguments = ["--program", name]
+        let standardOutput = Pipe(), standardError = Pipe()
+        process.standardOutput = standardOutput
+        process.standardError = standardError
+        try process.run()
+        let errors = standardError.fileHandleForReading.readDataToEndOfFile()
+        let printed = standardOutput.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(String(decoding: printed, as: UTF8.self) == output)
+        let report = String(decoding: errors, as: UTF8.self)
+        #expect(report.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [\(reason)]:\n\twaiting at "), "\(report)")
+    }
+
     // MARK: Not reported (rule 36 and the outside)
 
     /// One live program of the kind `kind`: a goroutine waits on a channel

@@ -41,6 +41,22 @@ struct DiagnosticsTests {
         gate.done()
     }
 
+    @Test("A goroutine in a blocking call shows as Go's [syscall], where it made the call")
+    func blockingCallInDump() async throws {
+        let release = Flag()
+        let id = Shared<Int?>(nil)
+        let callLine = #line + 3
+        go {
+            id.set(GoRuntime.currentGoroutineID)
+            try blocking { while !release.isSet { usleep(1_000) } }
+        }
+        try await waitUntil("the goroutine is in its blocking call") {
+            GoRuntime.goroutines().first { $0.id == id.value }?.state == .waiting(.blockingCall, at: SourceLocation(fileID: #fileID, line: UInt(callLine)))
+        }
+        #expect(GoRuntime.goroutines().first { $0.id == id.value }!.description.hasPrefix("goroutine \(id.value!) [syscall]:"))
+        release.set()
+    }
+
     @Test("A wait of a minute or more shows its length, as Go's dump does")
     func waitLength() {
         let info = GoroutineInfo(id: 7, createdAt: SourceLocation(fileID: #fileID, line: 1),
@@ -74,7 +90,7 @@ struct DiagnosticsTests {
         let value = try await GoRuntime.run { () async throws -> Int in
             let runtime = try #require(Goroutine.current?.runtime)
             runtime.panicHandler = { panic in
-                try? panics.trySend(panic)
+                _ = panics.trySend(panic)
                 go { try await restarted.send(42) }  // restart the worker
             }
             go { throw Failure() }
@@ -107,12 +123,7 @@ struct DiagnosticsTests {
             go { _ = try await never.receive() }
             while GoRuntime.shared.dump().goroutines.isEmpty { usleep(1_000) }
             usleep(10_000)
-            // The test runner's child may start with SIGQUIT blocked.
-            var quit = sigset_t()
-            sigemptyset(&quit)
-            sigaddset(&quit, SIGQUIT)
-            pthread_sigmask(SIG_UNBLOCK, &quit, nil)
-            raise(SIGQUIT)
+            raise(SIGQUIT)  // the test runner's child starts with it blocked: installing unblocks it
             while true { usleep(100_000) }
         }
         let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
@@ -129,6 +140,9 @@ struct DiagnosticsTests {
         do {
             try await GoRuntime.checkingLeaks(grace: .milliseconds(50)) {
                 go { go { _ = try await forgotten.receive() } }   // started by a goroutine of the scope
+                try await waitUntil("the inner goroutine parks") {
+                    GoRuntime.goroutines().contains { $0.state == .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: UInt(leakLine))) }
+                }
             }
             Issue.record("no leak reported")
         } catch let leak as GoroutineLeak {
@@ -177,7 +191,9 @@ struct DiagnosticsTests {
     @Test("Mutex cycles of length 2 and 3 are found while the rest of the program runs", arguments: [2, 3])
     func mutexCycles(length: Int) async throws {
         let busy = Chan<Int>()
-        go { for i in 0..<1_000_000 { if (try? busy.trySend(i)) == nil { break }; await GoRuntime.yield() } }
+        go {   // the rest of the program, running meanwhile
+            while busy.trySend(0) != .closed { await GoRuntime.yield() }
+        }
         let ring = try await mutexRing(length)
         let found = GoRuntime.mutexCycles().filter { Set($0.goroutines.map(\.id)) == ring }
         #expect(found.count == 1)

@@ -169,8 +169,9 @@ extension Goroutine {
 
 extension WaitReason {
     /// Whether a goroutine parked for this reason can only be woken by
-    /// another party (not by a timer of its own).
+    /// another party (not by a timer of its own, nor by its blocking call
+    /// returning).
     var blocksForEver: Bool {
-        self != .sleep
+        self != .sleep && self != .blockingCall
     }
 }

@@ -99,13 +99,19 @@ public struct ThreadLimitExceeded: Error, CustomStringConvertible {
 ///
 ///     let line = try blocking { readLine() }
 ///
+/// Meanwhile a goroutine dump shows the goroutine in a "syscall" at the call's
+/// place, and the runtime reports no deadlock.
+///
 /// - Throws: what `body` throws, or ``ThreadLimitExceeded`` if the runtime would
 ///   need more than ``GoRuntime/maxThreads`` threads.
 @discardableResult
-public func blocking<T>(_ body: () throws -> T) throws -> T {
+public func blocking<T>(file: StaticString = #fileID, line: UInt = #line, _ body: () throws -> T) throws -> T {
     guard let machine = Machine.current, let processor = Processor.current else {
         return try body()
     }
+    let goroutine = Goroutine.rooted(at: TaskIdentity.current)
+    goroutine?.parked(.blockingCall, at: SourceLocation(fileID: file, line: line))
+    defer { goroutine?.unparked() }
     machine.runtime.blockingCalls.add(1, ordering: .sequentiallyConsistent)
     defer { machine.runtime.blockingCalls.subtract(1, ordering: .sequentiallyConsistent) }
     let job = try processor.handOff()

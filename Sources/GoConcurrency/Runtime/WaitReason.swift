@@ -24,6 +24,9 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case rwMutexLock = "sync.RWMutex.Lock"
     /// Blocked in `RWMutex.readLock`.
     case rwMutexReadLock = "sync.RWMutex.RLock"
+    /// In a ``blocking(file:line:_:)`` call (Go: a system call, "syscall" in
+    /// its dump): its thread is blocked, its processor handed to another.
+    case blockingCall = "syscall"
 
     public var description: String { rawValue }
 
@@ -41,6 +44,7 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .mutexLock: 7
         case .rwMutexLock: 8
         case .rwMutexReadLock: 9
+        case .blockingCall: 10
         }
     }
 
