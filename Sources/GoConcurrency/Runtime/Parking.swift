@@ -60,16 +60,21 @@ enum Parking {
     /// other places the waiter is queued. The root task of a goroutine cannot
     /// be cancelled, so it parks without a handler.
     ///
-    /// `objects` are what it waits on (a select's channels), as for the
-    /// plain park.
+    /// `objects` visits what it waits on (a select's channels), as for the
+    /// plain park: it calls its argument with each until that returns false.
     @inlinable
     nonisolated(nonsending) static func park(
         _ waiter: Waiter,
-        on objects: () -> [any WaitObject] = { [] },
+        on objects: ((any WaitObject) -> Bool) -> Void = { _ in },
         register: (Waiter) -> Void
     ) async {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
-            goroutine.parked(waiter.reason, at: waiter.location, outside: objects().contains { $0.isSharedWithOutside })
+            var outside = false
+            objects { object in
+                outside = object.isSharedWithOutside
+                return !outside
+            }
+            goroutine.parked(waiter.reason, at: waiter.location, outside: outside)
             defer { goroutine.unparked() }
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
@@ -77,7 +82,10 @@ enum Parking {
             }
             return
         }
-        for object in objects() { object.shareWithOutside() }
+        objects { object in
+            object.shareWithOutside()
+            return true
+        }
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation

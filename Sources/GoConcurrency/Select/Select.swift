@@ -101,7 +101,7 @@ enum Select {
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
             var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
-            await Parking.park(waiter, on: { channelObjects(cases) }) { waiter in
+            await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
                     guard case .channel(let channel) = cases[index].kind else { continue }
@@ -213,13 +213,13 @@ enum Select {
     }
 }
 
-/// The channels of a select's enabled cases, as the deadlock detector sees
-/// them.
+/// Calls `visit` with the channel of each enabled case of a select, as the
+/// deadlock detector sees it, until `visit` returns false.
 @inlinable
-func channelObjects<Result>(_ cases: [SelectCase<Result>]) -> [any WaitObject] {
-    cases.compactMap { selectCase -> (any WaitObject)? in
+func visitChannels<Result>(_ cases: [SelectCase<Result>], _ visit: (any WaitObject) -> Bool) {
+    for selectCase in cases {
         guard case .channel(let channel) = selectCase.kind,
-              case .channel(let lockable) = channel.step(.channel) else { return nil }
-        return lockable
+              case .channel(let lockable) = channel.step(.channel) else { continue }
+        if !visit(lockable) { return }
     }
 }
