@@ -28,6 +28,9 @@ let workloads: [Workload] = [
     Workload(name: "workpool_8", ops: 1_000_000, run: workpool),
     // Not in the Go anchor: the select/default spelling of `nonblocking`.
     Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
+    // Not in the Go anchor: a goroutine dump of 100,000 parked goroutines,
+    // reported per goroutine listed.
+    Workload(name: "dump_100k", ops: 100_000, run: dumpParked),
 ]
 
 /// The command line; `main.swift` parses it and calls `execute`.
@@ -80,6 +83,9 @@ struct GoBench: ParsableCommand {
                 let two = try await measure(workload, n)
                 runtime.processorCount = before
                 print("\(workload.name) \(formatted(one)) \(formatted(two)) \(formatted(one / two))")
+            } else if workload.name == "dump_100k" {
+                _ = try await measure(workload, n)
+                print("dump_100k \(formatted(dumpNanosecondsPerGoroutine)) \(n)")
             } else {
                 print("\(workload.name) \(formatted(try await measure(workload, n))) \(n)")
                 if workload.name == "parked_1m" {

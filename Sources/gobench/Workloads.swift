@@ -182,6 +182,39 @@ func parked(_ n: Int) async throws {
     _ = try await done.receive()
 }
 
+/// Not in the Go anchor: what a goroutine dump costs per goroutine listed,
+/// with `n` goroutines parked (the dump of "Debugging stuck programs"; Go's
+/// is a stop-the-world traceback, not comparable).
+func dumpParked(_ n: Int) async throws {
+    let gate = Chan<Void>()
+    let started = Counter(), finished = Counter()
+    let done = Chan<Void>()
+    for _ in 0..<n {
+        spawn {
+            started.add(1)
+            _ = try await gate.receive()
+            if finished.increment() == n {
+                try done.close()
+            }
+        }
+    }
+    while started.count < n {
+        try await sleep(for: .milliseconds(1))
+    }
+    try await sleep(for: .milliseconds(50))  // let them all park
+    let clock = ContinuousClock()
+    let rounds = 5
+    var listed = 0
+    let elapsed = clock.measure {
+        for _ in 0..<rounds { listed += GoRuntime.dump().goroutines.count }
+    }
+    dumpNanosecondsPerGoroutine = Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000) / Double(max(listed, 1))
+    try gate.close()
+    _ = try await done.receive()
+}
+
+nonisolated(unsafe) var dumpNanosecondsPerGoroutine = 0.0
+
 /// glibc's malloc_trim (malloc.h is not in the Glibc module).
 @_silgen_name("malloc_trim")
 func mallocTrim(_ pad: Int) -> Int32

@@ -55,8 +55,10 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let rootTask = Atomic<UInt>(0)
     @usableFromInline let waitWord = Atomic<UInt64>(0)
     @usableFromInline let waitFile = Atomic<UInt>(0)
-    /// When the current wait began (`Monotonic.coarseNow`), for the dump's
-    /// "[chan receive, 2 minutes]" and the long-wait hook.
+    /// When the current wait was first seen (`Monotonic.coarseNow`; 0 until a
+    /// dump, the watchdog or the deadlock check looks), for the dump's
+    /// "[chan receive, 2 minutes]" and the long-wait hook: the wait began at
+    /// or before it. Go stamps its waitsince the same lazy way.
     @usableFromInline let waitSince = Atomic<UInt64>(0)
     /// The runtime it runs on.
     @usableFromInline unowned(unsafe) let runtime: GoRuntime
@@ -100,10 +102,15 @@ final class Goroutine: @unchecked Sendable {
     /// The goroutine whose root task is `task`, if it is one: such a task
     /// cannot be cancelled (`go` hands out no handle), and its parks are
     /// recorded.
+    ///
+    /// Unretained: the goroutine's task is the caller, so the record lives at
+    /// least as long as the call that asks (its handle, bound for the task's
+    /// life, holds it), and a park holds no reference that the plain-task
+    /// count could see.
     @inlinable
-    static func rooted(at task: TaskIdentity) -> Goroutine? {
+    static func rooted(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
         guard let goroutine = current, goroutine.rootTask.load(ordering: .relaxed) == task.bits else { return nil }
-        return goroutine
+        return Unmanaged.passUnretained(goroutine)
     }
 
     /// Records that the goroutine parks for `reason` at `location`.
@@ -112,7 +119,7 @@ final class Goroutine: @unchecked Sendable {
         let line = UInt64(min(location.line, UInt(UInt32.max)))
         let length = UInt64(min(location.fileLength, 0x7F_FFFF))
         waitFile.store(UInt(bitPattern: location.file), ordering: .relaxed)
-        waitSince.store(Monotonic.coarseNow(), ordering: .relaxed)
+        waitSince.store(0, ordering: .relaxed)  // stamped by the first reader
         waitWord.store(reason.code | length << 8 | line << 32 | (outside ? Goroutine.outsideBit : 0), ordering: .releasing)
     }
 
@@ -128,7 +135,14 @@ final class Goroutine: @unchecked Sendable {
             let word = waitWord.load(ordering: .acquiring)
             if word == 0 { return nil }
             let file = waitFile.load(ordering: .acquiring)
-            let since = waitSince.load(ordering: .acquiring)
+            var since = waitSince.load(ordering: .acquiring)
+            if since == 0 {
+                // The first to see this wait stamps when it began (Go stamps
+                // waitsince lazily too): a park costs no clock read.
+                let now = Monotonic.coarseNow()
+                let (exchanged, current) = waitSince.compareExchange(expected: 0, desired: now, ordering: .acquiringAndReleasing)
+                since = exchanged ? now : current
+            }
             guard waitWord.load(ordering: .acquiring) == word else { continue }
             guard let reason = WaitReason(code: word & 0xFF),
                   let pointer = UnsafePointer<UInt8>(bitPattern: file)
@@ -143,7 +157,8 @@ final class Goroutine: @unchecked Sendable {
     struct Wait {
         let reason: WaitReason
         let location: SourceLocation
-        /// `Monotonic.coarseNow()` when it began.
+        /// `Monotonic.coarseNow()` when it was first seen (it began then or
+        /// before).
         let since: UInt64
         /// Whether code outside the runtime may end it.
         let outside: Bool

@@ -110,8 +110,8 @@ public func blocking<T>(file: StaticString = #fileID, line: UInt = #line, _ body
         return try body()
     }
     let goroutine = Goroutine.rooted(at: TaskIdentity.current)
-    goroutine?.parked(.blockingCall, at: SourceLocation(fileID: file, line: line))
-    defer { goroutine?.unparked() }
+    goroutine?._withUnsafeGuaranteedRef { $0.parked(.blockingCall, at: SourceLocation(fileID: file, line: line)) }
+    defer { goroutine?._withUnsafeGuaranteedRef { $0.unparked() } }
     machine.runtime.blockingCalls.add(1, ordering: .sequentiallyConsistent)
     defer { machine.runtime.blockingCalls.subtract(1, ordering: .sequentiallyConsistent) }
     let job = try processor.handOff()

@@ -30,8 +30,8 @@ enum Parking {
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
-            goroutine.parked(reason, at: location, outside: object.isSharedWithOutside)
-            defer { goroutine.unparked() }
+            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.isSharedWithOutside) }
+            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
             }
@@ -74,8 +74,8 @@ enum Parking {
                 outside = object.isSharedWithOutside
                 return !outside
             }
-            goroutine.parked(waiter.reason, at: waiter.location, outside: outside)
-            defer { goroutine.unparked() }
+            goroutine._withUnsafeGuaranteedRef { $0.parked(waiter.reason, at: waiter.location, outside: outside) }
+            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
                 register(waiter)
