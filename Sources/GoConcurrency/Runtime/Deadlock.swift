@@ -111,7 +111,8 @@ extension GoRuntime {
         return Deadlock(dump: GoroutineDump(goroutines: infos))
     }
 
-    /// Every processor idle, every queue empty, no timer, no blocking call.
+    /// Every processor idle (listed so, and running no job), every queue
+    /// empty, no timer, no blocking call.
     private func isQuiescent() -> Bool {
         guard idleCount.load(ordering: .sequentiallyConsistent) >= activeCount.load(ordering: .sequentiallyConsistent),
               globalCount.load(ordering: .sequentiallyConsistent) == 0,
@@ -120,7 +121,9 @@ extension GoRuntime {
               !anyQueuedWork()
         else { return false }
         let created = createdCount.load(ordering: .acquiring)
-        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({ $0.hasRunnext }) {
+        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
+            $0.hasRunnext || $0.runningTask.load(ordering: .sequentiallyConsistent) != 0
+        }) {
             return false
         }
         return true

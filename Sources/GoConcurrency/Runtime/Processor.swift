@@ -402,11 +402,11 @@ final class Processor: @unchecked Sendable {
             // Someone already took us off the list and will wake us: consume it.
         }
         sleepUntilWakeOrTimer()
-        // Woken to give the processor back or to retire, we may still be
-        // listed as idle.
-        if takeBackRequested.load(ordering: .acquiring) || !isActive {
-            _ = leaveIdleList()
-        }
+        // Woken by anything but an enqueuer (which takes us off the list
+        // first) — to give the processor back, to retire, or by a wake-up left
+        // over from one of those — we may still be listed as idle; a
+        // processor that runs must not be (the deadlock check counts them).
+        _ = leaveIdleList()
     }
 
     /// Parks the thread: until the earliest timer if this processor becomes
