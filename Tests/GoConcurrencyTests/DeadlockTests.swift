@@ -155,25 +155,16 @@ struct DeadlockTests {
                     }
                 }
                 return try await c.receive()!
-            case 3:  // plain threads: one that sleeps first (the channel handed to
-                     // it is marked, as the article asks), one parked in
-                     // blockingSend until the test's own task receives
-                let c = Chan<Int>(), relay = Chan<Int>(), d = Chan<Int>()
+            case 3:  // a plain thread that sleeps first, then feeds the channel
+                     // with blockingSend (the channel handed to it is marked,
+                     // as the article asks)
+                let c = Chan<Int>()
                 c.markUsedOutsideGoroutines()
                 Thread {
                     usleep(UInt32(delay.components.attoseconds / 1_000_000_000_000))
                     try? c.blockingSend(4)
                 }.start()
-                let first = try await c.receive()!
-                Thread {
-                    try? relay.blockingSend(first)          // parks: nobody receives yet
-                    try? d.blockingSend(first)
-                }.start()
-                Task.detached {
-                    try await Task.sleep(for: delay)
-                    _ = try await relay.receive()           // outside, not started by a goroutine
-                }
-                return try await d.receive()!
+                return try await c.receive()!
             case 4:  // a continuation resumed by a Dispatch thread
                 let value = await withCheckedContinuation { continuation in
                     DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay.components.attoseconds / 1_000_000_000_000_000))) {
@@ -181,7 +172,7 @@ struct DeadlockTests {
                     }
                 }
                 return value
-            default:  // a plain task that outlives the goroutine that started it
+            case 5:  // a plain task that outlives the goroutine that started it
                 let c = Chan<Int>()
                 go {
                     Task {
@@ -191,6 +182,42 @@ struct DeadlockTests {
                 }
                 try await sleep(for: .milliseconds(1))
                 return try await c.receive()!
+            case 6:  // a select whose timeout is pending (a timer of this runtime)
+                let never = Chan<Int>()
+                return try await select {
+                    never.onReceive { _ in 0 }
+                    after(delay) { 7 }
+                }
+            case 7:  // a Timer's channel
+                let timer = Timer(after: delay)
+                _ = try await timer.channel.receive()
+                return 8
+            case 8:  // the waiting goroutine itself started the plain task
+                let c = Chan<Int>()
+                Task {
+                    try await Task.sleep(for: delay)
+                    try await c.send(9)
+                }
+                return try await c.receive()!
+            case 9:  // a goroutine of another runtime (GoRuntime.shared) feeds it
+                let c = Chan<Int>()
+                go(on: .shared) {
+                    try await sleep(for: delay)
+                    try await c.send(10)
+                }
+                return try await c.receive()!
+            default:  // a thread parked in blockingSend on a goroutine's channel,
+                      // until a task outside receives
+                let relay = Chan<Int>(), d = Chan<Int>()
+                Thread {
+                    try? relay.blockingSend(11)            // parks: nobody receives yet
+                    try? d.blockingSend(11)
+                }.start()
+                Task.detached {
+                    try await Task.sleep(for: delay)
+                    _ = try await relay.receive()          // outside, not started by a goroutine
+                }
+                return try await d.receive()!
             }
         }
     }
@@ -200,7 +227,7 @@ struct DeadlockTests {
         let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for index in 0..<50 {
                 group.addTask {
-                    let kind = index % 6
+                    let kind = index % 11
                     return (kind, try await liveProgram(kind, delay: .milliseconds(5 + index % 4 * 5)))
                 }
             }
@@ -210,7 +237,7 @@ struct DeadlockTests {
         }
         #expect(results.count == 50)
         for (kind, value) in results {
-            #expect(value == [1, 2, 3, 4, 5, 6][kind], "program kind \(kind)")
+            #expect(value == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11][kind], "program kind \(kind)")
         }
     }
 

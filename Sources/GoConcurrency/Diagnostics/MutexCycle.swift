@@ -24,11 +24,16 @@ extension GoRuntime {
     /// child task, or by a plain task, closes no ring (it may be unlocked by
     /// code the runtime cannot see).
     public static func mutexCycles() -> [MutexCycle] {
-        // Who waits (a goroutine's root task) for a mutex held by whom.
+        // Who waits (a goroutine's root task) for a mutex held by whom, and
+        // which mutex that edge was read from.
         var waitsFor: [UInt: UInt] = [:]
+        var edgeMutex: [UInt: any MutexProbe] = [:]
         for mutex in ContendedMutexes.shared.snapshot() {
             guard let (holder, waiting) = mutex.holderAndWaiters(), holder != 0 else { continue }
-            for task in waiting { waitsFor[task] = holder }
+            for task in waiting {
+                waitsFor[task] = holder
+                edgeMutex[task] = mutex
+            }
         }
         if waitsFor.isEmpty { return [] }
         let byTask = Dictionary(
@@ -43,8 +48,16 @@ extension GoRuntime {
             var task = start
             while mark[task] != 2 {
                 if mark[task] == 1 {
-                    let index = path.firstIndex(of: task)!
-                    cycles.append(contentsOf: cycle(Array(path[index...]), byTask))
+                    let ring = Array(path[path.firstIndex(of: task)!...])
+                    // The mutexes were read one at a time: read the ring's
+                    // again. A real ring cannot have moved; a ring pieced
+                    // together from moments apart (a waiter granted its mutex
+                    // in between) has.
+                    let stillHeld = ring.allSatisfy { waiter in
+                        guard let state = edgeMutex[waiter]?.holderAndWaiters() else { return false }
+                        return state.holder == waitsFor[waiter] && state.waiting.contains(waiter)
+                    }
+                    if stillHeld { cycles.append(contentsOf: cycle(ring, byTask)) }
                     break
                 }
                 guard byTask[task] != nil, let next = waitsFor[task] else { break }

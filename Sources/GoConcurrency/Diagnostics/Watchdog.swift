@@ -92,8 +92,13 @@ public final class Watchdog: Sendable {
         pthread_detach(thread)
     }
 
+    deinit {
+        stop()
+    }
+
     /// Stops watching: the thread ends before its next look (a look in
-    /// progress, and the hooks it calls, finish first).
+    /// progress, and the hooks it calls, finish first). Dropping the last
+    /// reference to the watchdog stops it too.
     public func stop() {
         control.stopped.store(true, ordering: .releasing)
         control.parker.unpark()

@@ -90,25 +90,44 @@ extension GoRuntime {
     /// what counts).
     func provenDeadlock() -> Deadlock? {
         let moves = idleMoves.load(ordering: .sequentiallyConsistent)
+        let jobs = jobsRun()
         guard !openedToOutside.load(ordering: .sequentiallyConsistent),
               isQuiescent(), !anyOutlivingTasks() else { return nil }
-        let goroutines = GoroutineRegistry.shared.all().filter { $0.runtime === self }
-        guard !goroutines.isEmpty else { return nil }
-        var waits: [Goroutine.Wait] = []
-        waits.reserveCapacity(goroutines.count)
-        for goroutine in goroutines {
+        // Read under the registry's locks: a goroutine listed there is alive,
+        // and so is its handle.
+        var stuck: [(goroutine: Goroutine, wait: Goroutine.Wait)] = []
+        var provable = true
+        GoroutineRegistry.shared.forEach { goroutine in
+            guard provable, goroutine.runtime === self else { return }
             guard let wait = goroutine.waitingFor, wait.reason.blocksForEver, !wait.outside,
                   goroutine.plainTasksAlive == 0
-            else { return nil }
-            waits.append(wait)
+            else {
+                provable = false
+                return
+            }
+            stuck.append((goroutine, wait))
         }
-        // Nothing moved meanwhile: no processor woke, no goroutine re-parked.
-        guard isQuiescent(), idleMoves.load(ordering: .sequentiallyConsistent) == moves,
-              zip(goroutines, waits).allSatisfy({ $0.waitWord.load(ordering: .acquiring) == $1.word })
+        guard provable, !stuck.isEmpty else { return nil }
+        // Nothing moved meanwhile: no job ran, no processor woke, no goroutine
+        // re-parked.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        guard isQuiescent(), idleMoves.load(ordering: .sequentiallyConsistent) == moves, jobsRun() == jobs,
+              stuck.allSatisfy({ $0.goroutine.waitWord.load(ordering: .acquiring) == $0.wait.word })
         else { return nil }
         let now = Monotonic.coarseNow()
-        let infos = zip(goroutines, waits).map { GoroutineInfo($0, wait: $1, running: [], now: now) }
+        let infos = stuck.sorted { $0.goroutine.id < $1.goroutine.id }
+            .map { GoroutineInfo($0.goroutine, wait: $0.wait, running: [], now: now) }
         return Deadlock(dump: GoroutineDump(goroutines: infos))
+    }
+
+    /// Jobs the processors have run so far.
+    private func jobsRun() -> UInt {
+        let created = createdCount.load(ordering: .acquiring)
+        var total: UInt = 0
+        for index in 0..<created {
+            total &+= peers[index]._withUnsafeGuaranteedRef { $0.scheduled.load(ordering: .sequentiallyConsistent) }
+        }
+        return total
     }
 
     /// Every processor idle (listed so, and running no job), every queue
@@ -116,6 +135,7 @@ extension GoRuntime {
     private func isQuiescent() -> Bool {
         guard idleCount.load(ordering: .sequentiallyConsistent) >= activeCount.load(ordering: .sequentiallyConsistent),
               globalCount.load(ordering: .sequentiallyConsistent) == 0,
+              jobsInTransit.load(ordering: .sequentiallyConsistent) == 0,
               blockingCalls.load(ordering: .sequentiallyConsistent) == 0,
               timers.earliest.load(ordering: .sequentiallyConsistent) == .max,
               !anyQueuedWork()

@@ -31,16 +31,26 @@ public func go(
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
 ) {
-    let runtime = chosen ?? Goroutine.current?.runtime ?? .shared
+    let starter = Goroutine.current?.runtime
+    let runtime = chosen ?? starter ?? .shared
+    if let starter, starter !== runtime {
+        // Each runtime's deadlock check watches its own goroutines only; the
+        // two now share objects, so neither can tell that the other will not act.
+        starter.openToOutside()
+        runtime.openToOutside()
+    }
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)
     goroutine.leakScope = LeakScope.current
-    let handle = GoroutineHandle(goroutine)
-    goroutine.handle = handle
     GoroutineRegistry.shared.add(goroutine)
     let main: @Sendable () async -> Void = {
         goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
+        // Made here, so that only this task (this frame and the task-local)
+        // holds it when its baseline is taken: a copy held by `go`'s caller
+        // could be gone later and hide a live plain task.
+        let handle = GoroutineHandle(goroutine)
+        goroutine.adopt(handle)
         await Goroutine.$handle.withValue(handle) {
-            goroutine.handleBase = goroutine.handleReferences()
+            goroutine.takeBaseline()
             do {
                 try await body()
             } catch {
@@ -49,7 +59,11 @@ public func go(
             goroutine.finished()
         }
         goroutine.rootTask.store(0, ordering: .relaxed)
-        GoroutineRegistry.shared.remove(goroutine)
+        // The handle outlives the registration: the deadlock check reads it
+        // through registered records.
+        withExtendedLifetime(handle) {
+            GoroutineRegistry.shared.remove(goroutine)
+        }
     }
     if runtime.runsAsGlobalExecutor {
         Task.detached(operation: main)

@@ -155,6 +155,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// that nothing ran while it looked.
     let idleMoves = Atomic<Int>(0)
     let deadlockCheck = Atomic<Bool>(false)
+    /// Processors moving jobs between queues (a retiring one's to the global
+    /// queue): the deadlock check waits for none.
+    let jobsInTransit = Atomic<Int>(0)
     /// Set for good once outside code used an object of its goroutines.
     let openedToOutside = Atomic<Bool>(false)
     let deadlockReported = Atomic<Bool>(false)
@@ -268,13 +271,16 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
                 wakeIdleProcessor()
             }
         } else {
-            globalQueue.withLock { $0.append(job) }
+            // Counted before it is queued: a deadlock check that sees the
+            // count at 0 sees no job on its way.
             globalCount.add(1, ordering: .sequentiallyConsistent)
+            globalQueue.withLock { $0.append(job) }
             wakeIdleProcessor()
         }
     }
 
     func popGlobal() -> UnownedJob? {
+        // The count may run ahead of the queue for a moment (see `enqueue`).
         if globalCount.load(ordering: .relaxed) == 0 { return nil }
         let job = globalQueue.withLock { $0.popFirst() }
         if job != nil {

@@ -62,11 +62,31 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let waitSince = Atomic<UInt64>(0)
     /// The runtime it runs on.
     @usableFromInline unowned(unsafe) let runtime: GoRuntime
-    /// Its handle (kept alive by the goroutine's task while it runs).
-    unowned(unsafe) var handle: GoroutineHandle?
+    /// Its handle's address, 0 until its task starts (the handle is kept
+    /// alive by the goroutine's task for as long as the record is registered;
+    /// an atomic word because the deadlock check reads it from other threads).
+    private let handleBits = Atomic<UInt>(0)
     /// The handle's strong references when the goroutine started, before its
     /// body ran: the baseline for `plainTasksAlive`.
-    var handleBase = 0
+    private let handleBase = Atomic<Int>(0)
+
+    /// The handle, while the goroutine's task runs.
+    var handle: GoroutineHandle? {
+        guard let pointer = UnsafeRawPointer(bitPattern: handleBits.load(ordering: .acquiring)) else { return nil }
+        return Unmanaged<GoroutineHandle>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Called by the goroutine's task, holding `handle` for its whole life,
+    /// before it binds it: from now on its references are counted.
+    func adopt(_ handle: GoroutineHandle) {
+        handleBits.store(UInt(bitPattern: Unmanaged.passUnretained(handle).toOpaque()), ordering: .releasing)
+    }
+
+    /// Called inside the binding, before the body runs: the references the
+    /// goroutine's own frames and binding hold, which later counts subtract.
+    func takeBaseline() {
+        handleBase.store(handleReferences(), ordering: .releasing)
+    }
     /// The `checkingLeaks` scope it was started in, if any.
     var leakScope: LeakScope?
 
@@ -85,14 +105,14 @@ final class Goroutine: @unchecked Sendable {
     /// its holders; the same one in every call).
     @inline(never)
     func handleReferences() -> Int {
-        guard let handle else { return 0 }
-        return Int(_getRetainCount(handle))
+        guard let pointer = UnsafeRawPointer(bitPattern: handleBits.load(ordering: .acquiring)) else { return 0 }
+        return Unmanaged<GoroutineHandle>.fromOpaque(pointer)._withUnsafeGuaranteedRef { Int(_getRetainCount($0)) }
     }
 
     /// Plain Swift tasks started by this goroutine, or by those tasks, that
     /// have not ended yet.
     var plainTasksAlive: Int {
-        max(0, handleReferences() - handleBase)
+        max(0, handleReferences() - handleBase.load(ordering: .acquiring))
     }
 
     /// The flag of `waitWord` saying the wait may be ended from outside the

@@ -49,6 +49,21 @@ final class GoroutineRegistry: @unchecked Sendable {
         live.subtract(1, ordering: .relaxed)
     }
 
+    /// Calls `body` with every live goroutine, each under its shard's lock
+    /// (so it stays registered, and alive, during the call). `body` must not
+    /// start or end goroutines.
+    func forEach(_ body: (Goroutine) -> Void) {
+        for shard in shards {
+            shard.lock.lock()
+            var node = shard.head
+            while let current = node {
+                body(current)
+                node = current.next
+            }
+            shard.lock.unlock()
+        }
+    }
+
     /// Every live goroutine's record, in id order.
     func all() -> [Goroutine] {
         var records: [Goroutine] = []

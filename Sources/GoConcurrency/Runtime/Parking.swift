@@ -30,7 +30,7 @@ enum Parking {
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
-            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.isSharedWithOutside) }
+            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtime)) }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
@@ -70,8 +70,9 @@ enum Parking {
     ) async {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
             var outside = false
+            let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtime }
             objects { object in
-                outside = object.isSharedWithOutside
+                outside = object.mayBeUsedOutside(of: runtime)
                 return !outside
             }
             goroutine._withUnsafeGuaranteedRef { $0.parked(waiter.reason, at: waiter.location, outside: outside) }
@@ -128,4 +129,16 @@ enum Parking {
 protocol WaitObject: AnyObject {
     var isSharedWithOutside: Bool { get }
     func shareWithOutside()
+    /// The runtime of the goroutine that made it, if a goroutine did.
+    var madeBy: GoRuntime? { get }
+}
+
+extension WaitObject {
+    /// Whether something outside `runtime`'s goroutines may use it: code
+    /// outside goroutines, or the goroutines of another runtime (which
+    /// `runtime`'s deadlock check does not watch).
+    @inlinable
+    func mayBeUsedOutside(of runtime: GoRuntime) -> Bool {
+        isSharedWithOutside || madeBy !== runtime
+    }
 }

@@ -228,6 +228,8 @@ final class Processor: @unchecked Sendable {
     /// take them) and it sleeps until it is active again or its processor is
     /// wanted back by a blocking call's thread.
     private func retire() {
+        // While the jobs are in no queue, the deadlock check must not look.
+        runtime.jobsInTransit.add(1, ordering: .sequentiallyConsistent)
         var moved: [UnownedJob] = []
         if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
@@ -236,9 +238,10 @@ final class Processor: @unchecked Sendable {
         }
         queuedCount.store(0, ordering: .sequentiallyConsistent)
         if !moved.isEmpty {
-            runtime.globalQueue.withLock { $0.append(contentsOf: moved) }
             runtime.globalCount.add(moved.count, ordering: .sequentiallyConsistent)
+            runtime.globalQueue.withLock { $0.append(contentsOf: moved) }
         }
+        runtime.jobsInTransit.subtract(1, ordering: .sequentiallyConsistent)
         // Pass the baton: an active processor looks at the global queue.
         runtime.wakeIdleProcessor()
         while !isActive && !takeBackRequested.load(ordering: .acquiring) {

@@ -50,11 +50,15 @@ final class TimerQueue: @unchecked Sendable {
         }
     }
 
-    /// The timers of ``GoRuntime/shared``, which fires every timer of the
-    /// package (select timeouts, sleeps, Timer, Ticker), whatever executor the
-    /// waiting task runs on.
+    /// The timers of ``GoRuntime/shared``.
     @usableFromInline
     static var shared: TimerQueue { GoRuntime.shared.timers }
+
+    /// Where a timer armed by the caller goes: its goroutine's runtime, or
+    /// ``GoRuntime/shared`` outside goroutines. A goroutine's timers are thus
+    /// its own runtime's, which its deadlock check must see pending.
+    @usableFromInline
+    static var current: TimerQueue { (Goroutine.current?.runtime ?? GoRuntime.shared).timers }
 
     /// The runtime whose processors fire these timers (set once, by its init,
     /// before any of its threads start).

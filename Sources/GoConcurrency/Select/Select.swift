@@ -101,6 +101,7 @@ enum Select {
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
             var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
+            let timers = timeoutIndex >= 0 ? TimerQueue.current : TimerQueue.shared
             await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
@@ -126,7 +127,7 @@ enum Select {
                         }
                         return
                     }
-                    timer = TimerQueue.shared.schedule(at: deadline) {
+                    timer = timers.schedule(at: deadline) {
                         if waiter.tryClaim(winner) {
                             waiter.resume()
                         }
@@ -137,7 +138,7 @@ enum Select {
             // Step 3.
             let outcome = waiter.outcome
             if let timer {
-                TimerQueue.shared.cancel(timer)
+                timers.cancel(timer)
             }
             var winningNode: WaitNode?
             var node = registered

@@ -26,7 +26,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     /// Whether code outside goroutines may use it (see `WaitObject`).
     private let outside: Atomic<Bool>
     /// The runtime of the goroutine that made it, if one did.
-    private unowned(unsafe) let madeBy: GoRuntime?
+    unowned(unsafe) let madeBy: GoRuntime?
 
     var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
 

@@ -13,8 +13,9 @@ public nonisolated(nonsending) func sleep(for duration: Duration, file: StaticSt
     let deadline = Monotonic.now() &+ nanoseconds
     let waiter = Waiter(reason: .sleep, location: SourceLocation(fileID: file, line: line))
     var timer: TimerEntry?
+    let timers = TimerQueue.current
     await Parking.park(waiter) { waiter in
-        timer = TimerQueue.shared.schedule(at: deadline) {
+        timer = timers.schedule(at: deadline) {
             if waiter.tryClaim(Waiter.selected(0)) {
                 waiter.resume()
             }
@@ -22,7 +23,7 @@ public nonisolated(nonsending) func sleep(for duration: Duration, file: StaticSt
     }
     if waiter.outcome == Waiter.cancelled {
         if let timer {
-            TimerQueue.shared.cancel(timer)
+            timers.cancel(timer)
         }
         throw CancellationError()
     }

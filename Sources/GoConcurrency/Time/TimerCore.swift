@@ -38,7 +38,7 @@ final class TimerCore: @unchecked Sendable {
     private var generation: UInt64 = 0
     private let queue: TimerQueue
 
-    init(kind: Kind, channel: ChannelStorage<Instant>?, queue: TimerQueue = .shared) {
+    init(kind: Kind, channel: ChannelStorage<Instant>?, queue: TimerQueue = .current) {
         self.kind = kind
         self.channel = channel
         self.queue = queue
