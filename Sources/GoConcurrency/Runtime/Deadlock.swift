@@ -6,20 +6,25 @@
 // unless code outside the runtime acts, and the runtime can see that no such
 // code is there. Precisely, at one instant, checked twice with nothing moving
 // in between:
-//  1. every processor is idle and every run queue (runnext, local, global)
-//     empty, no runtime timer is armed (sleep, after, Timer, Ticker,
-//     a select's timeout), and no `blocking` call is in flight;
+//  1. every processor is idle (listed so, running no job) and every run
+//     queue (runnext, local, global) empty, no job ran and no processor woke
+//     between the two looks, no retiring processor is moving jobs, no timer
+//     of this runtime is armed (sleep, after, Timer, Ticker, a select's
+//     timeout: a goroutine arms its timers on its own runtime), and no
+//     `blocking` call is in flight;
 //  2. the runtime has at least one goroutine, and every one of them is parked
 //     in a channel operation, a select (with or without cases) or a sync
 //     primitive of GoConcurrency. A goroutine awaiting anything else (a
 //     continuation, an actor, `Task.sleep`, a child task) may be resumed by
 //     that thing, so it is never counted as stuck;
 //  3. none of those waits is on an object shared with the outside: made
-//     outside goroutines, or used by a plain task or thread that parked on it
-//     or by `blockingSend` / `blockingReceive` (`WaitObject`); and no object
-//     made by one of the runtime's goroutines was ever shared so (the runtime
-//     is then open to the outside for good: code that got one of its objects
-//     may hold others);
+//     outside goroutines or by another runtime's goroutines, or used by a
+//     plain task or thread that parked on it or by `blockingSend` /
+//     `blockingReceive` (`WaitObject`); and no object made by one of the
+//     runtime's goroutines was ever shared so, nor did a goroutine start one
+//     on another runtime or the other way round (the runtime is then open to
+//     the outside for good: code that got one of its objects may hold
+//     others);
 //  4. no plain Swift task started by one of the runtime's goroutines (or by
 //     such a task, at any depth, and also after the goroutine that started it
 //     has ended) is still alive: such a task may be about to send the value a
