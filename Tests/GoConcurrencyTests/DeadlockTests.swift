@@ -124,6 +124,21 @@ struct DeadlockTests {
         #expect(report.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [\(reason)]:\n\twaiting at "), "\(report)")
     }
 
+    @Test("A goroutine's child task that parked on its channels leaves the runtime closed: a later deadlock is still reported")
+    func childTaskParksStayInside() async throws {
+        let deadlock = try await expectDeadlock {
+            let c = Chan<Int>(), d = Chan<Int>()
+            go {
+                try await sleep(for: .milliseconds(20))   // the child parks meanwhile
+                try await c.send(1)
+            }
+            async let got = c.receive()                  // a child task, not a goroutine
+            _ = try await got
+            _ = try await d.receive()                    // nobody sends: stuck
+        }
+        #expect(reasons(deadlock) == [.channelReceive])
+    }
+
     // MARK: Not reported (rule 36 and the outside)
 
     /// One live program of the kind `kind`: a goroutine waits on a channel

@@ -36,7 +36,7 @@ enum Parking {
                 register(continuation)
             }
         }
-        object.shareWithOutside()
+        object.shareWithOutsideUnlessFamily()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
@@ -84,7 +84,7 @@ enum Parking {
             return
         }
         objects { object in
-            object.shareWithOutside()
+            object.shareWithOutsideUnlessFamily()
             return true
         }
         await withTaskCancellationHandler {
@@ -120,8 +120,9 @@ enum Parking {
 /// detector sees it: whether code outside the runtime's goroutines may use it.
 ///
 /// An object is shared with the outside from the start if it was made outside
-/// goroutines, and from the moment such code parks on it or uses it from a
-/// plain thread (`blockingSend`, `blockingReceive`), or a program says so
+/// goroutines, and from the moment such code (not a goroutine's child task or
+/// a plain task a goroutine of the same runtime started) parks on it or uses
+/// it from a plain thread (`blockingSend`, `blockingReceive`), or a program says so
 /// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
 /// object made by a runtime's goroutine becomes shared, that runtime is open
 /// to the outside for good: the outside code may hold its other objects too.
@@ -140,5 +141,17 @@ extension WaitObject {
     @inlinable
     func mayBeUsedOutside(of runtime: GoRuntime) -> Bool {
         isSharedWithOutside || madeBy !== runtime
+    }
+
+    /// A task that is not a goroutine's root parks on it: it is shared with
+    /// the outside unless the task belongs to a goroutine of the runtime that
+    /// made it — a child task (its goroutine awaits it, so is not counted as
+    /// stuck while it lives) or a plain task a goroutine started (counted
+    /// through the goroutine's handle while it lives).
+    @usableFromInline
+    func shareWithOutsideUnlessFamily() {
+        if isSharedWithOutside { return }
+        if let runtime = madeBy, Goroutine.current?.runtime === runtime { return }
+        shareWithOutside()
     }
 }
