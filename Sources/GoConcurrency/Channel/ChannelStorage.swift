@@ -32,6 +32,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     /// The runtime of the goroutine that made it, if one did (runtimes are
     /// never deallocated).
     @usableFromInline unowned(unsafe) let madeBy: GoRuntime?
+    @usableFromInline let madeByID: UInt
 
     @inlinable
     init(capacity: Int) {
@@ -40,6 +41,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         self.channelState = ChannelState(capacity: capacity)
         let maker = Goroutine.current?.runtime
         self.madeBy = maker
+        self.madeByID = maker?.id ?? 0
         self.outside = Atomic(maker == nil)
     }
 

@@ -31,12 +31,12 @@ public func go(
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
 ) {
-    let starter = Goroutine.current?.runtime
-    let runtime = chosen ?? starter ?? .shared
-    if let starter, starter !== runtime {
+    let starter = Goroutine.current
+    let runtime = chosen ?? starter?.runtime ?? .shared
+    if let starter, starter.runtimeID != runtime.id {
         // Each runtime's deadlock check watches its own goroutines only; the
         // two now share objects, so neither can tell that the other will not act.
-        starter.openToOutside()
+        starter.runtime.openToOutside()
         runtime.openToOutside()
     }
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)

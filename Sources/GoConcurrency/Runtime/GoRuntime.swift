@@ -149,6 +149,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
     private let globalRoute = Atomic<Bool>(false)
 
+    /// The runtime's address, as a number: identifies it without touching
+    /// its reference count (runtimes are never deallocated).
+    @usableFromInline var id: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
+
     /// `blocking` calls in flight on this runtime's threads.
     let blockingCalls = Atomic<Int>(0)
     /// Counts processors leaving the idle list: the deadlock check's proof
@@ -307,6 +311,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         if spinningCount.load(ordering: .sequentiallyConsistent) > 0 { return }
         let processor = idleLock.withLock { idle -> Processor? in
             guard let processor = idle.popLast() else { return nil }
+            processor.listedIdle.store(false, ordering: .relaxed)
             idleCount.subtract(1, ordering: .sequentiallyConsistent)
             idleMoves.add(1, ordering: .sequentiallyConsistent)
             return processor

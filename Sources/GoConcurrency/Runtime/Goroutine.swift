@@ -62,6 +62,8 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let waitSince = Atomic<UInt64>(0)
     /// The runtime it runs on.
     @usableFromInline unowned(unsafe) let runtime: GoRuntime
+    /// That runtime's `GoRuntime.id`.
+    @usableFromInline let runtimeID: UInt
     /// Its handle's address, 0 until its task starts (the handle is kept
     /// alive by the goroutine's task for as long as the record is registered;
     /// an atomic word because the deadlock check reads it from other threads).
@@ -99,6 +101,7 @@ final class Goroutine: @unchecked Sendable {
         self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
         self.startedAt = startedAt
         self.runtime = runtime
+        self.runtimeID = runtime.id
     }
 
     /// The handle's strong references now (one more, the call's own, than

@@ -30,7 +30,7 @@ enum Parking {
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
-            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtime)) }
+            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID)) }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation)
@@ -70,7 +70,7 @@ enum Parking {
     ) async {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
             var outside = false
-            let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtime }
+            let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtimeID }
             objects { object in
                 outside = object.mayBeUsedOutside(of: runtime)
                 return !outside
@@ -132,15 +132,20 @@ protocol WaitObject: AnyObject {
     func shareWithOutside()
     /// The runtime of the goroutine that made it, if a goroutine did.
     var madeBy: GoRuntime? { get }
+    /// That runtime's `GoRuntime.id`, 0 if none: compared on every park
+    /// without touching the runtime's reference count, which every
+    /// processor shares.
+    var madeByID: UInt { get }
 }
 
 extension WaitObject {
-    /// Whether something outside `runtime`'s goroutines may use it: code
+    /// Whether something outside the goroutines of the runtime whose
+    /// `GoRuntime.id` is `runtime` may use it: code
     /// outside goroutines, or the goroutines of another runtime (which
     /// `runtime`'s deadlock check does not watch).
     @inlinable
-    func mayBeUsedOutside(of runtime: GoRuntime) -> Bool {
-        isSharedWithOutside || madeBy !== runtime
+    func mayBeUsedOutside(of runtime: UInt) -> Bool {
+        isSharedWithOutside || madeByID != runtime
     }
 
     /// A task that is not a goroutine's root parks on it: it is shared with
@@ -151,7 +156,7 @@ extension WaitObject {
     @usableFromInline
     func shareWithOutsideUnlessFamily() {
         if isSharedWithOutside { return }
-        if let runtime = madeBy, Goroutine.current?.runtime === runtime { return }
+        if madeByID != 0, Goroutine.current?.runtimeID == madeByID { return }
         shareWithOutside()
     }
 }

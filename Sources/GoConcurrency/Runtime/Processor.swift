@@ -40,6 +40,10 @@ final class Processor: @unchecked Sendable {
     let stolen = Atomic<Int>(0)
     /// The job that runs next: its address, or 0.
     private let runnext = Atomic<UInt>(0)
+    /// Whether this processor is on the runtime's idle list; changed only
+    /// under `idleLock`, read without it after a wake-up (an enqueuer that
+    /// popped us cleared it before waking us).
+    let listedIdle = Atomic<Bool>(false)
     /// Whether a job waits in `runnext` (for the deadlock check).
     var hasRunnext: Bool { runnext.load(ordering: .sequentiallyConsistent) != 0 }
     /// Jobs this processor has started, for thieves to tell a stuck owner.
@@ -396,6 +400,7 @@ final class Processor: @unchecked Sendable {
         if !isActive { return }  // the run loop retires it
         runtime.idleLock.withLock { idle in
             idle.append(self)
+            listedIdle.store(true, ordering: .relaxed)
             runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
         }
         // Look once more, now that enqueuers can see us idle.
@@ -409,7 +414,9 @@ final class Processor: @unchecked Sendable {
         // first) — to give the processor back, to retire, or by a wake-up left
         // over from one of those — we may still be listed as idle; a
         // processor that runs must not be (the deadlock check counts them).
-        _ = leaveIdleList()
+        if listedIdle.load(ordering: .acquiring) {
+            _ = leaveIdleList()
+        }
     }
 
     /// Parks the thread: until the earliest timer if this processor becomes
@@ -458,6 +465,7 @@ final class Processor: @unchecked Sendable {
         runtime.idleLock.withLock { idle in
             guard let index = idle.firstIndex(where: { $0 === self }) else { return false }
             idle.remove(at: index)
+            listedIdle.store(false, ordering: .relaxed)
             runtime.idleCount.subtract(1, ordering: .sequentiallyConsistent)
             runtime.idleMoves.add(1, ordering: .sequentiallyConsistent)
             return true

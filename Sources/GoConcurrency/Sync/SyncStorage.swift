@@ -27,6 +27,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     private let outside: Atomic<Bool>
     /// The runtime of the goroutine that made it, if one did.
     unowned(unsafe) let madeBy: GoRuntime?
+    let madeByID: UInt
 
     var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
 
@@ -47,6 +48,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
         self.holder = holder
         let maker = Goroutine.current?.runtime
         self.madeBy = maker
+        self.madeByID = maker?.id ?? 0
         self.outside = Atomic(maker == nil)
     }
 
