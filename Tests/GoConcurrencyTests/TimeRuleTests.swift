@@ -197,6 +197,12 @@ struct TimeRuleTests {
         }
     }
 
+    @Test func rule33_afterFunc_runs_even_when_nobody_keeps_its_timer() async throws {
+        let ran = Flag()
+        afterFunc(.milliseconds(1)) { ran.set() }  // the timer is dropped at once, as Go programs do
+        try await waitUntil("the function ran") { ran.isSet }
+    }
+
     /// A few yields: enough for a wrongly started goroutine to run.
     func letOthersRunBriefly() async throws {
         for _ in 0..<10 { await Task.yield() }

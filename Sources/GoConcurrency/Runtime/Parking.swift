@@ -150,9 +150,9 @@ extension WaitObject {
 
     /// A task that is not a goroutine's root parks on it: it is shared with
     /// the outside unless the task belongs to a goroutine of the runtime that
-    /// made it — a child task (its goroutine awaits it, so is not counted as
-    /// stuck while it lives) or a plain task a goroutine started (counted
-    /// through the goroutine's handle while it lives).
+    /// made it — a plain task a goroutine started (counted through the
+    /// goroutine's handle while it lives) or a child task (whose first job on
+    /// the runtime already opened it: see `Processor.isChildTask`).
     @usableFromInline
     func shareWithOutsideUnlessFamily() {
         if isSharedWithOutside { return }

@@ -71,8 +71,10 @@ public func after(_ delay: Duration) -> ReceiveOnlyChan<ContinuousClock.Instant>
 }
 
 /// Runs `function` on a new goroutine once `delay` has passed (Go:
-/// `time.AfterFunc(d, f)`). Stop the returned timer to cancel it; `stop()`
-/// returning false means the function has already started.
+/// `time.AfterFunc(d, f)`), on the runtime of the goroutine that called it
+/// (``GoRuntime/shared`` outside goroutines), whether or not the returned
+/// timer is kept. Stop the returned timer to cancel it; `stop()` returning
+/// false means the function has already started.
 @discardableResult
 public func afterFunc(_ delay: Duration, _ function: @escaping @Sendable () -> Void) -> Timer {
     Timer(kind: .function(function), delay: delay)

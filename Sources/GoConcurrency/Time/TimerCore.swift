@@ -102,6 +102,15 @@ final class TimerCore: @unchecked Sendable {
     /// Called with `lock` held.
     private func armLocked(at deadline: UInt64, instant: Instant) {
         let firing = generation
+        if case .function = kind {
+            // Go's AfterFunc runs its function whether or not anyone keeps the
+            // timer: the heap holds this one until it fires or is stopped
+            // (both drop `entry`, which ends the cycle).
+            entry = queue.schedule(at: deadline) { [self] in
+                fire(generation: firing, deadline: deadline, instant: instant)
+            }
+            return
+        }
         entry = queue.schedule(at: deadline) { [weak self] in
             self?.fire(generation: firing, deadline: deadline, instant: instant)
         }
@@ -133,7 +142,10 @@ final class TimerCore: @unchecked Sendable {
         lock.unlock()
         wake?.resume()
         if let start {
-            go(start)
+            // On the runtime that armed it (as Go runs an AfterFunc's function
+            // in its own goroutine of the same program): its deadlock check
+            // and its panic handler must see that goroutine.
+            go(on: queue.runtime, start)
         }
     }
 
