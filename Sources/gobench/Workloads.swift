@@ -161,31 +161,28 @@ func parked(_ n: Int) async throws {
     // hand it back first, so the delta counts the parked goroutines only.
     _ = mallocTrim(0)
     let before = residentBytes()
-    let gate = Chan<Void>()
-    let started = Counter(), finished = Counter()
-    let done = Chan<Void>()
-    for _ in 0..<n {
-        spawn {
-            started.add(1)
-            _ = try await gate.receive()
-            if finished.increment() == n {
-                try done.close()
-            }
-        }
+    try await whileParked(n) {
+        parkedBytes = Double(residentBytes() - before) / Double(n)
     }
-    while started.count < n {
-        try await sleep(for: .milliseconds(1))
-    }
-    try await sleep(for: .milliseconds(50))  // let them all park
-    parkedBytes = Double(residentBytes() - before) / Double(n)
-    try gate.close()
-    _ = try await done.receive()
 }
 
 /// Not in the Go anchor: what a goroutine dump costs per goroutine listed,
 /// with `n` goroutines parked (the dump of "Debugging stuck programs"; Go's
 /// is a stop-the-world traceback, not comparable).
 func dumpParked(_ n: Int) async throws {
+    try await whileParked(n) {
+        let clock = ContinuousClock()
+        var listed = 0
+        let elapsed = clock.measure {
+            for _ in 0..<5 { listed += GoRuntime.dump().goroutines.count }
+        }
+        dumpNanosecondsPerGoroutine = Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000) / Double(max(listed, 1))
+    }
+}
+
+/// Starts `n` goroutines that park on one channel, runs `measure` once they
+/// all wait, then releases them and waits until every one has finished.
+func whileParked(_ n: Int, _ measure: () -> Void) async throws {
     let gate = Chan<Void>()
     let started = Counter(), finished = Counter()
     let done = Chan<Void>()
@@ -202,13 +199,7 @@ func dumpParked(_ n: Int) async throws {
         try await sleep(for: .milliseconds(1))
     }
     try await sleep(for: .milliseconds(50))  // let them all park
-    let clock = ContinuousClock()
-    let rounds = 5
-    var listed = 0
-    let elapsed = clock.measure {
-        for _ in 0..<rounds { listed += GoRuntime.dump().goroutines.count }
-    }
-    dumpNanosecondsPerGoroutine = Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000) / Double(max(listed, 1))
+    measure()
     try gate.close()
     _ = try await done.receive()
 }
