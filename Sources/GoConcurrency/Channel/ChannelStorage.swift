@@ -29,9 +29,7 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     @usableFromInline var timer: AnyObject?
     /// Whether code outside goroutines may use it (see `WaitObject`).
     @usableFromInline let outside: Atomic<Bool>
-    /// The runtime of the goroutine that made it, if one did (runtimes are
-    /// never deallocated).
-    @usableFromInline unowned(unsafe) let madeBy: GoRuntime?
+    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did.
     @usableFromInline let madeByID: UInt
 
     @inlinable
@@ -39,10 +37,9 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         precondition(capacity >= 0, "makechan: size out of range (a channel's capacity must be 0 or more, got \(capacity))")
         self.capacity = capacity
         self.channelState = ChannelState(capacity: capacity)
-        let maker = Goroutine.current?.runtime
-        self.madeBy = maker
-        self.madeByID = maker?.id ?? 0
-        self.outside = Atomic(maker == nil)
+        let maker = Goroutine.current?.runtimeID ?? 0
+        self.madeByID = maker
+        self.outside = Atomic(maker == 0)
     }
 
     /// Runs `body` on the channel's state under its lock.

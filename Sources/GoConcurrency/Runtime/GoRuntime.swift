@@ -153,6 +153,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// its reference count (runtimes are never deallocated).
     @usableFromInline var id: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
 
+    /// The runtime whose `id` is `id`; nil for 0.
+    @usableFromInline
+    static func withID(_ id: UInt) -> GoRuntime? {
+        guard let pointer = UnsafeRawPointer(bitPattern: id) else { return nil }
+        return Unmanaged<GoRuntime>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
     /// `blocking` calls in flight on this runtime's threads.
     let blockingCalls = Atomic<Int>(0)
     /// Counts processors leaving the idle list: the deadlock check's proof

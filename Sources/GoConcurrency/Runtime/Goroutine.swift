@@ -60,10 +60,11 @@ final class Goroutine: @unchecked Sendable {
     /// "[chan receive, 2 minutes]" and the long-wait hook: the wait began at
     /// or before it. Go stamps its waitsince the same lazy way.
     @usableFromInline let waitSince = Atomic<UInt64>(0)
-    /// The runtime it runs on.
-    @usableFromInline unowned(unsafe) let runtime: GoRuntime
-    /// That runtime's `GoRuntime.id`.
+    /// The `GoRuntime.id` of the runtime it runs on.
     @usableFromInline let runtimeID: UInt
+
+    /// The runtime it runs on.
+    @usableFromInline var runtime: GoRuntime { GoRuntime.withID(runtimeID).unsafelyUnwrapped }
     /// Its handle's address, 0 until its task starts (the handle is kept
     /// alive by the goroutine's task for as long as the record is registered;
     /// an atomic word because the deadlock check reads it from other threads).
@@ -100,7 +101,6 @@ final class Goroutine: @unchecked Sendable {
     init(startedAt: SourceLocation, runtime: GoRuntime) {
         self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
         self.startedAt = startedAt
-        self.runtime = runtime
         self.runtimeID = runtime.id
     }
 

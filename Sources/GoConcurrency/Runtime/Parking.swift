@@ -130,11 +130,9 @@ enum Parking {
 protocol WaitObject: AnyObject {
     var isSharedWithOutside: Bool { get }
     func shareWithOutside()
-    /// The runtime of the goroutine that made it, if a goroutine did.
-    var madeBy: GoRuntime? { get }
-    /// That runtime's `GoRuntime.id`, 0 if none: compared on every park
-    /// without touching the runtime's reference count, which every
-    /// processor shares.
+    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did: an
+    /// id, compared on every park without touching the runtime's reference
+    /// count, which every processor shares.
     var madeByID: UInt { get }
 }
 
@@ -143,6 +141,10 @@ extension WaitObject {
     /// `GoRuntime.id` is `runtime` may use it: code
     /// outside goroutines, or the goroutines of another runtime (which
     /// `runtime`'s deadlock check does not watch).
+    /// The runtime of the goroutine that made it, if a goroutine did.
+    @inlinable
+    var madeBy: GoRuntime? { GoRuntime.withID(madeByID) }
+
     @inlinable
     func mayBeUsedOutside(of runtime: UInt) -> Bool {
         isSharedWithOutside || madeByID != runtime

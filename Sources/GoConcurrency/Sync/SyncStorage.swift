@@ -25,8 +25,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     private let regrant: Regrant
     /// Whether code outside goroutines may use it (see `WaitObject`).
     private let outside: Atomic<Bool>
-    /// The runtime of the goroutine that made it, if one did.
-    unowned(unsafe) let madeBy: GoRuntime?
+    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did.
     let madeByID: UInt
 
     var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
@@ -46,10 +45,9 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
         self.state = state
         self.regrant = regrant
         self.holder = holder
-        let maker = Goroutine.current?.runtime
-        self.madeBy = maker
-        self.madeByID = maker?.id ?? 0
-        self.outside = Atomic(maker == nil)
+        let maker = Goroutine.current?.runtimeID ?? 0
+        self.madeByID = maker
+        self.outside = Atomic(maker == 0)
     }
 
     /// Parks the calling task unless `grantNow` (run under the lock, with the
