@@ -67,15 +67,7 @@ final class GoroutineRegistry: @unchecked Sendable {
     /// Every live goroutine's record, in id order.
     func all() -> [Goroutine] {
         var records: [Goroutine] = []
-        for shard in shards {
-            shard.lock.lock()
-            var node = shard.head
-            while let current = node {
-                records.append(current)
-                node = current.next
-            }
-            shard.lock.unlock()
-        }
+        forEach { records.append($0) }
         return records.sorted { $0.id < $1.id }
     }
 }

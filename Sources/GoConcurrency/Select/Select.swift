@@ -101,7 +101,7 @@ enum Select {
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
             var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
-            let timers = timeoutIndex >= 0 ? TimerQueue.current : TimerQueue.shared
+            let timers: TimerQueue? = timeoutIndex >= 0 ? TimerQueue.current : nil
             await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
@@ -127,7 +127,7 @@ enum Select {
                         }
                         return
                     }
-                    timer = timers.schedule(at: deadline) {
+                    timer = timers.unsafelyUnwrapped.schedule(at: deadline) {
                         if waiter.tryClaim(winner) {
                             waiter.resume()
                         }
@@ -137,7 +137,7 @@ enum Select {
 
             // Step 3.
             let outcome = waiter.outcome
-            if let timer {
+            if let timer, let timers {
                 timers.cancel(timer)
             }
             var winningNode: WaitNode?
