@@ -185,7 +185,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     func anyQueuedWork() -> Bool {
         let created = createdCount.load(ordering: .acquiring)
         for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
-            $0.queuedCount.load(ordering: .sequentiallyConsistent) > 0
+            $0.local.count > 0
         }) {
             return true
         }
@@ -288,6 +288,12 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             globalQueue.withLock { $0.append(job) }
             wakeIdleProcessor()
         }
+    }
+
+    /// Queues jobs a processor's full local queue could not hold.
+    func putGlobal(_ jobs: [UnownedJob]) {
+        globalCount.add(jobs.count, ordering: .sequentiallyConsistent)
+        globalQueue.withLock { $0.append(contentsOf: jobs) }
     }
 
     func popGlobal() -> UnownedJob? {

@@ -8,9 +8,8 @@
 //   attempts while the owner ran no other job (`scheduled` unchanged): the
 //   owner is stuck in one long job (Go gives runnext the same grace). So the
 //   hand-off of a ping-pong pair takes no lock and is never stolen.
-// - `queue` (the local queue) is protected by its mutex: the owner puts and
-//   takes, other processors steal half of it. `queuedCount` mirrors its count
-//   so that an empty queue is seen without locking.
+// - `local` (the local queue) is a lock-free ring (see `LocalRunQueue`): the
+//   owner puts and takes, other processors steal half of it.
 // - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
 //   a wake that finds the processor running just leaves a permit, and the next
 //   park returns at once and looks for work again.
@@ -27,16 +26,11 @@ import Darwin
 #endif
 
 final class Processor: @unchecked Sendable {
-    struct LocalQueue {
-        var jobs = Deque<UnownedJob>(minimumCapacity: 256)
-    }
-
     let id: Int
     /// The runtime outlives its processors' use of it (it is never deinitialised
     /// while its threads run), so no reference count is touched to reach it.
     unowned(unsafe) let runtime: GoRuntime
-    let queue = Locked(LocalQueue())
-    let queuedCount = Atomic<Int>(0)
+    let local = LocalRunQueue()
     let stolen = Atomic<Int>(0)
     /// The job that runs next: its address, or 0.
     private let runnext = Atomic<UInt>(0)
@@ -116,17 +110,13 @@ final class Processor: @unchecked Sendable {
     }
 
     private func append(_ job: UnownedJob) {
-        queue.withLock { $0.jobs.append(job) }
-        queuedCount.add(1, ordering: .sequentiallyConsistent)
+        if let overflow = local.put(Processor.bits(job)) {
+            runtime.putGlobal(overflow.map(Processor.job))
+        }
     }
 
     private func popLocal() -> UnownedJob? {
-        if queuedCount.load(ordering: .relaxed) == 0 { return nil }
-        let job = queue.withLock { $0.jobs.popFirst() }
-        if job != nil {
-            queuedCount.subtract(1, ordering: .relaxed)
-        }
-        return job
+        local.take().map(Processor.job)
     }
 
     private func takeRunnext() -> UnownedJob? {
@@ -162,23 +152,12 @@ final class Processor: @unchecked Sendable {
         return Processor.job(job)
     }
 
-    /// Steals half of this processor's local queue (not runnext).
-    func stealHalf() -> [UnownedJob] {
-        if queuedCount.load(ordering: .relaxed) == 0 { return [] }
-        let taken = queue.withLock { queue -> [UnownedJob] in
-            let half = (queue.jobs.count + 1) / 2
-            if half == 0 { return [] }
-            var taken: [UnownedJob] = []
-            taken.reserveCapacity(half)
-            for _ in 0..<half {
-                taken.append(queue.jobs.removeFirst())
-            }
-            return taken
-        }
-        if !taken.isEmpty {
-            queuedCount.subtract(taken.count, ordering: .relaxed)
-        }
-        return taken
+    /// Steals half of this processor's local queue (not runnext) into
+    /// `thief`'s, which is empty; returns one of the jobs to run now.
+    func stealHalf(into thief: Processor) -> UnownedJob? {
+        guard let (job, taken) = local.stealHalf(into: thief.local) else { return nil }
+        thief.stolen.add(taken, ordering: .relaxed)
+        return Processor.job(job)
     }
 
     private func identity(_ job: UnownedJob) -> UnsafeRawPointer {
@@ -251,13 +230,9 @@ final class Processor: @unchecked Sendable {
         var moved: [UnownedJob] = []
         if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
-        queue.withLock { queue in
-            while let job = queue.jobs.popFirst() { moved.append(job) }
-        }
-        queuedCount.store(0, ordering: .sequentiallyConsistent)
+        while let job = popLocal() { moved.append(job) }
         if !moved.isEmpty {
-            runtime.globalCount.add(moved.count, ordering: .sequentiallyConsistent)
-            runtime.globalQueue.withLock { $0.append(contentsOf: moved) }
+            runtime.putGlobal(moved)
         }
         runtime.jobsInTransit.subtract(1, ordering: .sequentiallyConsistent)
         // Pass the baton: an active processor looks at the global queue.
@@ -363,21 +338,13 @@ final class Processor: @unchecked Sendable {
         for offset in 0..<count {
             let index = (start + offset) % count
             if index == id { continue }
-            var taken = peers[index]._withUnsafeGuaranteedRef { $0.stealHalf() }
-            if taken.isEmpty {
-                if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealRunnext(seen: &seenRunnext[index]) }) {
-                    stolen.add(1, ordering: .relaxed)
-                    return job
-                }
-                continue
+            if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealHalf(into: self) }) {
+                return job
             }
-            stolen.add(taken.count, ordering: .relaxed)
-            let first = taken.removeFirst()
-            if !taken.isEmpty {
-                queue.withLock { $0.jobs.append(contentsOf: taken) }
-                queuedCount.add(taken.count, ordering: .sequentiallyConsistent)
+            if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealRunnext(seen: &seenRunnext[index]) }) {
+                stolen.add(1, ordering: .relaxed)
+                return job
             }
-            return first
         }
         return nil
     }
