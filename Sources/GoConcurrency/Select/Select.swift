@@ -219,8 +219,7 @@ enum Select {
 @inlinable
 func visitChannels<Result>(_ cases: [SelectCase<Result>], _ visit: (any WaitObject) -> Bool) {
     for selectCase in cases {
-        guard case .channel(let channel) = selectCase.kind,
-              case .channel(let lockable) = channel.step(.channel) else { continue }
-        if !visit(lockable) { return }
+        guard case .channel(let channel) = selectCase.kind else { continue }
+        if !visit(channel.channel) { return }
     }
 }

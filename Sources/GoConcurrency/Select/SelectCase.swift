@@ -53,38 +53,56 @@ enum SelectStep {
     /// Poll while the select holds the channel's lock: the atomic poll of a
     /// select with a default (rule 24).
     case pollLocked
-    /// Which channel: for a select that locks all of its channels.
-    case channel
 }
 
 @usableFromInline
 enum SelectStepReply<Result> {
     case notReady
-    /// The case completed: run this to call its handler.
+    /// The case completed: run this (after every lock is released) to wake
+    /// its partner, if any, and call its handler.
     case ready(SelectHandler<Result>)
     case registered(WaitNode)
-    case channel(any SelectLockable)
 }
 
-/// A channel case, type-erased as one closure. The closure is made where the
-/// case is written (in `onReceive` / `onSend`, which are `@inlinable`), so the
-/// caller's module compiles it for the concrete element type. It is the case's
-/// only reference: copying a case (as a select does, per case and pass) costs
-/// one retain.
+/// A channel case, its element type erased without an allocation.
+///
+/// `step` is made where the case is written (in `onReceive` / `onSend`, which
+/// are `@inlinable`), so the caller's module compiles it for the concrete
+/// element type. A receive case's `step` captures nothing, so it is a plain
+/// function pointer and building the case allocates nothing: what it works on
+/// travels beside it, the channel's storage and the handler. The handler is
+/// stored as a `SelectHandler<Result>` by `unsafeBitCast` and cast back to its
+/// real type, `ReceiveHandler<Element, Result>`, only inside `step`, which
+/// knows it; both are thick async functions of one layout, and the value is
+/// never called as the type it is stored as. A send case's `step` captures the
+/// value to send (one allocation, as any closure holding it would be).
+///
+/// `step` is synchronous: a poll that completes returns the handler call as a
+/// closure rather than running it, so polling a case that is not ready costs
+/// no async call (each of which, on a task with an executor preference, ends
+/// in an executor check).
 @usableFromInline
 struct ChannelCase<Result> {
-    @usableFromInline let step: (SelectStep) -> SelectStepReply<Result>
+    /// The channel: a `ChannelStorage<Element>`.
+    @usableFromInline let channel: any SelectLockable
+    /// The handler, its type erased (see above).
+    @usableFromInline let handler: SelectHandler<Result>
+    @usableFromInline let step: (SelectStep, ChannelCase) -> SelectStepReply<Result>
 
     @inlinable
-    init(_ step: @escaping (SelectStep) -> SelectStepReply<Result>) {
+    init(
+        channel: any SelectLockable,
+        handler: @escaping SelectHandler<Result>,
+        step: @escaping (SelectStep, ChannelCase) -> SelectStepReply<Result>
+    ) {
+        self.channel = channel
+        self.handler = handler
         self.step = step
     }
 
-    /// The channel, to lock several in one order.
     @inlinable
-    var channel: any SelectLockable {
-        guard case .channel(let channel) = step(.channel) else { preconditionFailure("select: a case without a channel") }
-        return channel
+    func step(_ step: SelectStep) -> SelectStepReply<Result> {
+        self.step(step, self)
     }
 
     @inlinable
@@ -92,10 +110,13 @@ struct ChannelCase<Result> {
         from storage: ChannelStorage<Element>,
         _ handler: @escaping ReceiveHandler<Element, Result>
     ) -> ChannelCase {
-        ChannelCase { step in
+        ChannelCase(
+            channel: storage,
+            handler: unsafeBitCast(handler, to: SelectHandler<Result>.self)
+        ) { step, this in
+            let storage = unsafeDowncast(this.channel as AnyObject, to: ChannelStorage<Element>.self)
+            let handler = unsafeBitCast(this.handler, to: ReceiveHandler<Element, Result>.self)
             switch step {
-            case .channel:
-                return .channel(storage)
             case .poll:
                 switch storage.tryReceive() {
                 case .value(let value):
@@ -117,7 +138,6 @@ struct ChannelCase<Result> {
             case .pollLocked:
                 switch storage.receiveLocked() {
                 case .value(let value, let wake):
-                    // Run after every lock is released.
                     return .ready {
                         wake?.resume()
                         return try await handler(value)
@@ -137,14 +157,12 @@ struct ChannelCase<Result> {
         to storage: ChannelStorage<Element>,
         _ handler: @escaping SelectHandler<Result>
     ) -> ChannelCase {
-        ChannelCase { step in
+        ChannelCase(channel: storage, handler: handler) { step, this in
             switch step {
-            case .channel:
-                return .channel(storage)
             case .poll:
                 switch storage.trySend(value) {
                 case .sent:
-                    return .ready(handler)
+                    return .ready(this.handler)
                 case .closed:
                     return .ready { throw ChannelError.sendOnClosedChannel }
                 case .full:
@@ -160,11 +178,11 @@ struct ChannelCase<Result> {
                 if node.owner.closed {
                     return .ready { throw ChannelError.sendOnClosedChannel }
                 }
-                return .ready(handler)
+                return .ready(this.handler)
             case .pollLocked:
                 switch storage.sendLocked(value) {
                 case .sent(let wake):
-                    // Run after every lock is released.
+                    let handler = this.handler
                     return .ready {
                         wake?.resume()
                         return try await handler()
