@@ -323,6 +323,37 @@ struct PatternTests {
         }
     }
 
+    @Test func runner_after_runner_in_one_process_each_catch_a_real_sigint() async {
+        // The Dispatch source behind the runners is made once per process;
+        // the handling it needs must come back for every later runner, and the
+        // default action must be back between them.
+        await #expect(processExitsWith: .exitCode(2)) {
+            func isDefault() -> Bool {
+                var now = sigaction()
+                sigaction(SIGINT, nil, &now)
+                return unsafeBitCast(now.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self)
+            }
+            for round in 0..<3 {
+                let runner = Runner(timeout: .seconds(60))
+                let ran = Shared<[Int]>([])
+                runner.add({ id in
+                    ran.append(id)
+                    kill(getpid(), SIGINT)
+                    try await sleep(for: .milliseconds(200))
+                }, { id in ran.append(id) })
+                do {
+                    try await runner.start()
+                    exit(Int32(10 + round))  // not interrupted
+                } catch Runner.Failure.interrupted {
+                    guard ran.value == [0], isDefault() else { exit(Int32(20 + round)) }
+                } catch {
+                    exit(4)
+                }
+            }
+            exit(2)
+        }
+    }
+
     // MARK: Dispatcher
 
     @Test func a_dispatcher_runs_every_job_once_with_drain() async throws {

@@ -2,8 +2,9 @@
 //
 // The signal handler only writes one byte to a pipe (write is
 // async-signal-safe); a thread of its own, blocked reading the pipe, makes the
-// dump and exits. (Why a handler and not a Dispatch signal source: see
-// Patterns/InterruptSignal.swift.)
+// dump and exits. A plain handler rather than a Dispatch signal source, so
+// that the dump needs no Dispatch queue to run: it is for programs that are
+// stuck, whatever they are stuck on.
 //
 // Invariants: installed at most once per process (`installed`); the pipe's
 // write end is in `pipeWriteEnd` before the handler is.

@@ -1,6 +1,6 @@
-// Installing a plain signal handler: the one way GoConcurrency takes signals
-// (SIGINT for the Runner, SIGQUIT for the goroutine dump). Why not a Dispatch
-// signal source: see Patterns/InterruptSignal.swift.
+// Installing a plain signal handler: how SIGQUIT's goroutine dump is taken
+// (Diagnostics/QuitSignal.swift says why). The Runner's SIGINT comes through a
+// Dispatch signal source instead (Patterns/InterruptSignal.swift).
 
 #if canImport(Glibc)
 import Glibc
