@@ -15,6 +15,15 @@ struct RouteTests {
     static let underThreadSanitizer = dlsym(nil, "__tsan_init") != nil  // nil: RTLD_DEFAULT
 
     /// The tour executable `swift test` built next to this test bundle.
+    /// The tour's output around each example it marked as different or
+    /// failed, for a failure message.
+    static func failedExamples(in text: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.indices.filter { lines[$0].hasPrefix("✗") }.map { index in
+            lines[max(0, index - 25)..<min(lines.count, index + 25)].joined(separator: "\n")
+        }.joined(separator: "\n…\n")
+    }
+
     static var tourPath: URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         // On macOS the bundle's executable sits inside Foo.xctest/Contents/MacOS.
@@ -51,7 +60,7 @@ struct RouteTests {
         let notCompared = count(before: "not compared") ?? 0
         let different = try #require(count(before: "different or failed"))
         #expect(played > 0)
-        #expect(different == 0, "\(summary)")
+        #expect(different == 0, "\(summary)\n\(RouteTests.failedExamples(in: text))")
         #expect(same + notCompared == played, "\(summary)")
     }
 
