@@ -234,18 +234,22 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
     ///
+    /// - Parameter clock: For tests: the runtime's timers count this clock's
+    ///   time instead of the system's, so they fire only when the test moves
+    ///   it (see ``ManualClock``).
     /// - Important: A runtime is never deallocated, and its threads never
     ///   stop: make one per process (or per benchmark configuration), not per
     ///   task.
-    public init(processors count: Int) {
+    public init(processors count: Int, clock: ManualClock? = nil) {
         precondition((1...GoRuntime.maxProcessors).contains(count),
                      "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
         currentKey = key
-        timers = TimerQueue()
+        timers = TimerQueue(clock: clock)
         peers = .allocate(capacity: GoRuntime.maxProcessors)
         timers.runtime = self
+        clock?.attach(to: self)
         setProcessorCount(count)
         // A runtime lives as long as the process: its worker threads use it
         // without reference counting, and they never stop.

@@ -16,6 +16,9 @@
 // - Cancelled entries are dropped when they reach the top, and the whole heap is
 //   rebuilt without them once they are more than half of it, so a loop of
 //   selects whose timeouts never fire does not grow memory (rule 25).
+// - Deadlines are in the queue's time: `Monotonic` nanoseconds, or those of
+//   its `ManualClock` on a runtime made for tests. Whatever arms a timer reads
+//   "now" from the queue (`now()`), never from `Monotonic` directly.
 
 import HeapModule
 import Synchronization
@@ -69,8 +72,25 @@ final class TimerQueue: @unchecked Sendable {
     private var cancelledCount = 0
     /// The earliest deadline in the heap; `UInt64.max` when there is none.
     let earliest = Atomic<UInt64>(.max)
+    /// The test clock whose time this queue counts, if any.
+    let clock: ManualClock?
 
-    init() {}
+    init(clock: ManualClock? = nil) {
+        self.clock = clock
+    }
+
+    /// Now, in the unit of the queue's deadlines.
+    @usableFromInline
+    func now() -> UInt64 {
+        if let clock { return clock.read() }
+        return Monotonic.now()
+    }
+
+    /// The instant a timer due at `deadline` sends, `now` being `now()`.
+    func instant(at deadline: UInt64, now: UInt64) -> ContinuousClock.Instant {
+        if let clock { return clock.instant(at: deadline) }
+        return ContinuousClock.now.advanced(by: .nanoseconds(Int64(clamping: deadline &- now)))
+    }
 
     /// Arms a timer that runs `action` on one of the runtime's processors at
     /// `deadline` (a `Monotonic` time).
@@ -113,14 +133,14 @@ final class TimerQueue: @unchecked Sendable {
     @inline(__always)
     func anyDue() -> Bool {
         let first = earliest.load(ordering: .relaxed)
-        return first != .max && first <= Monotonic.now()
+        return first != .max && first <= now()
     }
 
     /// Runs the actions of every timer that is due. True if it ran any.
     @discardableResult
     func runDue() -> Bool {
         if earliest.load(ordering: .relaxed) == .max { return false }
-        let now = Monotonic.now()
+        let now = now()
         var due: [TimerEntry] = []
         lock.lock()
         while let first = heap.min, first.deadline <= now {
@@ -155,6 +175,13 @@ final class TimerQueue: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return entry.state == .cancelled
+    }
+
+    /// The number of timers armed and not yet fired or cancelled.
+    var pendingCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return heap.count - cancelledCount
     }
 
     /// The number of entries in the heap, cancelled ones included (for tests).

@@ -74,7 +74,8 @@ enum Select {
                 break
             }
         }
-        let deadline = timeoutIndex >= 0 ? Monotonic.deadline(after: timeoutDuration) : 0
+        let timers: TimerQueue? = timeoutIndex >= 0 ? TimerQueue.current : nil
+        let deadline = timers.map { $0.now() &+ Monotonic.nanoseconds(timeoutDuration) } ?? 0
         let order = channelCases > 1 ? PollOrder(count: cases.count) : PollOrder(sourceOrderOf: cases.count)
 
         while true {
@@ -93,7 +94,7 @@ enum Select {
                 }
                 return try await defaultHandler()
             }
-            if timeoutIndex >= 0, Monotonic.now() >= deadline {
+            if let timers, timers.now() >= deadline {
                 return try await timeoutHandler(cases[timeoutIndex])
             }
 
@@ -101,7 +102,6 @@ enum Select {
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
             var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
             var timer: TimerEntry?
-            let timers: TimerQueue? = timeoutIndex >= 0 ? TimerQueue.current : nil
             await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
@@ -118,16 +118,16 @@ enum Select {
                         return
                     }
                 }
-                if timeoutIndex >= 0 {
+                if let timers {
                     let winner = Waiter.selected(timeoutIndex)
-                    if Monotonic.now() >= deadline {
+                    if timers.now() >= deadline {
                         // Expired while queuing: time out here, on this thread.
                         if waiter.tryClaim(winner) {
                             waiter.resume()
                         }
                         return
                     }
-                    timer = timers.unsafelyUnwrapped.schedule(at: deadline) {
+                    timer = timers.schedule(at: deadline) {
                         if waiter.tryClaim(winner) {
                             waiter.resume()
                         }

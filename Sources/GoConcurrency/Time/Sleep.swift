@@ -10,10 +10,10 @@
 public nonisolated(nonsending) func sleep(for duration: Duration, file: StaticString = #fileID, line: UInt = #line) async throws {
     let nanoseconds = Monotonic.nanoseconds(duration)
     if nanoseconds == 0 { return }
-    let deadline = Monotonic.now() &+ nanoseconds
+    let timers = TimerQueue.current
+    let deadline = timers.now() &+ nanoseconds
     let waiter = Waiter(reason: .sleep, location: SourceLocation(fileID: file, line: line))
     var timer: TimerEntry?
-    let timers = TimerQueue.current
     await Parking.park(waiter) { waiter in
         timer = timers.schedule(at: deadline) {
             if waiter.tryClaim(Waiter.selected(0)) {

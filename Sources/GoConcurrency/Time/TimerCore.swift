@@ -55,8 +55,8 @@ final class TimerCore: @unchecked Sendable {
     /// with its value not yet received).
     @discardableResult
     func arm(after delay: UInt64, kind newKind: Kind? = nil) -> Bool {
-        let now = Monotonic.now()
-        let instant = Instant.now.advanced(by: .nanoseconds(Int64(clamping: delay)))
+        let now = queue.now()
+        let instant = queue.instant(at: now &+ delay, now: now)
         lock.lock()
         let wasActive = disarmLocked()
         if let newKind { kind = newKind }
@@ -132,7 +132,7 @@ final class TimerCore: @unchecked Sendable {
         case .ticker(let period):
             // The next tick is one period after this one, skipping the periods
             // that already passed (rule 31): no burst after a stall.
-            let next = TimerCore.nextTick(after: deadline, period: period, now: Monotonic.now())
+            let next = TimerCore.nextTick(after: deadline, period: period, now: queue.now())
             let nextInstant = instant.advanced(by: .nanoseconds(Int64(clamping: next &- deadline)))
             armLocked(at: next, instant: nextInstant)
             wake = send(instant)  // a tick nobody has taken yet: this one is dropped
