@@ -160,6 +160,25 @@ struct DiagnosticsTests {
         #expect(answer == 42)
     }
 
+    @Test func a_leak_check_follows_goroutines_started_from_a_goroutines_plain_task() async throws {
+        // Goroutines inherit no task-local values, so the scope travels in
+        // the starter's record: through a goroutine, then a plain Task it made.
+        let forgotten = Chan<Int>()
+        let started = Chan<Void>(capacity: 1)
+        await #expect(throws: GoroutineLeak.self) {
+            try await GoRuntime.checkingLeaks(grace: .milliseconds(50)) {
+                go {
+                    Task {
+                        go { _ = try await forgotten.receive() }
+                        try await started.send(())
+                    }
+                }
+                _ = try await started.receive()
+            }
+        }
+        try forgotten.close()
+    }
+
     // MARK: Partial deadlocks
 
     /// Starts `count` goroutines in a ring, each holding mutex i and then

@@ -297,6 +297,22 @@ struct SchedulerTests {
         #expect(try await leftmost.receive() == length + 1)
     }
 
+    enum Context {
+        @TaskLocal static var requestID: Int?
+    }
+
+    @Test func a_goroutine_inherits_no_task_local_values_from_its_starter() async throws {
+        // As a Go goroutine inherits nothing: what it needs is passed to it.
+        let seen = Chan<Int?>(capacity: 2)
+        try await Context.$requestID.withValue(7) {
+            go { try await seen.send(Context.requestID) }
+            Task { try await seen.send(Context.requestID) }  // a plain task does inherit
+            var values = [try await seen.receive()!, try await seen.receive()!]
+            values.sort { ($0 ?? 0) < ($1 ?? 0) }
+            #expect(values == [nil, 7])
+        }
+    }
+
     @Test func idle_processors_steal_work_from_a_busy_one() async throws {
         let runtime = GoRuntime(processors: 2)
         let before = runtime.stolenJobs

@@ -10,9 +10,11 @@ import Darwin
 
 /// Starts `body` as a new goroutine on a ``GoRuntime`` (Go: `go f()`).
 ///
-/// The goroutine is an unstructured Swift task whose executor preference is
-/// the runtime, so it and the child tasks it makes run on the runtime's
-/// processors. Without `on`, it runs on the runtime of the goroutine that
+/// The goroutine is a detached Swift task whose executor preference is the
+/// runtime, so it and the child tasks it makes run on the runtime's
+/// processors. Like a Go goroutine, it inherits nothing from the code that
+/// starts it: no task-local values (pass what it needs, as Go code passes a
+/// `context.Context`), no priority, no actor isolation. Without `on`, it runs on the runtime of the goroutine that
 /// starts it, or on ``GoRuntime/shared`` when a plain task or thread starts it.
 ///
 /// - Important: As in Go, a goroutine cannot be cancelled from outside: `go`
@@ -40,7 +42,10 @@ public func go(
         runtime.openToOutside()
     }
     let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)
-    goroutine.leakScope = LeakScope.current
+    // Inside a leak-check scope, or started by a goroutine (or a plain task of
+    // one) that was: goroutines' tasks inherit no task-local values, so the
+    // starter's record carries the scope on.
+    goroutine.leakScope = LeakScope.current ?? starter?.leakScope
     GoroutineRegistry.shared.add(goroutine)
     let main: @Sendable () async -> Void = {
         goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
@@ -65,13 +70,13 @@ public func go(
             GoroutineRegistry.shared.remove(goroutine)
         }
     }
+    // Detached: a goroutine inherits nothing from the code that starts it, as
+    // in Go — no task-local values (copying them cost a spawn four mallocs),
+    // no priority, no actor. In particular not its starter's goroutine handle,
+    // which counts the starter's plain tasks.
     if runtime.runsAsGlobalExecutor {
         Task.detached(operation: main)
     } else {
-        // Unbound, so that the new goroutine's task does not hold a copy of
-        // its creator's handle (which counts the creator's plain tasks).
-        Goroutine.$handle.withValue(nil) {
-            _ = Task(executorPreference: runtime, operation: main)
-        }
+        Task.detached(executorPreference: runtime, operation: main)
     }
 }

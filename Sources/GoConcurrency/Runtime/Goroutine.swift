@@ -20,8 +20,9 @@
 // - The task-local a goroutine is known by is its `GoroutineHandle`, bound by
 //   `go` for the goroutine's whole life. Swift copies task-locals into every
 //   `Task { }` started under them (not into child tasks, which share their
-//   parent's, nor into detached tasks), and `go` starts goroutines with the
-//   handle unbound, so the handle's strong references beyond those counted
+//   parent's, nor into detached tasks), and a goroutine's own task is a
+//   detached one (it holds no copy of its starter's handle), so the handle's
+//   strong references beyond those counted
 //   when the goroutine started (`handleBase`) are exactly the live plain tasks
 //   the goroutine (or one of those tasks) started. The deadlock detector
 //   reads that count: such a task may still send the value a goroutine waits
