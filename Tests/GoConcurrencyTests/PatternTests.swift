@@ -354,6 +354,64 @@ struct PatternTests {
         }
     }
 
+    @Test func a_runner_that_timed_out_takes_no_interrupt_from_the_next_one() async {
+        // A's goroutine runs on after A timed out and checks for interrupts
+        // before its next task; B's Ctrl-C must still stop B.
+        await #expect(processExitsWith: .exitCode(2)) {
+            let a = Runner(timeout: .milliseconds(50))
+            a.add({ _ in try await sleep(for: .milliseconds(400)) }, { _ in })
+            do { try await a.start(); exit(30) } catch Runner.Failure.timeout {} catch { exit(31) }
+            let b = Runner(timeout: .seconds(60))
+            b.add({ _ in
+                kill(getpid(), SIGINT)
+                try await sleep(for: .milliseconds(800))  // A's goroutine looks meanwhile
+            }, { _ in })
+            do {
+                try await b.start()
+                exit(3)
+            } catch Runner.Failure.interrupted {
+                exit(2)
+            } catch { exit(4) }
+        }
+    }
+
+    @Test func runners_listening_at_once_each_stop_on_one_sigint() async {
+        // Go: every signal.Notify channel gets the signal.
+        await #expect(processExitsWith: .exitCode(2)) {
+            let sent = Chan<Void>()
+            let first = Runner(timeout: .seconds(60)), second = Runner(timeout: .seconds(60))
+            first.add({ _ in _ = try await sent.receive() }, { _ in exit(5) })
+            second.add({ _ in
+                kill(getpid(), SIGINT)
+                try await sleep(for: .milliseconds(300))
+                try sent.close()
+            }, { _ in exit(6) })
+            async let one: Void = first.start()
+            async let two: Void = second.start()
+            do { try await one; exit(7) } catch Runner.Failure.interrupted {} catch { exit(8) }
+            do { try await two; exit(9) } catch Runner.Failure.interrupted { exit(2) } catch { exit(10) }
+        }
+    }
+
+    @Test func a_runner_stops_on_sigint_when_the_process_already_has_a_sigint_source() async {
+        // libdispatch then installs no handler of its own again: the runner's
+        // source must still be ready when start has begun.
+        await #expect(processExitsWith: .exitCode(2)) {
+            let other = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            other.setEventHandler {}
+            other.resume()
+            let registered = DispatchSemaphore(value: 0)
+            other.setRegistrationHandler { registered.signal() }
+            registered.wait()
+            let runner = Runner(timeout: .seconds(60))
+            runner.add({ _ in
+                kill(getpid(), SIGINT)
+                try await sleep(for: .milliseconds(300))
+            }, { _ in })
+            do { try await runner.start(); exit(3) } catch Runner.Failure.interrupted { exit(2) } catch { exit(4) }
+        }
+    }
+
     // MARK: Dispatcher
 
     @Test func a_dispatcher_runs_every_job_once_with_drain() async throws {

@@ -1,12 +1,16 @@
-// SIGINT (Ctrl-C) as a flag the Runner polls between tasks: Go's
-// signal.Notify(ch, os.Interrupt) with a one-value channel, where repeated
-// signals coalesce. The signal comes through a Dispatch signal source.
+// SIGINT (Ctrl-C) as a count each Runner compares with the count when it
+// started listening: Go's signal.Notify(ch, os.Interrupt) with a one-value
+// channel per listener, where repeated signals coalesce. The signal comes
+// through a Dispatch signal source.
 //
 // Invariants:
-// - While `listeners > 0`, SIGINT is handled for the Dispatch source, whose
-//   event handler only adds to `pending`; the disposition that was there
-//   before the first `start` is saved in `previous` and put back by the last
-//   `stop`, so that afterwards Ctrl-C does what it did before.
+// - `received` counts every SIGINT the source reported, and only grows: each
+//   listener keeps its own baseline, so runners listening at once each see a
+//   signal, and one that stopped listening takes nothing from later ones.
+// - While `listeners > 0`, SIGINT is handled for the Dispatch source; the
+//   disposition that was there before the first `start` is saved in
+//   `previous` and put back by the last `stop`, so that afterwards Ctrl-C
+//   does what it did before.
 // - `source` is made by the first `start` in the process and never cancelled;
 //   `dispatchHandling` is the handler libdispatch installed for it.
 // - `listeners`, `previous`, `source` and `dispatchHandling` are protected by
@@ -19,10 +23,11 @@
 // on and sends it to the manager thread. It installs it on that thread, some
 // time after `resume` returns, and only for the first source of that signal in
 // the process. Hence:
-// - The first `start` waits until that handler is in place (microseconds
-//   normally), so a SIGINT right after `start` is never met by the default
-//   action (which would end the process); a source resumed without that wait
-//   lost that race here under load.
+// - The first `start` waits until the source is registered (its registration
+//   handler runs after libdispatch has set up the signalfd and its handler;
+//   microseconds normally), so a SIGINT right after `start` is never met by
+//   the default action (which would end the process); a source resumed
+//   without that wait lost that race here under load.
 // - Cancelling the source and making a new one for the next Runner would leave
 //   the next one without a handler once `stop` has put the previous handling
 //   back; so the source stays, and later `start`s put libdispatch's handler
@@ -40,8 +45,8 @@ import Darwin
 #endif
 
 enum InterruptSignal {
-    /// SIGINTs received and not yet taken.
-    static let pending = Atomic<Int>(0)
+    /// SIGINTs received since the process started.
+    private static let received = Atomic<UInt64>(0)
 
     private struct State {
         var listeners = 0
@@ -52,15 +57,19 @@ enum InterruptSignal {
 
     private static let state = Locked(State())
 
-    /// How long the first `start` waits for libdispatch's handler at most.
-    private static let handlerWaitLimit: Duration = .seconds(5)
+    /// How long the first `start` waits for the source's registration at
+    /// most (a guard: it takes microseconds).
+    private static let registrationWaitLimit: DispatchTimeInterval = .seconds(5)
 
-    /// Starts listening: SIGINT no longer ends the process but sets the flag.
-    static func start() {
+    /// Starts listening: SIGINT no longer ends the process but is counted.
+    /// Returns the count so far, the caller's baseline for `arrived(since:)`.
+    static func start() -> UInt64 {
+        // Read first: a signal that comes while this call installs the
+        // handling, or right after, is later than the baseline.
+        let baseline = received.load(ordering: .acquiring)
         state.withLock { state in
             state.listeners += 1
             guard state.listeners == 1 else { return }
-            pending.store(0, ordering: .relaxed)
             sigaction(SIGINT, nil, &state.previous)
             if state.source == nil {
                 #if canImport(Darwin)
@@ -72,41 +81,25 @@ enum InterruptSignal {
                 let source = DispatchSource.makeSignalSource(
                     signal: SIGINT, queue: DispatchQueue(label: "GoConcurrency.InterruptSignal"))
                 source.setEventHandler {
-                    InterruptSignal.pending.add(1, ordering: .relaxed)
+                    InterruptSignal.received.add(max(1, UInt64(source.data)), ordering: .releasing)
                 }
+                let registered = DispatchSemaphore(value: 0)
+                source.setRegistrationHandler { registered.signal() }
                 source.resume()
+                _ = registered.wait(timeout: .now() + registrationWaitLimit)
                 state.source = source
-                state.dispatchHandling = waitForDispatchHandler(replacing: state.previous)
+                sigaction(SIGINT, nil, &state.dispatchHandling)
             } else {
                 sigaction(SIGINT, &state.dispatchHandling, nil)
             }
         }
+        return baseline
     }
 
-    /// Waits until SIGINT's handling is no longer `previous` (libdispatch
-    /// installed its handler) and returns it.
-    private static func waitForDispatchHandler(replacing previous: sigaction) -> sigaction {
-        #if canImport(Darwin)
-        var now = sigaction()
-        sigaction(SIGINT, nil, &now)
-        return now
-        #else
-        let deadline = ContinuousClock.now + handlerWaitLimit
-        var now = sigaction()
-        repeat {
-            sigaction(SIGINT, nil, &now)
-            if handlerAddress(now) != handlerAddress(previous) { break }
-            usleep(50)
-        } while ContinuousClock.now < deadline
-        return now
-        #endif
+    /// Whether a SIGINT came after `baseline` (a count `start` returned).
+    static func arrived(since baseline: UInt64) -> Bool {
+        received.load(ordering: .acquiring) > baseline
     }
-
-    #if !canImport(Darwin)
-    private static func handlerAddress(_ action: sigaction) -> UInt {
-        unsafeBitCast(action.__sigaction_handler.sa_handler, to: UInt.self)
-    }
-    #endif
 
     /// Stops listening; the last listener puts SIGINT's previous handling back.
     static func stop() {
@@ -117,11 +110,5 @@ enum InterruptSignal {
                 sigaction(SIGINT, &state.previous, nil)
             }
         }
-    }
-
-    /// Whether a SIGINT came since the last call; takes it (repeated signals
-    /// count as one).
-    static func take() -> Bool {
-        pending.exchange(0, ordering: .acquiringAndReleasing) > 0
     }
 }

@@ -2,10 +2,13 @@
 // stop at the next task boundary when the process gets an interrupt (Ctrl-C).
 //
 // Invariants: the tasks run one after the other on one goroutine; repeated
-// Ctrl-C coalesce into one interrupt (`InterruptSignal` is Go's one-value
-// interrupt channel, as a flag the run polls between tasks); interrupts are
-// listened for only until the run notices one or `start` returns, and SIGINT's
-// previous handling is restored then.
+// Ctrl-C coalesce into one interrupt (Go's one-value interrupt channel: the
+// run compares the process's SIGINT count with the count when this runner
+// started listening, `baseline`, between tasks); interrupts are listened for
+// only until the run notices one or `start` returns, and SIGINT's previous
+// handling is restored then. `baseline` is nil while not listening, so a run
+// that goes on after a timeout sees no interrupt, and takes none from a later
+// runner.
 
 #if canImport(Glibc)
 import Glibc
@@ -51,7 +54,8 @@ public final class Runner: @unchecked Sendable {
     public typealias Task = @Sendable (_ id: Int) async throws -> Void
 
     private let timeout: ReceiveOnlyChan<ContinuousClock.Instant>
-    private let listening = Locked(false)
+    /// The SIGINT count when this runner began listening; nil when it is not.
+    private let baseline = Locked<UInt64?>(nil)
     /// Added before `start`, read by the run's goroutine after.
     private var tasks: [Task] = []
 
@@ -70,9 +74,8 @@ public final class Runner: @unchecked Sendable {
     /// - Throws: ``Failure/timeout`` when the timeout passes first,
     ///   ``Failure/interrupted`` when SIGINT came, or what a task threw.
     public func start() async throws {
-        listening.withLock { listening in
-            if !listening { InterruptSignal.start() }
-            listening = true
+        baseline.withLock { baseline in
+            if baseline == nil { baseline = InterruptSignal.start() }
         }
         defer { stopListening() }
         let complete = Chan<Result<Void, any Error>>(capacity: 1)
@@ -99,15 +102,18 @@ public final class Runner: @unchecked Sendable {
     }
 
     private func gotInterrupt() -> Bool {
-        guard InterruptSignal.take() else { return false }
-        stopListening()  // Go: signal.Stop(r.interrupt)
-        return true
+        baseline.withLock { baseline in
+            guard let since = baseline, InterruptSignal.arrived(since: since) else { return false }
+            InterruptSignal.stop()  // Go: signal.Stop(r.interrupt)
+            baseline = nil
+            return true
+        }
     }
 
     private func stopListening() {
-        listening.withLock { listening in
-            if listening { InterruptSignal.stop() }
-            listening = false
+        baseline.withLock { baseline in
+            if baseline != nil { InterruptSignal.stop() }
+            baseline = nil
         }
     }
 }
