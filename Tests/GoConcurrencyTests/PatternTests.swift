@@ -414,6 +414,26 @@ struct PatternTests {
 
     // MARK: Dispatcher
 
+    @Test func a_dispatchers_queue_depth_and_busy_workers_count_every_job_not_yet_done() async throws {
+        // Two workers held on a gate, a queue of four: two jobs run, one waits
+        // in the dispatcher's hands for a free worker, four wait in the queue.
+        let gate = Chan<Void>()
+        let ran = Counter()
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 2, maxQueue: 4)) { _ in
+            _ = try? await gate.receive()
+            ran.increment()
+        }
+        dispatcher.start()
+        for job in 0..<7 { try await dispatcher.submit(job) }
+        try await waitUntil("two busy, five waiting") {
+            dispatcher.busyWorkers == 2 && dispatcher.queueDepth == 5
+        }
+        try gate.close()
+        try await waitUntil("all ran") { ran.value == 7 }
+        await dispatcher.stop(.drain)
+        #expect(dispatcher.busyWorkers == 0 && dispatcher.queueDepth == 0)
+    }
+
     @Test func a_dispatcher_runs_every_job_once_with_drain() async throws {
         let ran = Shared<[Int]>([])
         let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 4, maxQueue: 16)) { job in

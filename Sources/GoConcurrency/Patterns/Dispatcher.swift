@@ -104,6 +104,9 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     private let workers = Sync.WaitGroup()
     private let dispatching = Sync.WaitGroup()
     private let busy = Atomic<Int>(0)
+    /// Jobs the dispatcher goroutine took from the queue and holds while it
+    /// waits for a free worker: still queued, as far as callers can tell.
+    private let held = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
     /// Jobs set aside by a `.returnQueued` stop. Written by the dispatcher
     /// goroutine only, read by `stop` after it has finished.
@@ -130,8 +133,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
                 while true {
                     try await workerPool.send(jobs)          // free: register
                     guard let job = try await jobs.receive() else { return }  // closed: stop
-                    busy.add(1, ordering: .relaxed)
-                    await handler(job)
+                    await handler(job)  // counted busy by the dispatcher's hand-off
                     busy.subtract(1, ordering: .relaxed)
                 }
             }
@@ -142,9 +144,19 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
                     setAside.append(job)
                     continue
                 }
+                held.add(1, ordering: .relaxed)
                 try await select {
-                    workerPool.onReceive { worker in try await worker!.send(job) }
-                    returning.onReceive { _ in self.setAside.append(job) }
+                    workerPool.onReceive { worker in
+                        // Busy from here: the worker waits for it on an
+                        // unbuffered channel of its own.
+                        self.busy.add(1, ordering: .relaxed)
+                        self.held.subtract(1, ordering: .relaxed)
+                        try await worker!.send(job)
+                    }
+                    returning.onReceive { _ in
+                        self.held.subtract(1, ordering: .relaxed)
+                        self.setAside.append(job)
+                    }
                 }
             }
             // The queue is closed and empty: tell every worker to leave as it
@@ -166,8 +178,9 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Jobs waiting in the queue now.
-    public var queueDepth: Int { jobQueue.count }
+    /// Jobs submitted and not yet handed to a worker: those in the queue and
+    /// the one the dispatcher holds while it waits for a free worker.
+    public var queueDepth: Int { jobQueue.count + held.load(ordering: .relaxed) }
 
     /// Workers running a job now.
     public var busyWorkers: Int { busy.load(ordering: .relaxed) }
