@@ -6,8 +6,13 @@
 // - `tail` is written only by the owner; jobs live in the slots from `head`
 //   (inclusive) to `tail` (exclusive), counted modulo 2^32 and stored at
 //   index mod 256, so `tail - head` is between 0 and 256.
-// - The owner puts a job by storing its slot and then `tail` (release), so
-//   whoever loads `tail` (acquire) sees the slot.
+// - The owner puts a job by storing its slot and then `tail`, so whoever
+//   loads `tail` (acquire) sees the slot. That store is sequentially
+//   consistent, not just a release: the putter next reads the idle count to
+//   decide whether to wake a processor, while a processor going idle raises
+//   that count and then reads `tail`; only a full fence between each side's
+//   write and read keeps both from missing the other (a wake-up lost until
+//   the putter's job ends). Go's runqput gets the same from its store.
 // - Anyone takes jobs (the owner one, a thief half) by reading their slots
 //   and then moving `head` past them with a compare-and-swap; a reader whose
 //   swap fails took nothing and read slots that may since have been reused,
@@ -63,7 +68,7 @@ final class LocalRunQueue: @unchecked Sendable {
             let end = tail.load(ordering: .relaxed)
             if end &- first < LocalRunQueue.capacity {
                 slot(end).pointee.store(job, ordering: .relaxed)
-                tail.store(end &+ 1, ordering: .releasing)
+                tail.store(end &+ 1, ordering: .sequentiallyConsistent)
                 return nil
             }
             let half = (end &- first) / 2
