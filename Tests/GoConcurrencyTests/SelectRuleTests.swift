@@ -738,3 +738,75 @@ extension SelectRuleTests {
         }
     }
 }
+
+// MARK: - Receive cases built in unspecialised generic code
+
+/// A receive case stores its handler type-erased (see `ChannelCase`); these
+/// build the case where `Element` is a generic parameter, so the unspecialised
+/// path is the one that runs, with elements that are not plain integers.
+@inline(never)
+func genericReceiveCase<Element: Sendable, Result>(
+    _ channel: Chan<Element>, _ transform: @escaping @Sendable (Element?) -> Result
+) -> SelectCase<Result> {
+    channel.onReceive { value in transform(value) }
+}
+
+@inline(never)
+func genericSelect<Element: Sendable, Result>(
+    _ channel: Chan<Element>, withDefault: Bool, _ transform: @escaping @Sendable (Element?) -> Result, otherwise fallback: Result
+) async throws -> Result {
+    let never = Chan<Int>()
+    if withDefault {
+        return try await select {
+            genericReceiveCase(channel, transform)
+            never.onReceive { _ in fallback }
+            otherwise { fallback }
+        }
+    }
+    return try await select {
+        genericReceiveCase(channel, transform)
+        never.onReceive { _ in fallback }
+    }
+}
+
+final class Tag: Sendable {
+    let number: Int
+    init(_ number: Int) { self.number = number }
+}
+
+struct Labelled: Sendable, Equatable {
+    let label: String
+    let tag: Tag
+    static func == (a: Labelled, b: Labelled) -> Bool { a.label == b.label && a.tag.number == b.tag.number }
+}
+
+@Suite("Select cases in generic code")
+struct GenericSelectCaseTests {
+    func roundTrip<Element: Sendable & Equatable>(_ value: Element) async throws {
+        let describe: @Sendable (Element?) -> String = { $0.map { "\($0)" } ?? "closed" }
+        // Polled (a value is buffered), polled under every lock (with a
+        // default), closed, and delivered to a parked select.
+        let buffered = Chan<Element>(capacity: 1)
+        try await buffered.send(value)
+        #expect(try await genericSelect(buffered, withDefault: false, describe, otherwise: "none") == describe(value))
+        try await buffered.send(value)
+        #expect(try await genericSelect(buffered, withDefault: true, describe, otherwise: "none") == describe(value))
+        try buffered.close()
+        #expect(try await genericSelect(buffered, withDefault: false, describe, otherwise: "none") == "closed")
+        let unbuffered = Chan<Element>()
+        go { try await unbuffered.send(value) }
+        #expect(try await genericSelect(unbuffered, withDefault: false, describe, otherwise: "none") == describe(value))
+    }
+
+    @Test func a_receive_case_built_generically_delivers_strings_structs_optionals_and_tuples() async throws {
+        try await roundTrip(String(repeating: "a long string ", count: 10))
+        try await roundTrip(Labelled(label: String(repeating: "x", count: 40), tag: Tag(7)))
+        try await roundTrip(Optional("inner") as String?)
+        try await roundTrip(Optional<String>.none)
+        try await roundTrip(42)
+        let pairs = Chan<(Int, String)>(capacity: 1)
+        try await pairs.send((4, "two"))
+        let stored: ReceiveHandler<(Int, String), String> = { $0.map { "\($0.0)\($0.1)" } ?? "closed" }
+        #expect(try await select { pairs.onReceive(stored) } == "4two")
+    }
+}
