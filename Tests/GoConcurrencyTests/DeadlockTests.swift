@@ -87,6 +87,33 @@ struct DeadlockTests {
         #expect(deadlock.dump.goroutines.map(\.id) == deadlock.dump.goroutines.map(\.id).sorted())
     }
 
+    @Test("Rule 35: waits on RWMutex, Semaphore and Once are listed with their reasons and counted as stuck")
+    func otherSyncWaitsListed() async throws {
+        let deadlock = try await expectDeadlock(processors: 2) {
+            let rw = Sync.RWMutex(), semaphore = Sync.Semaphore(capacity: 1), once = Sync.Once()
+            let never = Chan<Int>(), inside = Chan<Void>(), writerWaits = Sync.WaitGroup()
+            try await rw.readLock()
+            try await semaphore.acquire()
+            let writer = SourceLocation(fileID: #fileID, line: #line + 1)
+            go { try await rw.lock() }                              // sync.RWMutex.Lock
+            // A reader that comes after a waiting writer waits too (Go's rule).
+            while !GoRuntime.goroutines().contains(where: {
+                if case .waiting(.rwMutexLock, _) = $0.state { $0.createdAt == writer } else { false }
+            }) {
+                await Task.yield()
+            }
+            go { try await rw.readLock() }                          // sync.RWMutex.RLock
+            go { try await semaphore.acquire() }                    // semacquire
+            go { try await once.run { try await inside.send(()); _ = try await never.receive() } }
+            _ = try await inside.receive()
+            go { try await once.run {} }                            // semacquire (Once)
+            writerWaits.add(1)
+            try await writerWaits.wait()                            // semacquire
+        }
+        let counts = Dictionary(reasons(deadlock).map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(counts == [.rwMutexLock: 1, .rwMutexReadLock: 1, .semacquire: 3, .channelReceive: 1])
+    }
+
     @Test("Rule 35: a cycle of goroutines each waiting for the next is reported when the last one parks")
     func chainOfWaits() async throws {
         let deadlock = try await expectDeadlock(processors: 2) {
