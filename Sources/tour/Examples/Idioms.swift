@@ -39,21 +39,24 @@ extension Examples {
             title: "Multiplexing: two generators merged into one channel",
             seed: "多路复用技术可以用来整合多个通道。其实就是整合了多个上面的生成器",
             go: """
+                // The seed names the two generators rand_generator_1 and
+                // rand_generator_2, the second hiding the function of that
+                // name: two instances of the generator above were meant.
                 func rand_generator_3() chan int {
-                    rand_generator_1 := rand_generator_2()
-                    rand_generator_2 := rand_generator_2()
+                    generator_1 := rand_generator_2()
+                    generator_2 := rand_generator_2()
                     out := make(chan int)
 
                     go func() {
                         for {
                             //读取生成器1中的数据,整合
-                            out <- <-rand_generator_1
+                            out <- <-generator_1
                         }
                     }()
                     go func() {
                         for {
                             //读取生成器2中的数据,整合
-                            out <- <-rand_generator_2
+                            out <- <-generator_2
                         }
                     }()
                     return out
@@ -204,17 +207,17 @@ struct MergedRandomService: TourProgram {
     let time: TourTime
 
     static func randGenerator3() -> ReceiveOnlyChan<Int> {
-        let randGenerator1 = RandomService.randGenerator2()
-        let randGenerator2 = RandomService.randGenerator2()
+        let generator1 = RandomService.randGenerator2()
+        let generator2 = RandomService.randGenerator2()
         let out = Chan<Int>()
         go {
             while true {
-                try await out.send(try await randGenerator1.receive()!)   // out <- <-rand_generator_1
+                try await out.send(try await generator1.receive()!)   // out <- <-generator_1
             }
         }
         go {
             while true {
-                try await out.send(try await randGenerator2.receive()!)   // out <- <-rand_generator_2
+                try await out.send(try await generator2.receive()!)   // out <- <-generator_2
             }
         }
         return out.receiveOnly
