@@ -234,9 +234,11 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
     ///
-    /// - Parameter clock: For tests: the runtime's timers count this clock's
-    ///   time instead of the system's, so they fire only when the test moves
-    ///   it (see ``ManualClock``).
+    /// - Parameters:
+    ///   - count: GOMAXPROCS, from 1 to ``maxProcessors``.
+    ///   - clock: For tests: the runtime's timers count this clock's time
+    ///     instead of the system's, so they fire only when the test moves it
+    ///     (see ``ManualClock``).
     /// - Important: A runtime is never deallocated, and its threads never
     ///   stop: make one per process (or per benchmark configuration), not per
     ///   task.
