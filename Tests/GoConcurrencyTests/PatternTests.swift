@@ -241,7 +241,7 @@ struct PatternTests {
 
     @Test func a_resource_pool_under_a_thousand_goroutines_and_a_racing_close_loses_nothing() async throws {
         let made = Counter(), closedCount = Counter()
-        let pool = ResourcePool<Connection>(capacity: 4) {
+        let pool = ResourcePool<Connection>(capacity: 2) {
             Connection(id: made.increment())
         } close: { connection in
             if connection.closed.isSet { Issue.record("closed twice") }
