@@ -297,6 +297,28 @@ struct SchedulerTests {
         #expect(try await leftmost.receive() == length + 1)
     }
 
+    @Test func after_gomaxprocs_goes_down_to_one_only_the_first_processor_runs_jobs() async throws {
+        // Go's GOMAXPROCS(1) stops the world: once it returns, one P runs.
+        // Here a processor that retires may be stealing at that moment; what
+        // it took must go back, not run.
+        let runtime = GoRuntime(processors: 2)
+        let seen = Shared<Set<Int>>([])
+        let done = Chan<Void>(capacity: 200)
+        go(on: runtime) {
+            runtime.processorCount = 1
+            await GoRuntime.yield()  // this goroutine, too, runs on an active processor from here
+            for _ in 0..<200 {
+                go(on: runtime) {
+                    _ = seen.withLock { $0.insert(Processor.current?.id ?? -1) }
+                    try await done.send(())
+                }
+            }
+            _ = seen.withLock { $0.insert(Processor.current?.id ?? -1) }
+        }
+        for _ in 0..<200 { _ = try await done.receive() }
+        #expect(seen.value == [0])
+    }
+
     enum Context {
         @TaskLocal static var requestID: Int?
     }

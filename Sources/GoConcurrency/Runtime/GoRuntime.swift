@@ -197,7 +197,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Setting it at run time (Go: `runtime.GOMAXPROCS(n)`) starts processors
     /// or retires some. A retired processor finishes the job it is running,
     /// moves what it had queued to the global queue and sleeps until the count
-    /// grows again.
+    /// grows again; from the moment the setter returns it starts no other job
+    /// (one it was taking meanwhile, by stealing, goes to the global queue), so
+    /// that goroutines started after `processorCount = 1` run one at a time,
+    /// in Go's order.
     ///
     /// - Precondition: `1 ... GoRuntime.maxProcessors`.
     public var processorCount: Int {

@@ -185,6 +185,13 @@ final class Processor: @unchecked Sendable {
                 continue
             }
             if let job = findRunnable() ?? spinForWork() {
+                if !isActive {
+                    // GOMAXPROCS went down while it looked (a steal may have
+                    // raced the change): a retired processor runs nothing.
+                    runtime.putGlobal([job])
+                    runtime.wakeIdleProcessor()
+                    continue
+                }
                 if runtime.deadlockCheck.load(ordering: .relaxed), Processor.isChildTask(job) {
                     runtime.openToOutside()
                 }
