@@ -297,7 +297,7 @@ struct SchedulerTests {
         #expect(try await leftmost.receive() == length + 1)
     }
 
-    @Test func after_gomaxprocs_goes_down_to_one_only_the_first_processor_runs_jobs() async throws {
+    @Test func after_setProcessorCount_one_only_the_first_processor_runs_jobs() async throws {
         // Go's GOMAXPROCS(1) stops the world: once it returns, one P runs.
         // Here a processor that retires may be stealing at that moment; what
         // it took must go back, not run.
@@ -305,8 +305,7 @@ struct SchedulerTests {
         let seen = Shared<Set<Int>>([])
         let done = Chan<Void>(capacity: 200)
         go(on: runtime) {
-            runtime.processorCount = 1
-            await GoRuntime.yield()  // this goroutine, too, runs on an active processor from here
+            await runtime.setProcessorCount(1)  // the caller, too, is on an active processor now
             for _ in 0..<200 {
                 go(on: runtime) {
                     _ = seen.withLock { $0.insert(Processor.current?.id ?? -1) }

@@ -198,17 +198,33 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// or retires some. A retired processor finishes the job it is running,
     /// moves what it had queued to the global queue and sleeps until the count
     /// grows again; from the moment the setter returns it starts no other job
-    /// (one it was taking meanwhile, by stealing, goes to the global queue), so
-    /// that goroutines started after `processorCount = 1` run one at a time,
-    /// in Go's order.
+    /// (one it was taking meanwhile, by stealing, goes to the global queue).
+    /// A goroutine that lowers the count goes on running on its processor
+    /// until it next parks, even if that processor retires; from a goroutine,
+    /// ``setProcessorCount(_:)`` also moves the caller onto an active
+    /// processor, as Go's stop-the-world does.
     ///
     /// - Precondition: `1 ... GoRuntime.maxProcessors`.
     public var processorCount: Int {
         get { activeCount.load(ordering: .acquiring) }
-        set { setProcessorCount(newValue) }
+        set { changeProcessorCount(newValue) }
     }
 
-    private func setProcessorCount(_ count: Int) {
+    /// Sets GOMAXPROCS (``processorCount``) from a goroutine the way Go's
+    /// `runtime.GOMAXPROCS(n)` does: when the call returns, the caller runs on
+    /// one of the `count` active processors, so the goroutines it starts next
+    /// are scheduled there in Go's order (the last started runs first, from
+    /// `runnext`).
+    public func setProcessorCount(_ count: Int) async {
+        changeProcessorCount(count)
+        if let processor = Processor.current, processor.runtime === self, !processor.isActive {
+            // To the back of this processor's queue, which it hands to the
+            // global queue as it retires; an active processor picks it up.
+            await GoRuntime.yield()
+        }
+    }
+
+    private func changeProcessorCount(_ count: Int) {
         precondition((1...GoRuntime.maxProcessors).contains(count),
                      "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
         processorList.withLock { processors in
@@ -255,7 +271,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         peers = .allocate(capacity: GoRuntime.maxProcessors)
         timers.runtime = self
         clock?.attach(to: self)
-        setProcessorCount(count)
+        changeProcessorCount(count)
         // A runtime lives as long as the process: its worker threads use it
         // without reference counting, and they never stop.
         _ = Unmanaged.passRetained(self)

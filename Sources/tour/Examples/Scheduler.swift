@@ -81,7 +81,7 @@ struct OneProcessor: TourProgram {
 
     func main() async throws {
         let previous = GoRuntime.shared.processorCount
-        GoRuntime.shared.processorCount = 1                   // runtime.GOMAXPROCS(1)
+        await GoRuntime.shared.setProcessorCount(1)           // runtime.GOMAXPROCS(1)
         defer { GoRuntime.shared.processorCount = previous }  // (the tour goes on)
         let done = Chan<Bool>()
         for first in ["a", "A"] {
@@ -110,7 +110,7 @@ struct SystemCallHandOff: TourProgram {
 
     func main() async throws {
         let previous = GoRuntime.shared.processorCount
-        GoRuntime.shared.processorCount = 1                   // runtime.GOMAXPROCS(1)
+        await GoRuntime.shared.setProcessorCount(1)           // runtime.GOMAXPROCS(1)
         defer { GoRuntime.shared.processorCount = previous }
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw TourError("pipe(2) failed") }
