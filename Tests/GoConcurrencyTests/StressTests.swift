@@ -179,6 +179,33 @@ struct StressTests {
         }
     }
 
+    @Test func closures_handed_to_eight_receivers_through_an_unbuffered_channel_each_run_once() async throws {
+        // gobench's workpool_8: one sender of closures, eight receivers that
+        // call each and drop it. A release build once freed a closure under
+        // its sender (the retain for the queued copy was moved past the
+        // channel's unlock); this runs the same shape, and in a release
+        // build (`swift test -c release`) it is the regression test.
+        let work = Chan<@Sendable () -> Void>()
+        let ran = Counter()
+        let finished = Chan<Void>(capacity: 8)
+        for _ in 0..<8 {
+            go {
+                for await job in work { job() }
+                try await finished.send(())
+            }
+        }
+        let count = Stress.size(20_000)
+        // One closure, sent again and again: the sender keeps it while the
+        // receivers call and drop their copies.
+        let job: @Sendable () -> Void = { ran.increment() }
+        for _ in 0..<count {
+            try await work.send(job)
+        }
+        try work.close()
+        for _ in 0..<8 { _ = try await finished.receive() }
+        #expect(ran.value == count)
+    }
+
     @Test func daisy_chain_of_tasks_passes_a_value_through_every_link() async throws {
         // Go's daisy chain: each task receives from its right and sends one
         // more to its left.
