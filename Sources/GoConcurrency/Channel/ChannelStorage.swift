@@ -263,11 +263,8 @@ extension ChannelStorage: WaitObject {
     var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
 
     @inlinable
-    func shareWithOutside() {
-        if !outside.load(ordering: .relaxed) {
-            outside.store(true, ordering: .relaxed)
-            madeBy?.openToOutside()
-        }
+    func markShared() -> Bool {
+        !outside.exchange(true, ordering: .relaxed)
     }
 }
 

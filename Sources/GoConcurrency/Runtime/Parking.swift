@@ -129,7 +129,8 @@ enum Parking {
 @usableFromInline
 protocol WaitObject: AnyObject {
     var isSharedWithOutside: Bool { get }
-    func shareWithOutside()
+    /// Sets the shared flag; true if this call set it (it was not set before).
+    func markShared() -> Bool
     /// The `GoRuntime.id` of the goroutine that made it, 0 if none did: an
     /// id, compared on every park without touching the runtime's reference
     /// count, which every processor shares.
@@ -137,14 +138,23 @@ protocol WaitObject: AnyObject {
 }
 
 extension WaitObject {
-    /// Whether something outside the goroutines of the runtime whose
-    /// `GoRuntime.id` is `runtime` may use it: code
-    /// outside goroutines, or the goroutines of another runtime (which
-    /// `runtime`'s deadlock check does not watch).
     /// The runtime of the goroutine that made it, if a goroutine did.
     @inlinable
     var madeBy: GoRuntime? { GoRuntime.withID(madeByID) }
 
+    /// Marks it shared with the outside; the first time, the runtime whose
+    /// goroutine made it is opened to the outside for good.
+    @inlinable
+    func shareWithOutside() {
+        if !isSharedWithOutside, markShared() {
+            madeBy?.openToOutside()
+        }
+    }
+
+    /// Whether something outside the goroutines of the runtime whose
+    /// `GoRuntime.id` is `runtime` may use it: code outside goroutines, or the
+    /// goroutines of another runtime (which `runtime`'s deadlock check does
+    /// not watch).
     @inlinable
     func mayBeUsedOutside(of runtime: UInt) -> Bool {
         isSharedWithOutside || madeByID != runtime

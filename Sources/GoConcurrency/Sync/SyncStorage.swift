@@ -30,11 +30,8 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
 
     var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
 
-    func shareWithOutside() {
-        if !outside.load(ordering: .relaxed) {
-            outside.store(true, ordering: .relaxed)
-            madeBy?.openToOutside()
-        }
+    func markShared() -> Bool {
+        !outside.exchange(true, ordering: .relaxed)
     }
 
     /// The task holding it, for a primitive with one holder (a mutex): the
