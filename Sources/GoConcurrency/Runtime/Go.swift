@@ -14,8 +14,9 @@ import Darwin
 /// runtime, so it and the child tasks it makes run on the runtime's
 /// processors. Like a Go goroutine, it inherits nothing from the code that
 /// starts it: no task-local values (pass what it needs, as Go code passes a
-/// `context.Context`), no priority, no actor isolation. Without `on`, it runs on the runtime of the goroutine that
-/// starts it, or on ``GoRuntime/shared`` when a plain task or thread starts it.
+/// `context.Context`), no priority, no actor isolation. Without `on`, it runs
+/// on the runtime of the goroutine that starts it, or on ``GoRuntime/shared``
+/// when a plain task or thread starts it.
 ///
 /// - Important: As in Go, a goroutine cannot be cancelled from outside: `go`
 ///   returns no handle. That lets its blocking operations park without

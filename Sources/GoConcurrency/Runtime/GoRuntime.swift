@@ -307,16 +307,16 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
                 wakeIdleProcessor()
             }
         } else {
-            // Counted before it is queued: a deadlock check that sees the
-            // count at 0 sees no job on its way.
-            globalCount.add(1, ordering: .sequentiallyConsistent)
-            globalQueue.withLock { $0.append(job) }
+            putGlobal(CollectionOfOne(job))
             wakeIdleProcessor()
         }
     }
 
-    /// Queues jobs a processor's full local queue could not hold.
-    func putGlobal(_ jobs: [UnownedJob]) {
+    /// Queues `jobs` on the global queue: from outside the processors, a full
+    /// local queue's overflow, a retiring processor's jobs. Counted before
+    /// they are queued: a deadlock check that sees the count at 0 sees no job
+    /// on its way.
+    func putGlobal<Jobs: Collection<UnownedJob>>(_ jobs: Jobs) {
         globalCount.add(jobs.count, ordering: .sequentiallyConsistent)
         globalQueue.withLock { $0.append(contentsOf: jobs) }
     }

@@ -188,7 +188,7 @@ final class Processor: @unchecked Sendable {
                 if !isActive {
                     // GOMAXPROCS went down while it looked (a steal may have
                     // raced the change): a retired processor runs nothing.
-                    runtime.putGlobal([job])
+                    runtime.putGlobal(CollectionOfOne(job))
                     runtime.wakeIdleProcessor()
                     continue
                 }
