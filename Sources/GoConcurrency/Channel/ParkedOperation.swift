@@ -27,8 +27,10 @@ struct TaskIdentity: Equatable, @unchecked Sendable {
     /// The calling task. Channels are only awaited from tasks.
     @inlinable
     static var current: TaskIdentity {
+        // The optional task is one word, its address or 0; reading it as a
+        // pointer, rather than unwrapping it, copies (retains) nothing.
         withUnsafeCurrentTask { task in
-            TaskIdentity(pointer: task.map { unsafeBitCast($0, to: UnsafeRawPointer.self) })
+            TaskIdentity(pointer: unsafeBitCast(task, to: UnsafeRawPointer?.self))
         }
     }
 
