@@ -67,7 +67,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     mutating func unregister(_ node: WaitNode) {
         // A short queue is searched, so it never keeps a stale entry at all.
         if entries.count <= 8 {
-            if let index = entries.firstIndex(where: { $0.node === node }) {
+            if let index = entries.firstIndex(where: { $0.node == node }) {
                 entries.remove(at: index)
             }
             return

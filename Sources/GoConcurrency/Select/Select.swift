@@ -100,17 +100,21 @@ enum Select {
 
             // Step 2.
             let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
-            var registered: WaitNode?  // this select's nodes, chained through `nextOfOwner`
+            // The cases at positions 0..<visited of the poll order have their
+            // nodes queued (the ones that are channel cases).
+            var visited = 0
             var timer: TimerEntry?
             await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
-                    guard case .channel(let channel) = cases[index].kind else { continue }
+                    guard case .channel(let channel) = cases[index].kind else {
+                        visited = position + 1
+                        continue
+                    }
                     guard waiter.isWaiting else { return }  // already claimed: stop queuing
                     switch channel.step(.register(waiter, caseIndex: index)) {
-                    case .registered(let node):
-                        node.nextOfOwner = registered
-                        registered = node
+                    case .registered:
+                        visited = position + 1
                     default:
                         if waiter.tryClaim(Waiter.aborted) {
                             waiter.resume()
@@ -140,17 +144,11 @@ enum Select {
             if let timer, let timers {
                 timers.cancel(timer)
             }
-            var winningNode: WaitNode?
-            var node = registered
-            while let current = node {
-                node = current.nextOfOwner
-                current.nextOfOwner = nil
-                guard case .channel(let channel) = cases[current.caseIndex].kind else { continue }
-                if outcome == Waiter.selected(current.caseIndex) {
-                    winningNode = current  // its claimer already took it out of the queue
-                } else {
-                    _ = channel.step(.unregister(current))
-                }
+            for position in 0..<visited {
+                let index = order[position]
+                // The winner's claimer already took its node out of the queue.
+                guard outcome != Waiter.selected(index), case .channel(let channel) = cases[index].kind else { continue }
+                _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
             }
             switch outcome {
             case Waiter.cancelled:
@@ -162,7 +160,7 @@ enum Select {
             default:
                 let index = outcome - 1
                 guard case .channel(let channel) = cases[index].kind,
-                      case .ready(let run) = channel.step(.finish(winningNode.unsafelyUnwrapped))
+                      case .ready(let run) = channel.step(.finish(WaitNode(owner: waiter, caseIndex: index)))
                 else { preconditionFailure("select: woken for case \(index), which did not complete") }
                 return try await run()
             }

@@ -61,7 +61,8 @@ enum SelectStepReply<Result> {
     /// The case completed: run this (after every lock is released) to wake
     /// its partner, if any, and call its handler.
     case ready(SelectHandler<Result>)
-    case registered(WaitNode)
+    /// A node for the case is queued on the channel.
+    case registered
 }
 
 /// A channel case, its element type erased without an allocation.
@@ -128,7 +129,7 @@ struct ChannelCase<Result> {
                 }
             case .register(let waiter, let caseIndex):
                 let node = WaitNode(owner: waiter, caseIndex: caseIndex)
-                return storage.enqueueReceiver(node) ? .registered(node) : .notReady
+                return storage.enqueueReceiver(node) ? .registered : .notReady
             case .unregister(let node):
                 storage.unregisterReceiver(node)
                 return .notReady
@@ -170,7 +171,7 @@ struct ChannelCase<Result> {
                 }
             case .register(let waiter, let caseIndex):
                 let node = WaitNode(owner: waiter, caseIndex: caseIndex)
-                return storage.enqueueSender(node, value) ? .registered(node) : .notReady
+                return storage.enqueueSender(node, value) ? .registered : .notReady
             case .unregister(let node):
                 storage.unregisterSender(node)
                 return .notReady
