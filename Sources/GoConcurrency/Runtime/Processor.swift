@@ -433,9 +433,7 @@ final class Processor: @unchecked Sendable {
                 // us as the sleeper: look at the deadline again.
                 continue
             }
-            // A test clock's time is not the system's: its deadlines are
-            // not slept to; moving the clock wakes the sleeper.
-            let unparked = runtime.timers.clock == nil ? parker.park(until: deadline) : { parker.park(); return true }()
+            let unparked = runtime.timers.park(parker, until: deadline)
             // Still listed as idle: the deadline passed, or an earlier timer
             // was armed; either way, back to the run loop (which fires due
             // timers and parks again until the next). Not listed: woken for

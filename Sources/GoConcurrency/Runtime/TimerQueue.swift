@@ -86,6 +86,19 @@ final class TimerQueue: @unchecked Sendable {
         return Monotonic.now()
     }
 
+    /// Parks the calling thread (the timer sleeper's) on `parker` until
+    /// `deadline` on this queue's clock, or until it is unparked; false if the
+    /// deadline passed first. The system's time is slept to; a test clock's
+    /// moves only when the test moves it, which unparks the sleeper, so the
+    /// thread parks until then.
+    func park(_ parker: ThreadParker, until deadline: UInt64) -> Bool {
+        guard clock == nil else {
+            parker.park()
+            return true
+        }
+        return parker.park(until: deadline)
+    }
+
     /// The instant a timer due at `deadline` sends, `now` being `now()`.
     func instant(at deadline: UInt64, now: UInt64) -> ContinuousClock.Instant {
         if let clock { return clock.instant(at: deadline) }
