@@ -55,14 +55,17 @@ public func go(
         // could be gone later and hide a live plain task.
         let handle = GoroutineHandle(goroutine)
         goroutine.adopt(handle)
+        let address = UInt(bitPattern: Unmanaged.passUnretained(goroutine).toOpaque())
         await Goroutine.$handle.withValue(handle) {
-            goroutine.takeBaseline()
-            do {
-                try await body()
-            } catch {
-                GoPanic.raise(error, in: goroutine)
+            await Goroutine.$recordAddress.withValue(address) {
+                goroutine.takeBaseline()
+                do {
+                    try await body()
+                } catch {
+                    GoPanic.raise(error, in: goroutine)
+                }
+                goroutine.finished()
             }
-            goroutine.finished()
         }
         goroutine.rootTask.store(0, ordering: .relaxed)
         // The handle outlives the registration: the deadlock check reads it

@@ -17,16 +17,17 @@
 //   be woken by code outside the runtime (it was made, or used while
 //   blocking, outside goroutines), so the deadlock detector must not count
 //   this wait as stuck.
-// - The task-local a goroutine is known by is its `GoroutineHandle`, bound by
-//   `go` for the goroutine's whole life. Swift copies task-locals into every
-//   `Task { }` started under them (not into child tasks, which share their
-//   parent's, nor into detached tasks), and a goroutine's own task is a
-//   detached one (it holds no copy of its starter's handle), so the handle's
-//   strong references beyond those counted
-//   when the goroutine started (`handleBase`) are exactly the live plain tasks
-//   the goroutine (or one of those tasks) started. The deadlock detector
-//   reads that count: such a task may still send the value a goroutine waits
-//   for.
+// - A goroutine is known by two task-locals, bound by `go` for its whole
+//   life: `recordAddress`, the record's address as a plain word (what parks
+//   read: no reference is copied or counted), and its `GoroutineHandle`,
+//   which keeps the record alive wherever the address is seen. Swift copies
+//   task-locals into every `Task { }` started under them (not into child
+//   tasks, which share their parent's, nor into detached tasks), and a
+//   goroutine's own task is a detached one (it holds no copy of its starter's
+//   handle), so the handle's strong references beyond those counted when the
+//   goroutine started (`handleBase`) are exactly the live plain tasks the
+//   goroutine (or one of those tasks) started. The deadlock detector reads
+//   that count: such a task may still send the value a goroutine waits for.
 
 import Synchronization
 
@@ -42,7 +43,24 @@ final class Goroutine: @unchecked Sendable {
     /// The goroutine the current task belongs to, if any.
     @usableFromInline
     static var current: Goroutine? {
-        handle?.goroutine
+        currentUnretained?.takeUnretainedValue()
+    }
+
+    /// The address of the goroutine's record, bound by `go` beside `handle`
+    /// (0: none). A plain word, so that finding the current goroutine copies
+    /// no reference out of the task and counts none: parks do it every time.
+    /// Wherever this binding is seen, `handle` is too (`Task { }` copies
+    /// both; child tasks share their parent's), and the handle keeps the
+    /// record alive.
+    @TaskLocal
+    @usableFromInline
+    static var recordAddress: UInt = 0
+
+    /// The goroutine the current task belongs to, if any, with no reference
+    /// count touched: the binding keeps it alive while the task runs.
+    @usableFromInline
+    static var currentUnretained: Unmanaged<Goroutine>? {
+        UnsafeRawPointer(bitPattern: recordAddress).map { Unmanaged<Goroutine>.fromOpaque($0) }
     }
 
     private static let nextID = Atomic<Int>(1)
@@ -131,10 +149,12 @@ final class Goroutine: @unchecked Sendable {
     /// least as long as the call that asks (its handle, bound for the task's
     /// life, holds it), and a park holds no reference that the plain-task
     /// count could see.
-    @inlinable
+    @usableFromInline
     static func rooted(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
-        guard let goroutine = current, goroutine.rootTask.load(ordering: .relaxed) == task.bits else { return nil }
-        return Unmanaged.passUnretained(goroutine)
+        guard let goroutine = currentUnretained,
+              goroutine._withUnsafeGuaranteedRef({ $0.rootTask.load(ordering: .relaxed) }) == task.bits
+        else { return nil }
+        return goroutine
     }
 
     /// Records that the goroutine parks for `reason` at `location`.
