@@ -102,7 +102,8 @@ struct ChannelState<Element: Sendable> {
     /// cancelled.
     @inlinable
     mutating func parkSender(
-        _ task: TaskIdentity, _ value: Element, _ continuation: UnsafeContinuation<Void, any Error>
+        _ task: TaskIdentity, _ value: Element, _ continuation: UnsafeContinuation<Void, any Error>,
+        cancellable: Bool
     ) -> ParkSenderAction {
         switch send(value) {
         case .sent(let wake): return .sent(wake: wake)
@@ -110,8 +111,9 @@ struct ChannelState<Element: Sendable> {
         case .wouldBlock: break
         }
         // The cancellation handler takes this lock: checked here, cancellation
-        // is either seen now or finds the entry queued.
-        if Task.isCancelled { return .cancelled }
+        // is either seen now or finds the entry queued. (A goroutine's root
+        // task cannot be cancelled: no check.)
+        if cancellable && Task.isCancelled { return .cancelled }
         senders.append(ParkedSender(task: task, value: value, continuation: continuation))
         return .parked
     }
@@ -126,14 +128,15 @@ struct ChannelState<Element: Sendable> {
 
     @inlinable
     mutating func parkReceiver(
-        _ task: TaskIdentity, _ continuation: UnsafeContinuation<Element?, any Error>
+        _ task: TaskIdentity, _ continuation: UnsafeContinuation<Element?, any Error>,
+        cancellable: Bool
     ) -> ParkReceiverAction {
         switch receive() {
         case .value(let value, let wake): return .value(value, wake: wake)
         case .closed: return .closed
         case .wouldBlock: break
         }
-        if Task.isCancelled { return .cancelled }
+        if cancellable && Task.isCancelled { return .cancelled }
         receivers.append(ParkedReceiver(task: task, continuation: continuation))
         return .parked
     }

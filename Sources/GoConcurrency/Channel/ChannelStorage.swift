@@ -60,8 +60,8 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         case .full: break
         }
         let task = TaskIdentity.current
-        try await Parking.park(task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>) in
-            switch withLock({ $0.parkSender(task, value, continuation) }) {
+        try await Parking.park(task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>, cancellable) in
+            switch withLock({ $0.parkSender(task, value, continuation, cancellable: cancellable) }) {
             case .parked:
                 break
             case .sent(let wake):
@@ -124,8 +124,8 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
         case .empty: break
         }
         let task = TaskIdentity.current
-        return try await Parking.park(task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>) in
-            switch withLock({ $0.parkReceiver(task, continuation) }) {
+        return try await Parking.park(task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>, cancellable) in
+            switch withLock({ $0.parkReceiver(task, continuation, cancellable: cancellable) }) {
             case .parked:
                 break
             case .value(let value, let wake):

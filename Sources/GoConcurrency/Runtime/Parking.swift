@@ -23,9 +23,11 @@ enum Parking {
     /// Suspends the current task until its continuation is resumed: the plain
     /// channel operations' path, which allocates nothing.
     ///
-    /// `register` runs once, synchronously, with the continuation: it either
-    /// completes the operation (resuming the continuation itself) or queues
-    /// the continuation where a partner will find it. `onCancel` runs if the
+    /// `register` runs once, synchronously, with the continuation and whether
+    /// the task can be cancelled: it either completes the operation (resuming
+    /// the continuation itself) or queues the continuation where a partner
+    /// will find it (checking for cancellation first, if the task can be
+    /// cancelled). `onCancel` runs if the
     /// task is cancelled meanwhile; it resumes the continuation only if it can
     /// take it back from where `register` queued it. The root task of a
     /// goroutine cannot be cancelled, so it parks without a handler.
@@ -39,20 +41,20 @@ enum Parking {
         reason: WaitReason,
         at location: SourceLocation,
         on object: some WaitObject,
-        register: (UnsafeContinuation<T, any Error>) -> Void,
+        register: (UnsafeContinuation<T, any Error>, _ cancellable: Bool) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
             goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID)) }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-                register(continuation)
+                register(continuation, false)
             }
         }
         object.shareWithOutsideUnlessFamily()
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-                register(continuation)
+                register(continuation, true)
             }
         } onCancel: {
             onCancel()

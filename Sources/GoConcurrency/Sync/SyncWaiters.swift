@@ -71,7 +71,7 @@ func parkOnSync(
     cancel: @escaping @Sendable (TaskIdentity) -> SyncWaiter?
 ) async throws {
     let task = TaskIdentity.current
-    try await Parking.park(task: task, reason: reason, at: location, on: object) { (continuation: UnsafeContinuation<Void, any Error>) in
+    try await Parking.park(task: task, reason: reason, at: location, on: object) { (continuation: UnsafeContinuation<Void, any Error>, _) in
         switch register(SyncWaiter(task: task, continuation: continuation, weight: weight)) {
         case .granted:
             continuation.resume()
