@@ -194,7 +194,7 @@ extension Chan {
 
     /// Every entry in either queue, stale ones included.
     var queuedEntries: Int {
-        storage.withLock { $0.senders.entries.count + $0.receivers.entries.count }
+        storage.withLock { $0.senders.count + $0.receivers.count }
     }
 }
 
@@ -202,10 +202,12 @@ extension WaitQueue {
     /// Entries that could still be claimed: a parked task's always (it leaves
     /// the queue when cancelled), a node's while its waiter waits.
     var claimableCount: Int {
-        entries.reduce(0) { count, entry in
-            guard let node = entry.node else { return count + 1 }
-            return node.owner.isWaiting ? count + 1 : count
+        var count = 0
+        forEach { entry in
+            if entry.node?.owner.isWaiting ?? true { count += 1 }
+            return true
         }
+        return count
     }
 }
 

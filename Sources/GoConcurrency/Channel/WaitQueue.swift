@@ -10,12 +10,19 @@
 //   and compacts the queue once they could be half of it. So removal is O(1)
 //   amortised, a loop of selects does not grow memory (rule 25), and a lost
 //   case never pairs with anyone (rule 23): its waiter cannot be claimed.
+// - The first entry is kept apart from the others (`head`), and `head` is nil
+//   only when `rest` is empty too: most queues hold no entry or one (a
+//   ping-pong pair, a stream's one parked side), and then a park and its
+//   hand-off touch no deque buffer and no uniqueness check.
 
 import DequeModule
 
 @usableFromInline
 struct WaitQueue<Entry: ParkedOperation> {
-    @usableFromInline var entries = Deque<Entry>()
+    /// The first entry, if any.
+    @usableFromInline var head: Entry?
+    /// The entries after `head`, in order.
+    @usableFromInline var rest = Deque<Entry>()
     /// Nodes unregistered since the last compaction: an upper bound on the
     /// stale entries still queued.
     @usableFromInline var unregistered = 0
@@ -23,9 +30,33 @@ struct WaitQueue<Entry: ParkedOperation> {
     @inlinable
     init() {}
 
+    /// Entries queued, stale ones included.
+    @inlinable
+    var count: Int { head == nil ? 0 : 1 + rest.count }
+
     @inlinable
     mutating func append(_ entry: Entry) {
-        entries.append(entry)
+        if head == nil {
+            head = entry
+        } else {
+            rest.append(entry)
+        }
+    }
+
+    @inlinable
+    mutating func popFirst() -> Entry? {
+        guard let first = head else { return nil }
+        head = rest.isEmpty ? nil : rest.removeFirst()
+        return first
+    }
+
+    /// Calls `body` with each entry, first to last, until it returns false.
+    @inlinable
+    func forEach(_ body: (Entry) -> Bool) {
+        guard let head, body(head) else { return }
+        for entry in rest where !body(entry) {
+            return
+        }
     }
 
     /// Pops entries from the front until one is claimed: a task's entry is
@@ -33,7 +64,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     /// Stale nodes on the way are dropped.
     @inlinable
     mutating func popFirstClaimed() -> Entry? {
-        while let entry = entries.popFirst() {
+        while let entry = popFirst() {
             guard let node = entry.node else { return entry }
             if node.owner.tryClaim(Waiter.selected(node.caseIndex)) {
                 return entry
@@ -46,35 +77,47 @@ struct WaitQueue<Entry: ParkedOperation> {
     /// own nodes do not count, so a select never pairs with itself (rule 22).
     @inlinable
     func hasClaimable(otherThan waiter: Waiter) -> Bool {
-        for entry in entries {
-            guard let node = entry.node else { return true }
+        var found = false
+        forEach { entry in
+            guard let node = entry.node else {
+                found = true
+                return false
+            }
             let owner = node.owner
-            if owner !== waiter && owner.isWaiting { return true }
+            found = owner !== waiter && owner.isWaiting
+            return !found
         }
-        return false
+        return found
     }
 
     /// Removes and returns the entry of the cancelled `task`, if still queued.
     @inlinable
     mutating func removeTask(_ task: TaskIdentity) -> Entry? {
-        // The pointer is never nil for a task; nodes carry `.none`.
-        guard let index = entries.firstIndex(where: { $0.task == task }) else { return nil }
-        return entries.remove(at: index)
+        // The task is never `.none`; nodes carry `.none`.
+        if let head, head.task == task {
+            return popFirst()
+        }
+        guard let index = rest.firstIndex(where: { $0.task == task }) else { return nil }
+        return rest.remove(at: index)
     }
 
     /// A select that lost is done with `node`.
     @inlinable
     mutating func unregister(_ node: WaitNode) {
+        if let head, head.node == node {
+            _ = popFirst()
+            return
+        }
         // A short queue is searched, so it never keeps a stale entry at all.
-        if entries.count <= 8 {
-            if let index = entries.firstIndex(where: { $0.node == node }) {
-                entries.remove(at: index)
+        if rest.count <= 8 {
+            if let index = rest.firstIndex(where: { $0.node == node }) {
+                rest.remove(at: index)
             }
             return
         }
         unregistered += 1
-        if unregistered >= 16 && unregistered * 2 >= entries.count {
-            entries.removeAll { entry in
+        if unregistered >= 16 && unregistered * 2 >= rest.count {
+            rest.removeAll { entry in
                 guard let node = entry.node else { return false }
                 return !node.owner.isWaiting
             }
