@@ -116,13 +116,19 @@ struct ChannelCase<Result> {
             handler: unsafeBitCast(handler, to: SelectHandler<Result>.self)
         ) { step, this in
             let storage = unsafeDowncast(this.channel as AnyObject, to: ChannelStorage<Element>.self)
-            let handler = unsafeBitCast(this.handler, to: ReceiveHandler<Element, Result>.self)
+            // Cast back only where a handler call is returned: the cast is a
+            // copy (a retain and a release on every step otherwise).
+            var handler: ReceiveHandler<Element, Result> {
+                unsafeBitCast(this.handler, to: ReceiveHandler<Element, Result>.self)
+            }
             switch step {
             case .poll:
                 switch storage.tryReceive() {
                 case .value(let value):
+                    let handler = handler
                     return .ready { try await handler(value) }
                 case .closed:
+                    let handler = handler
                     return .ready { try await handler(nil) }
                 case .empty:
                     return .notReady
@@ -135,15 +141,18 @@ struct ChannelCase<Result> {
                 return .notReady
             case .finish(let node):
                 let value = node.owner.takeReceived(Element.self)
+                let handler = handler
                 return .ready { try await handler(value) }
             case .pollLocked:
                 switch storage.receiveLocked() {
                 case .value(let value, let wake):
+                    let handler = handler
                     return .ready {
                         wake?.resume()
                         return try await handler(value)
                     }
                 case .closed:
+                    let handler = handler
                     return .ready { try await handler(nil) }
                 case .wouldBlock:
                     return .notReady
