@@ -87,6 +87,34 @@ struct DeadlockTests {
         #expect(deadlock.dump.goroutines.map(\.id) == deadlock.dump.goroutines.map(\.id).sorted())
     }
 
+    @Test("Rule 35: after GOMAXPROCS goes down, a deadlock is still found (a retired processor counts as quiet once asleep)")
+    func deadlockAfterProcessorCountGoesDown() async throws {
+        // A processor beyond GOMAXPROCS may carry a job it stole just before
+        // the count went down, in no queue, so the check waits until it sleeps
+        // retired; it must not wait for ever: the retiring processor wakes an
+        // idle one, which looks again.
+        let runtime = GoRuntime(processors: 3)
+        let deadlock: Deadlock = await withCheckedContinuation { continuation in
+            let reported = Shared(false)
+            runtime.deadlockHandler = { deadlock in
+                if !reported.withLock({ let first = !$0; $0 = true; return first }) { return }
+                continuation.resume(returning: deadlock)
+            }
+            go(on: runtime) {
+                let ready = Chan<Int>()
+                for index in 0..<8 {
+                    go(on: runtime) { try await ready.send(index) }
+                }
+                await runtime.setProcessorCount(1)
+                _ = try await ready.receive()
+                try await Chan<Int>().send(0)  // nobody receives: the program is stuck
+            }
+        }
+        #expect(Set(reasons(deadlock)) == [.channelSend])
+        #expect(deadlock.dump.goroutines.count == 8)  // main and the seven senders left
+        #expect(runtime.processorCount == 1)
+    }
+
     @Test("Rule 35: waits on RWMutex, Semaphore and Once are listed with their reasons and counted as stuck")
     func otherSyncWaitsListed() async throws {
         let deadlock = try await expectDeadlock(processors: 2) {

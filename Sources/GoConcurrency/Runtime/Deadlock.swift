@@ -6,9 +6,10 @@
 // unless code outside the runtime acts, and the runtime can see that no such
 // code is there. Precisely, at one instant, checked twice with nothing moving
 // in between:
-//  1. every processor is idle (listed so, running no job) and every run
-//     queue (runnext, local, global) empty, no job ran and no processor woke
-//     between the two looks, no retiring processor is moving jobs, no timer
+//  1. every processor is idle (listed so, running no job; one beyond
+//     GOMAXPROCS asleep as retired) and every run queue (runnext, local,
+//     global) empty, no job ran and no processor woke between the two looks,
+//     no retiring processor is moving jobs, no timer
 //     of this runtime is armed (sleep, after, Timer, Ticker, a select's
 //     timeout: a goroutine arms its timers on its own runtime), and no
 //     `blocking` call is in flight;
@@ -139,8 +140,8 @@ extension GoRuntime {
         return total
     }
 
-    /// Every processor idle (listed so, and running no job), every queue
-    /// empty, no timer, no blocking call.
+    /// Every processor idle (listed so, and running no job; beyond GOMAXPROCS,
+    /// asleep as retired), every queue empty, no timer, no blocking call.
     private func isQuiescent() -> Bool {
         guard idleCount.load(ordering: .sequentiallyConsistent) >= activeCount.load(ordering: .sequentiallyConsistent),
               globalCount.load(ordering: .sequentiallyConsistent) == 0,
@@ -152,6 +153,14 @@ extension GoRuntime {
         let created = createdCount.load(ordering: .acquiring)
         for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
             $0.hasRunnext || $0.runningTask.load(ordering: .sequentiallyConsistent) != 0
+        }) {
+            return false
+        }
+        // A processor beyond GOMAXPROCS that is not asleep as retired may be
+        // carrying a job it stole just before the count went down.
+        let active = min(activeCount.load(ordering: .sequentiallyConsistent), created)
+        for index in active..<created where !peers[index]._withUnsafeGuaranteedRef({
+            $0.sleepsRetired.load(ordering: .sequentiallyConsistent)
         }) {
             return false
         }

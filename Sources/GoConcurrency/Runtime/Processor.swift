@@ -227,6 +227,12 @@ final class Processor: @unchecked Sendable {
     /// Whether this processor is one of the runtime's first GOMAXPROCS.
     var isActive: Bool { id < runtime.activeCount.load(ordering: .relaxed) }
 
+    /// Set while the processor sleeps retired, its queues handed on: the
+    /// deadlock check's proof that a processor beyond GOMAXPROCS holds no job
+    /// (one that was stealing when the count went down may hold one, on its
+    /// way to the global queue, in no queue at all).
+    let sleepsRetired = Atomic<Bool>(false)
+
     /// Leaves the scheduling while GOMAXPROCS is below this processor's id:
     /// its queued jobs move to the global queue (where the active processors
     /// take them) and it sleeps until it is active again or its processor is
@@ -242,11 +248,15 @@ final class Processor: @unchecked Sendable {
             runtime.putGlobal(moved)
         }
         runtime.jobsInTransit.subtract(1, ordering: .sequentiallyConsistent)
+        // Before the baton is passed, so that the processor it wakes, if it
+        // finds nothing and parks, sees this one retired in its deadlock check.
+        sleepsRetired.store(true, ordering: .sequentiallyConsistent)
         // Pass the baton: an active processor looks at the global queue.
         runtime.wakeIdleProcessor()
         while !isActive && !takeBackRequested.load(ordering: .acquiring) {
             parker.park()
         }
+        sleepsRetired.store(false, ordering: .sequentiallyConsistent)
     }
 
     // MARK: Blocking calls (Go's entersyscall / exitsyscall)
