@@ -17,8 +17,13 @@ public enum SelectBuilder<Result> {
     }
 
     @inlinable
-    public static func buildExpression(_ selectCase: SelectCase<Result>?) -> SelectCase<Result> {
-        selectCase ?? .disabled
+    public static func buildExpression(_ selectCase: consuming SelectCase<Result>?) -> SelectCase<Result> {
+        // Moved out, not copied (`??` copies: three retains and releases for
+        // a channel case).
+        switch consume selectCase {
+        case .some(let selectCase): selectCase
+        case .none: .disabled
+        }
     }
 
     @inlinable
@@ -57,10 +62,10 @@ public enum SelectBuilder<Result> {
     }
 
     @inlinable
-    public static func buildFinalResult(_ selectCase: SelectCase<Result>) -> [SelectCase<Result>] {
+    public static func buildFinalResult(_ selectCase: consuming SelectCase<Result>) -> [SelectCase<Result>] {
         guard case .group(let cases) = selectCase.kind else { return [selectCase] }
-        for nested in cases {
-            if case .group = nested.kind { return SelectCase.flatten(cases) }
+        for index in cases.indices {
+            if case .group = cases[index].kind { return SelectCase.flatten(cases) }
         }
         return cases
     }
