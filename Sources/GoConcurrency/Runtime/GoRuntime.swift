@@ -23,17 +23,17 @@
 // sleeper and parks only until the earliest deadline; the others park for ever.
 // Arming a timer that becomes the earliest wakes the sleeper (or, if there is
 // none, an idle P) so that it sleeps until the new deadline instead.
-// How a P finds work: runnext, then its local queue, then the global queue
-// (first, one tick in 61, so the global queue is never starved), then steals
-// half of another P's queue; with nothing found it spins a little (50 µs) looking
-// again, then parks its thread until an enqueue wakes it. A P is woken when work lands where it could take it: in
-// the global queue or in a local queue (not for `runnext`, which its owner is
-// about to run anyway; waking a P for it would cost a futex wake per hand-off
-// and gain nothing), and only if no P is spinning already (it will find it).
-//
-// Rejected, for now: lock-free local queues (Go's runq is a lock-free ring
-// with the owner as the only producer); a mutex per P is simpler and, with the
-// owner as nearly its only user, uncontended. Measured in BENCHMARKS.md.
+// How a P finds work: runnext, then its local queue (a lock-free ring, Go's
+// runq: see `LocalRunQueue`), then the global queue (first, one tick in 61, so
+// the global queue is never starved), then steals half of another P's queue;
+// with nothing found it spins a little (50 µs) looking again, then parks its
+// thread until an enqueue wakes it. A P is woken when work lands where it
+// could take it: in the global queue or in a local queue (not for `runnext`,
+// which its owner is about to run anyway; waking a P for it would cost a futex
+// wake per hand-off and gain nothing), and only if no P is spinning already
+// (it will find it). A P that found work while spinning, or that takes a job
+// from the global queue and leaves more there, wakes one more (Go's wakep), so
+// a burst of jobs spreads over the idle processors one wake at a time.
 //
 // Invariants:
 // - `idle` (under `idleLock`) lists the parked processors; a processor appears
@@ -321,12 +321,17 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         globalQueue.withLock { $0.append(contentsOf: jobs) }
     }
 
+    /// Takes the global queue's first job. If more jobs wait there, one more
+    /// processor is woken to take them (Go's wakep when a spinning M finds
+    /// work): enqueuers wake nobody while a processor spins, trusting it to
+    /// find their jobs, and it finds one; without this hand-on the rest would
+    /// wait, with processors idle, until a busy one finished its job.
     func popGlobal() -> UnownedJob? {
         // The count may run ahead of the queue for a moment (see `enqueue`).
         if globalCount.load(ordering: .relaxed) == 0 { return nil }
         let job = globalQueue.withLock { $0.popFirst() }
-        if job != nil {
-            globalCount.subtract(1, ordering: .relaxed)
+        if job != nil, globalCount.subtract(1, ordering: .relaxed).newValue > 0 {
+            wakeIdleProcessor()
         }
         return job
     }
