@@ -120,24 +120,22 @@ struct TimeRuleTests {
         #expect(TimerCore.nextTick(after: 100, period: 10, now: 1_000_003) == 1_000_010)
     }
 
-    @Test func rule31_a_slow_ticker_receiver_loses_ticks_and_gets_no_burst() async throws {
+    @Test func rule31_a_slow_ticker_receiver_gets_the_kept_tick_then_ticks_on_the_grid() async throws {
+        // On the system's clock. That the ticks missed during the stall are
+        // dropped, not delivered in a burst, depends on when each late fire
+        // happens, so it is checked where time is the test's:
+        // ManualClockTests.rule31_a_ticker_nobody_reads_keeps_one_tick_and_skips_the_missed_periods.
         let period = Duration.milliseconds(2)
         let ticker = Ticker(every: period)
         defer { ticker.stop() }
         let start = ContinuousClock.now
         // Stall for many periods without receiving.
         try await sleep(for: period * 25)
-        let stallEnd = ContinuousClock.now
         var ticks: [Instant] = []
         for _ in 0..<4 {
             ticks.append(try #require(try await ticker.channel.receive()))
         }
-        // The one tick kept during the stall is the first; the others were
-        // dropped, not queued: of the ticks received after it, at most one
-        // (a tick whose fire was itself late) was due during the stall.
-        #expect(ticks[0] < start + period * 2, "the buffered tick is the first one")
-        let fromTheStall = ticks.dropFirst().filter { $0 < stallEnd - period }
-        #expect(fromTheStall.count <= 1, "a burst of missed ticks: \(ticks)")
+        #expect(ticks[0] < start + period * 2, "the tick kept during the stall is the first one")
         for (earlier, later) in zip(ticks, ticks.dropFirst()) {
             #expect(later > earlier)
             let periods = (later - earlier) / period
