@@ -7,10 +7,9 @@
 // code is there. Precisely, at one instant, checked twice with nothing moving
 // in between:
 //  1. every processor is idle (listed so, running no job; one beyond
-//     GOMAXPROCS asleep as retired) and every run queue (runnext, local,
-//     global) empty, no job ran and no processor woke between the two looks,
-//     no retiring processor is moving jobs, no timer
-//     of this runtime is armed (sleep, after, Timer, Ticker, a select's
+//     GOMAXPROCS asleep as retired, its queues handed on) and every run queue
+//     (runnext, local, global) empty, no job ran and no processor woke
+//     between the two looks, no timer of this runtime is armed (sleep, after, Timer, Ticker, a select's
 //     timeout: a goroutine arms its timers on its own runtime), and no
 //     `blocking` call is in flight;
 //  2. the runtime has at least one goroutine, and every one of them is parked
@@ -145,7 +144,6 @@ extension GoRuntime {
     private func isQuiescent() -> Bool {
         guard idleCount.load(ordering: .sequentiallyConsistent) >= activeCount.load(ordering: .sequentiallyConsistent),
               globalCount.load(ordering: .sequentiallyConsistent) == 0,
-              jobsInTransit.load(ordering: .sequentiallyConsistent) == 0,
               blockingCalls.load(ordering: .sequentiallyConsistent) == 0,
               timers.earliest.load(ordering: .sequentiallyConsistent) == .max,
               !anyQueuedWork()

@@ -166,9 +166,6 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// that nothing ran while it looked.
     let idleMoves = Atomic<Int>(0)
     let deadlockCheck = Atomic<Bool>(false)
-    /// Processors moving jobs between queues (a retiring one's to the global
-    /// queue): the deadlock check waits for none.
-    let jobsInTransit = Atomic<Int>(0)
     /// Set for good once outside code used an object of its goroutines.
     let openedToOutside = Atomic<Bool>(false)
     let deadlockReported = Atomic<Bool>(false)

@@ -238,8 +238,8 @@ final class Processor: @unchecked Sendable {
     /// take them) and it sleeps until it is active again or its processor is
     /// wanted back by a blocking call's thread.
     private func retire() {
-        // While the jobs are in no queue, the deadlock check must not look.
-        runtime.jobsInTransit.add(1, ordering: .sequentiallyConsistent)
+        // While the jobs are in no queue, `sleepsRetired` is still false: the
+        // deadlock check does not count this processor as quiet.
         var moved: [UnownedJob] = []
         if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
@@ -247,7 +247,6 @@ final class Processor: @unchecked Sendable {
         if !moved.isEmpty {
             runtime.putGlobal(moved)
         }
-        runtime.jobsInTransit.subtract(1, ordering: .sequentiallyConsistent)
         // Before the baton is passed, so that the processor it wakes, if it
         // finds nothing and parks, sees this one retired in its deadlock check.
         sleepsRetired.store(true, ordering: .sequentiallyConsistent)
