@@ -31,9 +31,9 @@
 // could take it: in the global queue or in a local queue (not for `runnext`,
 // which its owner is about to run anyway; waking a P for it would cost a futex
 // wake per hand-off and gain nothing), and only if no P is spinning already
-// (it will find it). A P that found work while spinning, or that takes a job
-// from the global queue and leaves more there, wakes one more (Go's wakep), so
-// a burst of jobs spreads over the idle processors one wake at a time.
+// (it will find it). A P that found work while spinning wakes one more (Go's
+// wakep), and a P woken from its park looks as a spinner, so a burst of jobs
+// spreads over the idle processors one wake at a time, wherever it was queued.
 //
 // Invariants:
 // - `idle` (under `idleLock`) lists the parked processors; a processor appears
@@ -318,17 +318,12 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         globalQueue.withLock { $0.append(contentsOf: jobs) }
     }
 
-    /// Takes the global queue's first job. If more jobs wait there, one more
-    /// processor is woken to take them (Go's wakep when a spinning M finds
-    /// work): enqueuers wake nobody while a processor spins, trusting it to
-    /// find their jobs, and it finds one; without this hand-on the rest would
-    /// wait, with processors idle, until a busy one finished its job.
     func popGlobal() -> UnownedJob? {
         // The count may run ahead of the queue for a moment (see `enqueue`).
         if globalCount.load(ordering: .relaxed) == 0 { return nil }
         let job = globalQueue.withLock { $0.popFirst() }
-        if job != nil, globalCount.subtract(1, ordering: .relaxed).newValue > 0 {
-            wakeIdleProcessor()
+        if job != nil {
+            globalCount.subtract(1, ordering: .relaxed)
         }
         return job
     }

@@ -176,6 +176,12 @@ final class Processor: @unchecked Sendable {
     func run(on machine: Machine) {
         pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         let executor = runtime.asUnownedTaskExecutor()
+        // Just back from a park: the processor was woken to look for work, and
+        // looks as a spinner, so that what it finds hands the search on to one
+        // more idle processor (Go's M woken by wakep starts spinning). Without
+        // that, enqueuers that saw a spinner woke nobody, and a burst of jobs
+        // could wait in a queue while processors slept.
+        var woken = false
         while true {
             if takeBackRequested.load(ordering: .acquiring), giveBack() {
                 return
@@ -184,7 +190,8 @@ final class Processor: @unchecked Sendable {
                 retire()
                 continue
             }
-            if let job = findRunnable() ?? spinForWork() {
+            if let job = (woken ? nil : findRunnable()) ?? spinForWork() {
+                woken = false
                 if !isActive {
                     // GOMAXPROCS went down while it looked (a steal may have
                     // raced the change): a retired processor runs nothing.
@@ -207,6 +214,7 @@ final class Processor: @unchecked Sendable {
                 runningTask.store(0, ordering: .relaxed)
             } else {
                 parkUntilWork()
+                woken = true
             }
         }
     }
