@@ -4,7 +4,6 @@
 // recorded in its `Goroutine` record, a select's, sleep's or thread's also in
 // its `Waiter`, so that the runtime can list parked goroutines and tell when
 // none can proceed.
-
 //
 // A goroutine's root task parks through the standard library's
 // `_unsafeInheritExecutor_` continuation functions. The public ones take the
@@ -27,10 +26,10 @@ enum Parking {
     /// the task can be cancelled: it either completes the operation (resuming
     /// the continuation itself) or queues the continuation where a partner
     /// will find it (checking for cancellation first, if the task can be
-    /// cancelled). `onCancel` runs if the
-    /// task is cancelled meanwhile; it resumes the continuation only if it can
-    /// take it back from where `register` queued it. The root task of a
-    /// goroutine cannot be cancelled, so it parks without a handler.
+    /// cancelled). `onCancel` runs if the task is cancelled meanwhile; it
+    /// resumes the continuation only if it can take it back from where
+    /// `register` queued it. The root task of a goroutine cannot be
+    /// cancelled, so it parks without a handler.
     ///
     /// `object` is what it parks on: a goroutine's wait on an object shared
     /// with the outside is recorded as one the outside may end; anyone else
