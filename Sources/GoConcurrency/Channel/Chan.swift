@@ -134,7 +134,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// `handler` gets the value, or `nil` if the channel is closed and drained.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
-        SelectCase(.channel(.receive(from: storage, handler)))
+        ChannelCase.receive(from: storage, handler)
     }
 
     /// A select case that sends `value` on this channel: Go's `case ch <- value:`.
@@ -142,7 +142,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// chosen.
     @inlinable
     public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-        SelectCase(.channel(.send(value, to: storage, handler)))
+        ChannelCase.send(value, to: storage, handler)
     }
 }
 

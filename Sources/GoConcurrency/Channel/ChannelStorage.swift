@@ -1,5 +1,6 @@
-// The lock-owning core of a channel: runs `ChannelState` under a mutex and
-// carries out the actions it returns, parking and waking.
+// The lock-owning core of a channel: runs `ChannelState` under the lock it
+// inherits from `ChannelCore` and carries out the actions it returns, parking
+// and waking.
 //
 // Invariants:
 // - `channelState` is only touched inside `withLock`. The lock and the state
@@ -15,11 +16,10 @@
 import Synchronization
 
 @usableFromInline
-final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
+final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable {
     @usableFromInline typealias Node = WaitNode
 
-    @usableFromInline let lock = Lock()
-    /// Protected by `lock`.
+    /// Protected by `lock` (in `ChannelCore`).
     @usableFromInline @exclusivity(unchecked) var channelState: ChannelState<Element>
     @usableFromInline let capacity: Int
     /// For the channel of a `Timer` or `Ticker`: the timer, which lives as long
@@ -27,19 +27,13 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
     /// Such a channel buffers one value but reports count and capacity 0, as
     /// Go 1.23's timer channels do (rule 27). Set once, before it is shared.
     @usableFromInline var timer: AnyObject?
-    /// Whether code outside goroutines may use it (see `WaitObject`).
-    @usableFromInline let outside: Atomic<Bool>
-    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did.
-    @usableFromInline let madeByID: UInt
 
     @inlinable
     init(capacity: Int) {
         precondition(capacity >= 0, "makechan: size out of range (a channel's capacity must be 0 or more, got \(capacity))")
         self.capacity = capacity
         self.channelState = ChannelState(capacity: capacity)
-        let maker = Goroutine.current?.runtimeID ?? 0
-        self.madeByID = maker
-        self.outside = Atomic(maker == 0)
+        super.init()
     }
 
     /// Runs `body` on the channel's state under its lock.
@@ -256,37 +250,4 @@ final class ChannelStorage<Element: Sendable>: @unchecked Sendable {
 
     @inlinable
     var isClosed: Bool { withLock { $0.isClosed } }
-}
-
-extension ChannelStorage: WaitObject {
-    @inlinable
-    var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
-
-    @inlinable
-    func markShared() -> Bool {
-        !outside.exchange(true, ordering: .relaxed)
-    }
-}
-
-/// A channel whose lock a select can hold while it polls several channels.
-///
-/// Go's selectgo locks every channel of a select before it polls; a select
-/// with a default does so before it gives up, so that its "nothing was ready"
-/// is one atomic snapshot across its channels (rule 24).
-@usableFromInline
-protocol SelectLockable: WaitObject, Sendable {
-    func lockForSelect()
-    func unlockForSelect()
-}
-
-extension ChannelStorage: SelectLockable {
-    @inlinable
-    func lockForSelect() {
-        lock.lock()
-    }
-
-    @inlinable
-    func unlockForSelect() {
-        lock.unlock()
-    }
 }

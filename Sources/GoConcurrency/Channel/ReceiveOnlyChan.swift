@@ -33,7 +33,7 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
     /// See ``Chan/onReceive(_:)``.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
-        SelectCase(.channel(.receive(from: storage, handler)))
+        ChannelCase.receive(from: storage, handler)
     }
 
     @inlinable

@@ -37,7 +37,7 @@ public struct SendOnlyChan<Element: Sendable>: Sendable, Hashable {
     /// See ``Chan/onSend(_:_:)``.
     @inlinable
     public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-        SelectCase(.channel(.send(value, to: storage, handler)))
+        ChannelCase.send(value, to: storage, handler)
     }
 
     @inlinable

@@ -174,20 +174,20 @@ enum Select {
     static func pollWithEveryChannelLocked<Result>(
         _ cases: [SelectCase<Result>], _ order: PollOrder
     ) -> SelectHandler<Result>? {
-        var channels: [any SelectLockable] = []
+        var channels: [Unmanaged<ChannelCore>] = []
         for selectCase in cases {
             if case .channel(let channel) = selectCase.kind { channels.append(channel.channel) }
         }
         if channels.count < 2 {
             return nil  // one case: the first poll was already atomic
         }
-        channels.sort { ObjectIdentifier($0) < ObjectIdentifier($1) }
-        var distinct: [any SelectLockable] = []
-        for channel in channels where distinct.last.map({ $0 !== channel }) ?? true {
+        channels.sort { $0.toOpaque() < $1.toOpaque() }
+        var distinct: [Unmanaged<ChannelCore>] = []
+        for channel in channels where distinct.last.map({ $0.toOpaque() != channel.toOpaque() }) ?? true {
             distinct.append(channel)
         }
         for channel in distinct {
-            channel.lockForSelect()
+            channel._withUnsafeGuaranteedRef { $0.lockForSelect() }
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
@@ -198,7 +198,7 @@ enum Select {
             }
         }
         for channel in distinct.reversed() {
-            channel.unlockForSelect()
+            channel._withUnsafeGuaranteedRef { $0.unlockForSelect() }
         }
         return ready
     }
@@ -218,6 +218,6 @@ enum Select {
 func visitChannels<Result>(_ cases: [SelectCase<Result>], _ visit: (any WaitObject) -> Bool) {
     for selectCase in cases {
         guard case .channel(let channel) = selectCase.kind else { continue }
-        if !visit(channel.channel) { return }
+        if !channel.channel._withUnsafeGuaranteedRef({ visit($0) }) { return }
     }
 }

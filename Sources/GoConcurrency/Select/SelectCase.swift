@@ -28,10 +28,20 @@ public struct SelectCase<Result> {
     }
 
     @usableFromInline let kind: Kind
+    /// A channel case's channel, which this keeps alive; the case itself
+    /// holds it unretained (see ``ChannelCase``).
+    @usableFromInline let channel: ChannelCore?
 
     @inlinable
     init(_ kind: Kind) {
         self.kind = kind
+        self.channel = nil
+    }
+
+    @inlinable
+    init(_ channelCase: ChannelCase<Result>, of channel: ChannelCore) {
+        self.kind = .channel(channelCase)
+        self.channel = channel
     }
 
     /// A case that is never ready.
@@ -67,6 +77,11 @@ enum SelectStepReply<Result> {
 
 /// A channel case, its element type erased without an allocation.
 ///
+/// It holds its channel unretained, so a select, which copies a case each time
+/// it looks at it (a dozen times: poll, queue, unqueue, finish), does not
+/// retain and release the channel each time; the ``SelectCase`` around it
+/// keeps the channel alive.
+///
 /// `step` is made where the case is written (in `onReceive` / `onSend`, which
 /// are `@inlinable`), so the caller's module compiles it for the concrete
 /// element type. A receive case's `step` captures nothing, so it is a plain
@@ -84,19 +99,19 @@ enum SelectStepReply<Result> {
 /// in an executor check).
 @usableFromInline
 struct ChannelCase<Result> {
-    /// The channel: a `ChannelStorage<Element>`.
-    @usableFromInline let channel: any SelectLockable
+    /// The channel: a `ChannelStorage<Element>`, not retained.
+    @usableFromInline let channel: Unmanaged<ChannelCore>
     /// The handler, its type erased (see above).
     @usableFromInline let handler: SelectHandler<Result>
     @usableFromInline let step: (SelectStep, ChannelCase) -> SelectStepReply<Result>
 
     @inlinable
     init(
-        channel: any SelectLockable,
+        channel: ChannelCore,
         handler: @escaping SelectHandler<Result>,
         step: @escaping (SelectStep, ChannelCase) -> SelectStepReply<Result>
     ) {
-        self.channel = channel
+        self.channel = Unmanaged.passUnretained(channel)
         self.handler = handler
         self.step = step
     }
@@ -106,16 +121,21 @@ struct ChannelCase<Result> {
         self.step(step, self)
     }
 
+    /// The channel's storage, borrowed for `body`.
+    @inlinable
+    func withStorage<Element, R>(_: Element.Type, _ body: (ChannelStorage<Element>) -> R) -> R {
+        channel._withUnsafeGuaranteedRef { body(unsafeDowncast($0, to: ChannelStorage<Element>.self)) }
+    }
+
     @inlinable
     static func receive<Element>(
         from storage: ChannelStorage<Element>,
         _ handler: @escaping ReceiveHandler<Element, Result>
-    ) -> ChannelCase {
-        ChannelCase(
+    ) -> SelectCase<Result> {
+        SelectCase(ChannelCase(
             channel: storage,
             handler: unsafeBitCast(handler, to: SelectHandler<Result>.self)
-        ) { step, this in
-            let storage = unsafeDowncast(this.channel as AnyObject, to: ChannelStorage<Element>.self)
+        ) { step, this in this.withStorage(Element.self) { storage in
             // Cast back only where a handler call is returned: the cast is a
             // copy (a retain and a release on every step otherwise).
             var handler: ReceiveHandler<Element, Result> {
@@ -158,7 +178,7 @@ struct ChannelCase<Result> {
                     return .notReady
                 }
             }
-        }
+        } }, of: storage)
     }
 
     @inlinable
@@ -166,8 +186,8 @@ struct ChannelCase<Result> {
         _ value: Element,
         to storage: ChannelStorage<Element>,
         _ handler: @escaping SelectHandler<Result>
-    ) -> ChannelCase {
-        ChannelCase(channel: storage, handler: handler) { step, this in
+    ) -> SelectCase<Result> {
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
             switch step {
             case .poll:
                 switch storage.trySend(value) {
@@ -203,7 +223,7 @@ struct ChannelCase<Result> {
                     return .notReady
                 }
             }
-        }
+        } }, of: storage)
     }
 }
 
