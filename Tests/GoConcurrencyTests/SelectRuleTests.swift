@@ -615,6 +615,39 @@ struct SelectRuleTests {
         }
     }
 
+    @Test func select_of_more_than_four_cases_and_nested_blocks_reaches_every_case() async throws {
+        // Seven plain cases (four held inline, three after them), then an `if`
+        // and a `switch` whose cases are flattened in source order.
+        let channels = (0..<10).map { _ in Chan<Int>(capacity: 1) }
+        let withNested = true
+        let mode = 1
+        for index in [6, 0, 4, 8, 3, 9, 5, 1, 7, 2] {
+            try await channels[index].send(index * 10)
+            let (which, value) = try await select {
+                channels[0].onReceive { (0, $0) }
+                channels[1].onReceive { (1, $0) }
+                channels[2].onReceive { (2, $0) }
+                channels[3].onReceive { (3, $0) }
+                channels[4].onReceive { (4, $0) }
+                channels[5].onReceive { (5, $0) }
+                channels[6].onReceive { (6, $0) }
+                if withNested {
+                    channels[7].onReceive { (7, $0) }
+                    channels[8].onReceive { (8, $0) }
+                }
+                switch mode {
+                case 1: channels[9].onReceive { (9, $0) }
+                default: SelectCase<(Int, Int?)>.disabled
+                }
+            }
+            #expect(which == index)
+            #expect(value == index * 10)
+        }
+        for channel in channels {
+            expectNoWaiters(on: channel)
+        }
+    }
+
     @Test func select_parked_timeout_fires_and_leaves_no_waiter() async throws {
         let quiet = Chan<Int>()
         let result = Task {

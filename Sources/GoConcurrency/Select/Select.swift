@@ -44,7 +44,7 @@
 public nonisolated(nonsending) func select<Result>(
     file: StaticString = #fileID,
     line: UInt = #line,
-    @SelectBuilder<Result> _ cases: () throws -> [SelectCase<Result>]
+    @SelectBuilder<Result> _ cases: () throws -> SelectCases<Result>
 ) async throws -> Result {
     try await Select.run(try cases(), at: SourceLocation(fileID: file, line: line))
 }
@@ -52,21 +52,23 @@ public nonisolated(nonsending) func select<Result>(
 @usableFromInline
 enum Select {
     @inlinable
-    nonisolated(nonsending) static func run<Result>(_ cases: [SelectCase<Result>], at location: SourceLocation) async throws -> Result {
+    nonisolated(nonsending) static func run<Result>(_ cases: SelectCases<Result>, at location: SourceLocation) async throws -> Result {
         // Step 0.
         var channelCases = 0
         var defaultHandler: SelectHandler<Result>?
         var timeoutIndex = -1
-        var timeoutDuration = Duration.zero
-        for index in cases.indices {
-            switch cases[index].kind {
+        // Optional, so that a select without a timeout makes no Duration (the
+        // getter of `Duration.zero` is a `swift_once` call).
+        var timeoutDuration: Duration?
+        for index in 0..<cases.count {
+            switch cases.kind(at: index) {
             case .channel:
                 channelCases += 1
             case .otherwise(let handler):
                 precondition(defaultHandler == nil, "select: multiple default cases")
                 defaultHandler = handler
             case .timeout(let duration, _):
-                if timeoutIndex < 0 || duration < timeoutDuration {
+                if timeoutDuration.map({ duration < $0 }) ?? true {
                     timeoutIndex = index
                     timeoutDuration = duration
                 }
@@ -75,14 +77,14 @@ enum Select {
             }
         }
         let timers: TimerQueue? = timeoutIndex >= 0 ? TimerQueue.current : nil
-        let deadline = timers.map { $0.now() &+ Monotonic.nanoseconds(timeoutDuration) } ?? 0
+        let deadline = timers.map { $0.now() &+ Monotonic.nanoseconds(timeoutDuration.unsafelyUnwrapped) } ?? 0
         let order = channelCases > 1 ? PollOrder(count: cases.count) : PollOrder(sourceOrderOf: cases.count)
 
         while true {
             // Step 1.
             if channelCases > 0 {
                 for position in 0..<cases.count {
-                    guard case .channel(let channel) = cases[order[position]].kind else { continue }
+                    guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
                     if case .ready(let run) = channel.step(.poll) {
                         return try await run()
                     }
@@ -95,7 +97,7 @@ enum Select {
                 return try await defaultHandler()
             }
             if let timers, timers.now() >= deadline {
-                return try await timeoutHandler(cases[timeoutIndex])
+                return try await timeoutHandler(cases.kind(at: timeoutIndex))
             }
 
             // Step 2.
@@ -107,7 +109,7 @@ enum Select {
             await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
-                    guard case .channel(let channel) = cases[index].kind else {
+                    guard case .channel(let channel) = cases.kind(at: index) else {
                         visited = position + 1
                         continue
                     }
@@ -147,7 +149,7 @@ enum Select {
             for position in 0..<visited {
                 let index = order[position]
                 // The winner's claimer already took its node out of the queue.
-                guard outcome != Waiter.selected(index), case .channel(let channel) = cases[index].kind else { continue }
+                guard outcome != Waiter.selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
                 _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
             }
             switch outcome {
@@ -156,10 +158,10 @@ enum Select {
             case Waiter.aborted:
                 continue
             case Waiter.selected(timeoutIndex):
-                return try await timeoutHandler(cases[timeoutIndex])
+                return try await timeoutHandler(cases.kind(at: timeoutIndex))
             default:
                 let index = outcome - 1
-                guard case .channel(let channel) = cases[index].kind,
+                guard case .channel(let channel) = cases.kind(at: index),
                       case .ready(let run) = channel.step(.finish(WaitNode(owner: waiter, caseIndex: index)))
                 else { preconditionFailure("select: woken for case \(index), which did not complete") }
                 return try await run()
@@ -172,11 +174,11 @@ enum Select {
     /// (after the locks are released) and calls the handler.
     @inlinable
     static func pollWithEveryChannelLocked<Result>(
-        _ cases: [SelectCase<Result>], _ order: PollOrder
+        _ cases: SelectCases<Result>, _ order: PollOrder
     ) -> SelectHandler<Result>? {
         var channels: [Unmanaged<ChannelCore>] = []
-        for selectCase in cases {
-            if case .channel(let channel) = selectCase.kind { channels.append(channel.channel) }
+        for index in 0..<cases.count {
+            if case .channel(let channel) = cases.kind(at: index) { channels.append(channel.channel) }
         }
         if channels.count < 2 {
             return nil  // one case: the first poll was already atomic
@@ -191,7 +193,7 @@ enum Select {
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
-            guard case .channel(let channel) = cases[order[position]].kind else { continue }
+            guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
             if case .ready(let run) = channel.step(.pollLocked) {
                 ready = run
                 break
@@ -204,8 +206,8 @@ enum Select {
     }
 
     @inlinable
-    nonisolated(nonsending) static func timeoutHandler<Result>(_ timeoutCase: SelectCase<Result>) async throws -> Result {
-        guard case .timeout(_, let handler) = timeoutCase.kind else {
+    nonisolated(nonsending) static func timeoutHandler<Result>(_ timeoutCase: SelectCase<Result>.Kind) async throws -> Result {
+        guard case .timeout(_, let handler) = timeoutCase else {
             preconditionFailure("select: timeout case expected")
         }
         return try await handler()
@@ -215,9 +217,9 @@ enum Select {
 /// Calls `visit` with the channel of each enabled case of a select, as the
 /// deadlock detector sees it, until `visit` returns false.
 @inlinable
-func visitChannels<Result>(_ cases: [SelectCase<Result>], _ visit: (any WaitObject) -> Bool) {
-    for selectCase in cases {
-        guard case .channel(let channel) = selectCase.kind else { continue }
+func visitChannels<Result>(_ cases: SelectCases<Result>, _ visit: (any WaitObject) -> Bool) {
+    for index in 0..<cases.count {
+        guard case .channel(let channel) = cases.kind(at: index) else { continue }
         if !channel.channel._withUnsafeGuaranteedRef({ visit($0) }) { return }
     }
 }

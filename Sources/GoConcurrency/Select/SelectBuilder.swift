@@ -6,20 +6,20 @@
 /// dynamic collection of channels), an array of cases, and an optional case
 /// (`channel?.onReceive`), which is disabled when `nil`.
 ///
-/// A block of cases is built with one variadic call, so a select of plain
-/// cases allocates one array; nested blocks become groups that the select
-/// flattens.
+/// A block of up to four cases is built into ``SelectCases`` in one call, with
+/// no allocation; the cases after a block's fourth go into one array. An `if`,
+/// `switch` or `for` becomes a group, flattened before the select runs.
 @resultBuilder
 public enum SelectBuilder<Result> {
     @inlinable
-    public static func buildExpression(_ selectCase: SelectCase<Result>) -> SelectCase<Result> {
+    public static func buildExpression(_ selectCase: consuming SelectCase<Result>) -> SelectCase<Result> {
         selectCase
     }
 
     @inlinable
     public static func buildExpression(_ selectCase: consuming SelectCase<Result>?) -> SelectCase<Result> {
-        // Moved out, not copied (`??` copies: three retains and releases for
-        // a channel case).
+        // Moved out, not copied (`??` copies: a retain and a release for each
+        // reference a case holds).
         switch consume selectCase {
         case .some(let selectCase): selectCase
         case .none: .disabled
@@ -32,57 +32,94 @@ public enum SelectBuilder<Result> {
     }
 
     @inlinable
-    public static func buildBlock(_ cases: SelectCase<Result>...) -> SelectCase<Result> {
-        SelectCase(.group(cases))
+    public static func buildBlock() -> SelectCases<Result> {
+        SelectCases()
     }
 
     @inlinable
-    public static func buildOptional(_ selectCase: SelectCase<Result>?) -> SelectCase<Result> {
-        selectCase ?? .disabled
+    public static func buildBlock(_ case0: consuming SelectCase<Result>) -> SelectCases<Result> {
+        SelectCases(count: 1, case0)
     }
 
     @inlinable
-    public static func buildEither(first selectCase: SelectCase<Result>) -> SelectCase<Result> {
-        selectCase
+    public static func buildBlock(
+        _ case0: consuming SelectCase<Result>,
+        _ case1: consuming SelectCase<Result>
+    ) -> SelectCases<Result> {
+        SelectCases(count: 2, case0, case1)
     }
 
     @inlinable
-    public static func buildEither(second selectCase: SelectCase<Result>) -> SelectCase<Result> {
-        selectCase
+    public static func buildBlock(
+        _ case0: consuming SelectCase<Result>,
+        _ case1: consuming SelectCase<Result>,
+        _ case2: consuming SelectCase<Result>
+    ) -> SelectCases<Result> {
+        SelectCases(count: 3, case0, case1, case2)
     }
 
     @inlinable
-    public static func buildArray(_ cases: [SelectCase<Result>]) -> SelectCase<Result> {
-        SelectCase(.group(cases))
+    public static func buildBlock(
+        _ case0: consuming SelectCase<Result>,
+        _ case1: consuming SelectCase<Result>,
+        _ case2: consuming SelectCase<Result>,
+        _ case3: consuming SelectCase<Result>
+    ) -> SelectCases<Result> {
+        SelectCases(count: 4, case0, case1, case2, case3)
     }
 
     @inlinable
-    public static func buildLimitedAvailability(_ selectCase: SelectCase<Result>) -> SelectCase<Result> {
-        selectCase
+    public static func buildBlock(
+        _ case0: consuming SelectCase<Result>,
+        _ case1: consuming SelectCase<Result>,
+        _ case2: consuming SelectCase<Result>,
+        _ case3: consuming SelectCase<Result>,
+        _ more: SelectCase<Result>...
+    ) -> SelectCases<Result> {
+        var built = SelectCases(count: 4, case0, case1, case2, case3)
+        for selectCase in more {
+            built.append(selectCase)
+        }
+        return built
     }
 
     @inlinable
-    public static func buildFinalResult(_ selectCase: consuming SelectCase<Result>) -> [SelectCase<Result>] {
-        guard case .group(let cases) = selectCase.kind else { return [selectCase] }
-        for index in cases.indices {
-            if case .group = cases[index].kind { return SelectCase.flatten(cases) }
+    public static func buildOptional(_ cases: consuming SelectCases<Result>?) -> SelectCase<Result> {
+        switch consume cases {
+        case .some(let cases): SelectCase(.group(cases.array))
+        case .none: .disabled
+        }
+    }
+
+    @inlinable
+    public static func buildEither(first cases: consuming SelectCases<Result>) -> SelectCase<Result> {
+        SelectCase(.group(cases.array))
+    }
+
+    @inlinable
+    public static func buildEither(second cases: consuming SelectCases<Result>) -> SelectCase<Result> {
+        SelectCase(.group(cases.array))
+    }
+
+    @inlinable
+    public static func buildArray(_ parts: [SelectCases<Result>]) -> SelectCase<Result> {
+        var cases: [SelectCase<Result>] = []
+        for part in parts {
+            cases += part.array
+        }
+        return SelectCase(.group(cases))
+    }
+
+    @inlinable
+    public static func buildLimitedAvailability(_ cases: consuming SelectCases<Result>) -> SelectCase<Result> {
+        SelectCase(.group(cases.array))
+    }
+
+    @inlinable
+    public static func buildFinalResult(_ cases: consuming SelectCases<Result>) -> SelectCases<Result> {
+        for index in 0..<cases.count {
+            if case .group = cases.kind(at: index) { return cases.flattened() }
         }
         return cases
-    }
-}
-
-extension SelectCase {
-    /// The cases of nested groups, in source order.
-    @inlinable
-    static func flatten(_ cases: [SelectCase]) -> [SelectCase] {
-        var flat: [SelectCase] = []
-        for selectCase in cases {
-            if case .group(let nested) = selectCase.kind {
-                flat += flatten(nested)
-            } else {
-                flat.append(selectCase)
-            }
-        }
-        return flat
     }
 }

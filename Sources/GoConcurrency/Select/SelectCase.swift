@@ -22,8 +22,8 @@ public struct SelectCase<Result> {
         case timeout(Duration, SelectHandler<Result>)
         case otherwise(SelectHandler<Result>)
         case disabled
-        /// The cases of a nested block (`if`, `for`, an array); flattened
-        /// before the select runs.
+        /// The cases of a nested block (`if`, `switch`, `for`, an array);
+        /// flattened before the select runs.
         case group([SelectCase])
     }
 
