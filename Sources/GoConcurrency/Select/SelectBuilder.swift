@@ -115,10 +115,12 @@ public enum SelectBuilder<Result> {
         SelectCase(.group(cases.array))
     }
 
-    @inlinable
+    // Always inlined: a call would copy the cases in and out (a few hundred
+    // bytes) on every select, to check that no group needs flattening.
+    @inlinable @inline(__always)
     public static func buildFinalResult(_ cases: consuming SelectCases<Result>) -> SelectCases<Result> {
-        for index in 0..<cases.count {
-            if case .group = cases.kind(at: index) { return cases.flattened() }
+        for index in 0..<cases.count where cases.isGroup(at: index) {
+            return cases.flattened()
         }
         return cases
     }

@@ -89,6 +89,18 @@ public struct SelectCases<Result> {
         }
     }
 
+    /// Whether the case at `index` is a group (read without copying it).
+    @inlinable
+    func isGroup(at index: Int) -> Bool {
+        switch index {
+        case 0: if case .group = case0.kind { true } else { false }
+        case 1: if case .group = case1.kind { true } else { false }
+        case 2: if case .group = case2.kind { true } else { false }
+        case 3: if case .group = case3.kind { true } else { false }
+        default: if case .group = more[index - 4].kind { true } else { false }
+        }
+    }
+
     /// What the case at `index` is: all a select reads of it, without the
     /// reference that keeps its channel alive.
     @inlinable
