@@ -729,7 +729,12 @@ extension SelectRuleTests {
                 }
                 let tookCase = try await select {
                     c1.onReceive { _ in true }
-                    c2.onReceive { _ in true }
+                    // One handler that awaits, so that both kinds of handler
+                    // go through the locked poll's deferred call.
+                    c2.onReceive { _ in
+                        await Task.yield()
+                        return true
+                    }
                     for channel in quiet { channel.onReceive { _ in true } }
                     otherwise { false }
                 }

@@ -134,7 +134,15 @@ public struct Chan<Element: Sendable>: Sendable {
     /// `handler` gets the value, or `nil` if the channel is closed and drained.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
-        ChannelCase.receive(from: storage, handler)
+        ChannelCase.receive(from: storage, .async(unsafeBitCast(handler, to: SelectHandler<Result>.self)))
+    }
+
+    /// A receive case whose handler does not suspend (has no `await`): the
+    /// select calls it itself, with no async call in between. Swift picks
+    /// this one for such a closure.
+    @inlinable
+    public func onReceive<Result>(_ handler: @escaping (Element?) throws -> Result) -> SelectCase<Result> {
+        ChannelCase.receive(from: storage, .sync(unsafeBitCast(handler, to: (() throws -> Result).self)))
     }
 
     /// A select case that sends `value` on this channel: Go's `case ch <- value:`.
@@ -142,7 +150,13 @@ public struct Chan<Element: Sendable>: Sendable {
     /// chosen.
     @inlinable
     public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-        ChannelCase.send(value, to: storage, handler)
+        ChannelCase.send(value, to: storage, .async(handler))
+    }
+
+    /// A send case whose handler does not suspend: the select calls it itself.
+    @inlinable
+    public func onSend<Result>(_ value: Element, _ handler: @escaping () throws -> Result) -> SelectCase<Result> {
+        ChannelCase.send(value, to: storage, .sync(handler))
     }
 }
 
@@ -164,6 +178,14 @@ extension Optional {
         self?.onReceive(handler) ?? .disabled
     }
 
+    /// The same, with a handler that does not suspend.
+    @inlinable
+    public func onReceive<Element, Result>(
+        _ handler: @escaping (Element?) throws -> Result
+    ) -> SelectCase<Result> where Wrapped == Chan<Element> {
+        self?.onReceive(handler) ?? .disabled
+    }
+
     /// A send case on an optional channel: disabled when the channel is `nil`.
     /// Unlike `channel?.onSend(value)`, which skips evaluating `value` when the
     /// channel is `nil`, this evaluates it on entry either way, as Go does
@@ -171,6 +193,14 @@ extension Optional {
     @inlinable
     public func onSend<Element, Result>(
         _ value: Element, _ handler: @escaping SelectHandler<Result>
+    ) -> SelectCase<Result> where Wrapped == Chan<Element> {
+        self?.onSend(value, handler) ?? .disabled
+    }
+
+    /// The same, with a handler that does not suspend.
+    @inlinable
+    public func onSend<Element, Result>(
+        _ value: Element, _ handler: @escaping () throws -> Result
     ) -> SelectCase<Result> where Wrapped == Chan<Element> {
         self?.onSend(value, handler) ?? .disabled
     }

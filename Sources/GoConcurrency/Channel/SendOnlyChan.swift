@@ -37,7 +37,13 @@ public struct SendOnlyChan<Element: Sendable>: Sendable, Hashable {
     /// See ``Chan/onSend(_:_:)``.
     @inlinable
     public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-        ChannelCase.send(value, to: storage, handler)
+        ChannelCase.send(value, to: storage, .async(handler))
+    }
+
+    /// See ``Chan/onSend(_:_:)-(_,()->Result)``.
+    @inlinable
+    public func onSend<Result>(_ value: Element, _ handler: @escaping () throws -> Result) -> SelectCase<Result> {
+        ChannelCase.send(value, to: storage, .sync(handler))
     }
 
     @inlinable

@@ -39,7 +39,11 @@
 /// - Cancellation while blocked throws `CancellationError`; no case happened then.
 ///
 /// Handlers run on the calling task after the operation completed; they may
-/// suspend and throw.
+/// suspend and throw. A handler with no `await` in it is taken as a
+/// synchronous function (each case constructor has both forms, and Swift picks
+/// this one for such a closure): the select calls it itself, with no async
+/// call in between, which spares the executor switch the compiler emits after
+/// every call through an async closure.
 @inlinable
 public nonisolated(nonsending) func select<Result>(
     file: StaticString = #fileID,
@@ -55,7 +59,7 @@ enum Select {
     nonisolated(nonsending) static func run<Result>(_ cases: SelectCases<Result>, at location: SourceLocation) async throws -> Result {
         // Step 0.
         var channelCases = 0
-        var defaultHandler: SelectHandler<Result>?
+        var defaultHandler: CaseHandler<Result>?
         var timeoutIndex = -1
         // Optional, so that a select without a timeout makes no Duration (the
         // getter of `Duration.zero` is a `swift_once` call).
@@ -85,8 +89,11 @@ enum Select {
             if channelCases > 0 {
                 for position in 0..<cases.count {
                     guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
-                    if case .ready(let run) = channel.step(.poll) {
-                        return try await run()
+                    switch channel.step(.poll) {
+                    case .done(let result): return result
+                    case .failed(let error): throw error
+                    case .ready(let run): return try await run()
+                    case .notReady, .registered: continue
                     }
                 }
             }
@@ -161,10 +168,16 @@ enum Select {
                 return try await timeoutHandler(cases.kind(at: timeoutIndex))
             default:
                 let index = outcome - 1
-                guard case .channel(let channel) = cases.kind(at: index),
-                      case .ready(let run) = channel.step(.finish(WaitNode(owner: waiter, caseIndex: index)))
-                else { preconditionFailure("select: woken for case \(index), which did not complete") }
-                return try await run()
+                guard case .channel(let channel) = cases.kind(at: index) else {
+                    preconditionFailure("select: woken for case \(index), which is not a channel case")
+                }
+                switch channel.step(.finish(WaitNode(owner: waiter, caseIndex: index))) {
+                case .done(let result): return result
+                case .failed(let error): throw error
+                case .ready(let run): return try await run()
+                case .notReady, .registered:
+                    preconditionFailure("select: woken for case \(index), which did not complete")
+                }
             }
         }
     }
@@ -194,10 +207,17 @@ enum Select {
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
             guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
-            if case .ready(let run) = channel.step(.pollLocked) {
+            switch channel.step(.pollLocked) {
+            case .ready(let run):
                 ready = run
-                break
+            case .failed(let error):
+                ready = { throw error }
+            case .done:
+                preconditionFailure("select: a locked poll ran a handler under the channels' locks")
+            case .notReady, .registered:
+                continue
             }
+            break
         }
         for channel in distinct.reversed() {
             channel._withUnsafeGuaranteedRef { $0.unlockForSelect() }

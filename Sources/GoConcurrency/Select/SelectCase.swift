@@ -19,8 +19,8 @@ public struct SelectCase<Result> {
     @usableFromInline
     enum Kind {
         case channel(ChannelCase<Result>)
-        case timeout(Duration, SelectHandler<Result>)
-        case otherwise(SelectHandler<Result>)
+        case timeout(Duration, CaseHandler<Result>)
+        case otherwise(CaseHandler<Result>)
         case disabled
         /// The cases of a nested block (`if`, `switch`, `for`, an array);
         /// flattened before the select runs.
@@ -73,6 +73,28 @@ enum SelectStepReply<Result> {
     case ready(SelectHandler<Result>)
     /// A node for the case is queued on the channel.
     case registered
+    /// The case completed and its synchronous handler returned this.
+    case done(Result)
+    /// The case completed and its synchronous handler threw this (or, for a
+    /// send, the channel was closed).
+    case failed(any Error)
+}
+
+/// The handler of a timeout or default case, as it was written: with or
+/// without `await`. Calling it is a direct call (no executor switch after
+/// it); only an async handler is an indirect async call.
+@usableFromInline
+enum CaseHandler<Result> {
+    case async(SelectHandler<Result>)
+    case sync(() throws -> Result)
+
+    @inlinable
+    nonisolated(nonsending) func callAsFunction() async throws -> Result {
+        switch self {
+        case .async(let handler): try await handler()
+        case .sync(let handler): try handler()
+        }
+    }
 }
 
 /// A channel case, its element type erased without an allocation.
@@ -101,14 +123,18 @@ enum SelectStepReply<Result> {
 struct ChannelCase<Result> {
     /// The channel: a `ChannelStorage<Element>`, not retained.
     @usableFromInline let channel: Unmanaged<ChannelCore>
-    /// The handler, its type erased (see above).
-    @usableFromInline let handler: SelectHandler<Result>
+    /// The handler, its type erased (see above); `.sync` when it was written
+    /// without `await`. A completed step calls a synchronous handler at once
+    /// and returns its result (`.done`): no async call, no closure, and none
+    /// of the executor switches the compiler emits after every indirect async
+    /// call.
+    @usableFromInline let handler: CaseHandler<Result>
     @usableFromInline let step: (SelectStep, ChannelCase) -> SelectStepReply<Result>
 
     @inlinable
     init(
         channel: ChannelCore,
-        handler: @escaping SelectHandler<Result>,
+        handler: CaseHandler<Result>,
         step: @escaping (SelectStep, ChannelCase) -> SelectStepReply<Result>
     ) {
         self.channel = Unmanaged.passUnretained(channel)
@@ -121,6 +147,64 @@ struct ChannelCase<Result> {
         self.step(step, self)
     }
 
+    /// A completed receive: calls a synchronous handler with `value` now, or
+    /// returns the call of an async one. Never under a channel lock.
+    @inlinable
+    func received<Element>(_ value: Element?) -> SelectStepReply<Result> {
+        switch handler {
+        case .sync(let erased):
+            let handler = unsafeBitCast(erased, to: ((Element?) throws -> Result).self)
+            do { return .done(try handler(value)) } catch { return .failed(error) }
+        case .async(let erased):
+            let handler = unsafeBitCast(erased, to: ReceiveHandler<Element, Result>.self)
+            return .ready { try await handler(value) }
+        }
+    }
+
+    /// A receive completed under the locks of a select's last poll: the call
+    /// to run once they are released, which wakes the sender it took the value
+    /// from and then calls the handler.
+    @inlinable
+    func receivedLocked<Element>(_ value: Element?, waking sender: ParkedSender<Element>?) -> SelectStepReply<Result> {
+        switch handler {
+        case .sync(let erased):
+            let handler = unsafeBitCast(erased, to: ((Element?) throws -> Result).self)
+            return .ready {
+                sender?.resume()
+                return try handler(value)
+            }
+        case .async(let erased):
+            let handler = unsafeBitCast(erased, to: ReceiveHandler<Element, Result>.self)
+            return .ready {
+                sender?.resume()
+                return try await handler(value)
+            }
+        }
+    }
+
+    /// A completed send: calls a synchronous handler now, or returns the
+    /// async one to call.
+    @inlinable
+    func sent() -> SelectStepReply<Result> {
+        switch handler {
+        case .sync(let handler):
+            do { return .done(try handler()) } catch { return .failed(error) }
+        case .async(let handler):
+            return .ready(handler)
+        }
+    }
+
+    /// A send completed under the locks of a select's last poll: the call to
+    /// run once they are released.
+    @inlinable
+    func sentLocked<Element>(waking receiver: ReceiverWake<Element>?) -> SelectStepReply<Result> {
+        let handler = handler
+        return .ready {
+            receiver?.resume()
+            return try await handler()
+        }
+    }
+
     /// The channel's storage, borrowed for `body`.
     @inlinable
     func withStorage<Element, R>(_: Element.Type, _ body: (ChannelStorage<Element>) -> R) -> R {
@@ -128,30 +212,14 @@ struct ChannelCase<Result> {
     }
 
     @inlinable
-    static func receive<Element>(
-        from storage: ChannelStorage<Element>,
-        _ handler: @escaping ReceiveHandler<Element, Result>
-    ) -> SelectCase<Result> {
-        SelectCase(ChannelCase(
-            channel: storage,
-            handler: unsafeBitCast(handler, to: SelectHandler<Result>.self)
-        ) { step, this in this.withStorage(Element.self) { storage in
-            // Cast back only where a handler call is returned: the cast is a
-            // copy (a retain and a release on every step otherwise).
-            var handler: ReceiveHandler<Element, Result> {
-                unsafeBitCast(this.handler, to: ReceiveHandler<Element, Result>.self)
-            }
+    static func receive<Element>(from storage: ChannelStorage<Element>, _ handler: CaseHandler<Result>) -> SelectCase<Result> {
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
             switch step {
             case .poll:
                 switch storage.tryReceive() {
-                case .value(let value):
-                    let handler = handler
-                    return .ready { try await handler(value) }
-                case .closed:
-                    let handler = handler
-                    return .ready { try await handler(nil) }
-                case .empty:
-                    return .notReady
+                case .value(let value): return this.received(value)
+                case .closed: return this.received(Element?.none)
+                case .empty: return .notReady
                 }
             case .register(let waiter, let caseIndex):
                 let node = WaitNode(owner: waiter, caseIndex: caseIndex)
@@ -160,22 +228,12 @@ struct ChannelCase<Result> {
                 storage.unregisterReceiver(node)
                 return .notReady
             case .finish(let node):
-                let value = node.owner.takeReceived(Element.self)
-                let handler = handler
-                return .ready { try await handler(value) }
+                return this.received(node.owner.takeReceived(Element.self))
             case .pollLocked:
                 switch storage.receiveLocked() {
-                case .value(let value, let wake):
-                    let handler = handler
-                    return .ready {
-                        wake?.resume()
-                        return try await handler(value)
-                    }
-                case .closed:
-                    let handler = handler
-                    return .ready { try await handler(nil) }
-                case .wouldBlock:
-                    return .notReady
+                case .value(let value, let wake): return this.receivedLocked(value, waking: wake)
+                case .closed: return this.receivedLocked(Element?.none, waking: nil)
+                case .wouldBlock: return .notReady
                 }
             }
         } }, of: storage)
@@ -185,18 +243,15 @@ struct ChannelCase<Result> {
     static func send<Element>(
         _ value: Element,
         to storage: ChannelStorage<Element>,
-        _ handler: @escaping SelectHandler<Result>
+        _ handler: CaseHandler<Result>
     ) -> SelectCase<Result> {
         SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
             switch step {
             case .poll:
                 switch storage.trySend(value) {
-                case .sent:
-                    return .ready(this.handler)
-                case .closed:
-                    return .ready { throw ChannelError.sendOnClosedChannel }
-                case .full:
-                    return .notReady
+                case .sent: return this.sent()
+                case .closed: return .failed(ChannelError.sendOnClosedChannel)
+                case .full: return .notReady
                 }
             case .register(let waiter, let caseIndex):
                 let node = WaitNode(owner: waiter, caseIndex: caseIndex)
@@ -205,22 +260,12 @@ struct ChannelCase<Result> {
                 storage.unregisterSender(node)
                 return .notReady
             case .finish(let node):
-                if node.owner.closed {
-                    return .ready { throw ChannelError.sendOnClosedChannel }
-                }
-                return .ready(this.handler)
+                return node.owner.closed ? .failed(ChannelError.sendOnClosedChannel) : this.sent()
             case .pollLocked:
                 switch storage.sendLocked(value) {
-                case .sent(let wake):
-                    let handler = this.handler
-                    return .ready {
-                        wake?.resume()
-                        return try await handler()
-                    }
-                case .closed:
-                    return .ready { throw ChannelError.sendOnClosedChannel }
-                case .wouldBlock:
-                    return .notReady
+                case .sent(let wake): return this.sentLocked(waking: wake)
+                case .closed: return .failed(ChannelError.sendOnClosedChannel)
+                case .wouldBlock: return .notReady
                 }
             }
         } }, of: storage)
@@ -233,12 +278,25 @@ struct ChannelCase<Result> {
 /// No timer is armed unless the select actually has to wait.
 @inlinable
 public func after<Result>(_ duration: Duration, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-    SelectCase(.timeout(duration, handler))
+    SelectCase(.timeout(duration, .async(handler)))
+}
+
+/// A timeout case whose handler does not suspend: it runs inside the select.
+@inlinable
+public func after<Result>(_ duration: Duration, _ handler: @escaping () throws -> Result) -> SelectCase<Result> {
+    SelectCase(.timeout(duration, .sync(handler)))
 }
 
 /// The default case: chosen at once when no other case is ready, so the select
 /// never blocks (Go: `default:`).
 @inlinable
 public func otherwise<Result>(_ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
-    SelectCase(.otherwise(handler))
+    SelectCase(.otherwise(.async(handler)))
+}
+
+/// The default case, with a handler that does not suspend: it runs inside the
+/// select.
+@inlinable
+public func otherwise<Result>(_ handler: @escaping () throws -> Result) -> SelectCase<Result> {
+    SelectCase(.otherwise(.sync(handler)))
 }

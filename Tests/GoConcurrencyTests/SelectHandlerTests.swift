@@ -1,0 +1,184 @@
+// Select handlers written with and without `await`. A handler with no
+// `await` is taken as a synchronous function and called by the select itself;
+// one that awaits is called as an async function. Both must see the same
+// values, run exactly once, and pass their errors on, on every path a case
+// can complete by: the first poll, the locked poll before a default, and a
+// wake-up after the select parked.
+
+import Testing
+import GoConcurrency
+
+/// Suspends once, so that a handler calling it is an async handler.
+private func suspendOnce() async {
+    await Task.yield()
+}
+
+private struct HandlerFailure: Error, Equatable {
+    let tag: String
+}
+
+@Suite("Select handlers with and without await", .timeLimit(Stress.timeLimit))
+struct SelectHandlerTests {
+
+    @Test func handlers_with_and_without_await_get_the_received_value_on_the_first_poll() async throws {
+        let c = Chan<Int>(capacity: 2)
+        try await c.send(1)
+        try await c.send(2)
+        let withoutAwait = try await select { c.onReceive { value in value.map { $0 * 10 } } }
+        let withAwait = try await select {
+            c.onReceive { value in
+                await suspendOnce()
+                return value.map { $0 * 100 }
+            }
+        }
+        #expect(withoutAwait == 10)
+        #expect(withAwait == 200)
+        try c.close()
+        let closed = try await select { c.onReceive { value in value == nil ? "closed" : "value" } }
+        #expect(closed == "closed")
+    }
+
+    @Test func handlers_with_and_without_await_run_after_a_parked_select_is_woken() async throws {
+        for awaits in [false, true] {
+            // Given a select parked on a channel nobody has sent to yet
+            let c = Chan<String>()
+            let runs = Shared(0)
+            let result = Task {
+                try await select {
+                    if awaits {
+                        c.onReceive { value in
+                            await suspendOnce()
+                            runs.withLock { $0 += 1 }
+                            return "async \(value ?? "nil")"
+                        }
+                    } else {
+                        c.onReceive { value in
+                            runs.withLock { $0 += 1 }
+                            return "sync \(value ?? "nil")"
+                        }
+                    }
+                }
+            }
+            try await waitUntil("the select parks") { c.parkedReceivers == 1 }
+            // When a value arrives
+            try await c.send("x")
+            // Then the handler ran once, with it
+            #expect(try await result.value == (awaits ? "async x" : "sync x"))
+            #expect(runs.value == 1)
+            expectNoWaiters(on: c)
+        }
+    }
+
+    @Test func send_handlers_with_and_without_await_run_once_the_value_is_taken() async throws {
+        let c = Chan<Int>(capacity: 1)
+        let first = try await select { c.onSend(7) { "sent without await" } }
+        #expect(first == "sent without await")
+        let receiver = Task { try await c.receive() }
+        #expect(try await receiver.value == 7)
+        let second = try await select {
+            c.onSend(8) {
+                await suspendOnce()
+                return "sent with await"
+            }
+        }
+        #expect(second == "sent with await")
+        #expect(try await c.receive() == 8)
+    }
+
+    @Test func errors_thrown_by_handlers_with_and_without_await_leave_the_select() async throws {
+        let c = Chan<Int>(capacity: 2)
+        try await c.send(1)
+        try await c.send(2)
+        await #expect(throws: HandlerFailure(tag: "sync")) {
+            try await select { c.onReceive { _ -> Int in throw HandlerFailure(tag: "sync") } }
+        }
+        await #expect(throws: HandlerFailure(tag: "async")) {
+            try await select {
+                c.onReceive { _ -> Int in
+                    await suspendOnce()
+                    throw HandlerFailure(tag: "async")
+                }
+            }
+        }
+        // Both values were consumed: a handler's error does not undo its case.
+        #expect(c.tryReceive() == .empty)
+    }
+
+    @Test func a_send_case_on_a_closed_channel_throws_without_running_its_handler() async throws {
+        let c = Chan<Int>()
+        try c.close()
+        let runs = Shared(0)
+        await #expect(throws: ChannelError.sendOnClosedChannel) {
+            try await select { c.onSend(1) { runs.withLock { $0 += 1 } } }
+        }
+        await #expect(throws: ChannelError.sendOnClosedChannel) {
+            try await select {
+                c.onSend(1) {
+                    await suspendOnce()
+                    runs.withLock { $0 += 1 }
+                }
+            }
+        }
+        #expect(runs.value == 0)
+    }
+
+    @Test func a_select_with_a_default_takes_a_parked_senders_value_and_releases_the_sender() async throws {
+        // (The locked poll before a default, which runs a handler only after
+        // the channels' locks are released, is reached when a case turns
+        // ready between the two polls: the rule 24 tests race for it.)
+        for awaits in [false, true] {
+            // Given a sender parked on one of two unbuffered channels
+            let a = Chan<Int>(), b = Chan<Int>()
+            let sender = Task { try await b.send(42) }
+            try await waitUntil("the sender parks") { b.parkedSenders == 1 }
+            // When a select with a default and both channels runs
+            var got: Int?
+            for _ in 0..<1000 where got == nil {
+                got = try await select {
+                    a.onReceive { $0 }
+                    if awaits {
+                        b.onReceive { value in
+                            await suspendOnce()
+                            return value
+                        }
+                    } else {
+                        b.onReceive { $0 }
+                    }
+                    otherwise { nil }
+                }
+            }
+            // Then it took the value and the sender was released
+            #expect(got == 42)
+            try await sender.value
+            expectNoWaiters(on: b)
+        }
+    }
+
+    @Test func timeout_and_default_handlers_with_and_without_await_give_their_results() async throws {
+        let quiet = Chan<Int>()
+        let syncDefault = try await select {
+            quiet.onReceive { _ in "value" }
+            otherwise { "default" }
+        }
+        let asyncDefault = try await select {
+            quiet.onReceive { _ in "value" }
+            otherwise {
+                await suspendOnce()
+                return "async default"
+            }
+        }
+        let syncTimeout = try await select {
+            quiet.onReceive { _ in "value" }
+            after(.zero) { "timeout" }
+        }
+        let asyncTimeout = try await select {
+            quiet.onReceive { _ in "value" }
+            after(.zero) {
+                await suspendOnce()
+                return "async timeout"
+            }
+        }
+        #expect([syncDefault, asyncDefault, syncTimeout, asyncTimeout] == ["default", "async default", "timeout", "async timeout"])
+        expectNoWaiters(on: quiet)
+    }
+}
