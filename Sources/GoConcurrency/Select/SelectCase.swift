@@ -108,17 +108,20 @@ enum CaseHandler<Result> {
 /// are `@inlinable`), so the caller's module compiles it for the concrete
 /// element type. A receive case's `step` captures nothing, so it is a plain
 /// function pointer and building the case allocates nothing: what it works on
-/// travels beside it, the channel's storage and the handler. The handler is
-/// stored as a `SelectHandler<Result>` by `unsafeBitCast` and cast back to its
-/// real type, `ReceiveHandler<Element, Result>`, only inside `step`, which
-/// knows it; both are thick async functions of one layout, and the value is
-/// never called as the type it is stored as. A send case's `step` captures the
-/// value to send (one allocation, as any closure holding it would be).
+/// travels beside it, the channel's storage and the handler. A receive
+/// handler is stored by `unsafeBitCast` as the handler of a case without a
+/// value (`SelectHandler<Result>`, or `() throws -> Result` when it does not
+/// await) and cast back to its real type, which takes the value, only inside
+/// `step`, which knows it; each pair is two thick functions of one layout and
+/// one kind (async or not), and the value is never called as the type it is
+/// stored as. A send case's `step` captures the value to send (one allocation,
+/// as any closure holding it would be).
 ///
-/// `step` is synchronous: a poll that completes returns the handler call as a
-/// closure rather than running it, so polling a case that is not ready costs
-/// no async call (each of which, on a task with an executor preference, ends
-/// in an executor check).
+/// `step` is synchronous, so polling a case that is not ready costs no async
+/// call. A step that completes its case calls a synchronous handler itself;
+/// for an async handler it returns the call as a closure for the select to
+/// run (and under the locks of the last poll before a default, it returns
+/// the call of either kind: user code never runs under a channel lock).
 @usableFromInline
 struct ChannelCase<Result> {
     /// The channel: a `ChannelStorage<Element>`, not retained.
