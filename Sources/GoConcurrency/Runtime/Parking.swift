@@ -84,21 +84,21 @@ enum Parking {
     /// other places the waiter is queued. The root task of a goroutine cannot
     /// be cancelled, so it parks without a handler.
     ///
-    /// `objects` visits what it waits on (a select's channels), as for the
-    /// plain park: it calls its argument with each until that returns false.
+    /// `objects` answers for what it waits on (a select's channels) what the
+    /// plain park asks of its one object: whether any may be used outside the
+    /// goroutines of a runtime, or (for a task that is not a goroutine's
+    /// root) to share each with the outside unless it is family. The caller
+    /// knows its objects' type, so the question costs no existential and no
+    /// witness call per object.
     @inlinable @inline(never)
     nonisolated(nonsending) static func park(
         _ waiter: Waiter,
-        on objects: ((any WaitObject) -> Bool) -> Void = { _ in },
+        on objects: (WaitObjectQuery) -> Bool = { _ in false },
         register: (Waiter) -> Void
     ) async {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
-            var outside = false
             let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtimeID }
-            objects { object in
-                outside = object.mayBeUsedOutside(of: runtime)
-                return !outside
-            }
+            let outside = objects(.mayBeUsedOutside(runtime: runtime))
             goroutine._withUnsafeGuaranteedRef { $0.parked(waiter.reason, at: waiter.location, outside: outside) }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
             await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
@@ -107,10 +107,7 @@ enum Parking {
             }
             return
         }
-        objects { object in
-            object.shareWithOutsideUnlessFamily()
-            return true
-        }
+        _ = objects(.shareWithOutsideUnlessFamily)
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
@@ -150,6 +147,18 @@ enum Parking {
 /// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
 /// object made by a runtime's goroutine becomes shared, that runtime is open
 /// to the outside for good: the outside code may hold its other objects too.
+/// What a park that waits on several objects asks of them (see
+/// `Parking.park(_:on:register:)`).
+@usableFromInline
+enum WaitObjectQuery {
+    /// Whether any may be used outside the goroutines of the runtime with
+    /// this `GoRuntime.id` (`WaitObject.mayBeUsedOutside(of:)`).
+    case mayBeUsedOutside(runtime: UInt)
+    /// Share each with the outside unless it is family
+    /// (`WaitObject.shareWithOutsideUnlessFamily()`); the answer is ignored.
+    case shareWithOutsideUnlessFamily
+}
+
 @usableFromInline
 protocol WaitObject: AnyObject {
     var isSharedWithOutside: Bool { get }

@@ -113,7 +113,7 @@ enum Select {
             // nodes queued (the ones that are channel cases).
             var visited = 0
             var timer: TimerEntry?
-            await Parking.park(waiter, on: { visit in visitChannels(cases, visit) }) { waiter in
+            await Parking.park(waiter, on: { query in answer(query, for: cases) }) { waiter in
                 for position in 0..<cases.count {
                     let index = order[position]
                     guard case .channel(let channel) = cases.kind(at: index) else {
@@ -234,12 +234,18 @@ enum Select {
     }
 }
 
-/// Calls `visit` with the channel of each enabled case of a select, as the
-/// deadlock detector sees it, until `visit` returns false.
+/// Answers a park's question about the channels of a select's enabled cases
+/// (`WaitObjectQuery`).
 @inlinable
-func visitChannels<Result>(_ cases: SelectCases<Result>, _ visit: (any WaitObject) -> Bool) {
+func answer<Result>(_ query: WaitObjectQuery, for cases: SelectCases<Result>) -> Bool {
     for index in 0..<cases.count {
-        guard case .channel(let channel) = cases.kind(at: index) else { continue }
-        if !channel.channel._withUnsafeGuaranteedRef({ visit($0) }) { return }
+        guard let channel = cases.channel(at: index) else { continue }
+        switch query {
+        case .mayBeUsedOutside(let runtime):
+            if channel._withUnsafeGuaranteedRef({ $0.mayBeUsedOutside(of: runtime) }) { return true }
+        case .shareWithOutsideUnlessFamily:
+            channel._withUnsafeGuaranteedRef { $0.shareWithOutsideUnlessFamily() }
+        }
     }
+    return false
 }

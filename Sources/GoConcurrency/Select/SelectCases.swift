@@ -101,6 +101,20 @@ public struct SelectCases<Result> {
         }
     }
 
+    /// The channel of the case at `index`, if it is a channel case, not
+    /// retained (the case keeps it alive).
+    @inlinable
+    func channel(at index: Int) -> Unmanaged<ChannelCore>? {
+        let channel: ChannelCore? = switch index {
+        case 0: case0.channel
+        case 1: case1.channel
+        case 2: case2.channel
+        case 3: case3.channel
+        default: more[index - 4].channel
+        }
+        return channel.map { Unmanaged.passUnretained($0) }
+    }
+
     /// What the case at `index` is: all a select reads of it, without the
     /// reference that keeps its channel alive.
     @inlinable
