@@ -4,7 +4,7 @@
 // select, and its destroy a call per case.
 
 /// The cases of a ``select(file:line:_:)``, in source order, as
-/// ``SelectBuilder`` collects them.
+/// ``SelectBuilder`` collects them (only the builder makes one).
 public struct SelectCases<Result> {
     @usableFromInline var count: Int
     @usableFromInline var case0: SelectCase<Result>
@@ -16,7 +16,7 @@ public struct SelectCases<Result> {
 
     /// No cases.
     @inlinable
-    public init() {
+    init() {
         count = 0
         case0 = .disabled
         case1 = .disabled
