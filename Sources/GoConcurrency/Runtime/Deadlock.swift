@@ -9,9 +9,9 @@
 //  1. every processor is idle (listed so, running no job; one beyond
 //     GOMAXPROCS asleep as retired, its queues handed on) and every run queue
 //     (runnext, local, global) empty, no job ran and no processor woke
-//     between the two looks, no timer of this runtime is armed (sleep, after, Timer, Ticker, a select's
-//     timeout: a goroutine arms its timers on its own runtime), and no
-//     `blocking` call is in flight;
+//     between the two looks, no timer of this runtime is armed (sleep,
+//     after, Timer, Ticker, a select's timeout: a goroutine arms its timers
+//     on its own runtime), and no `blocking` call is in flight;
 //  2. the runtime has at least one goroutine, and every one of them is parked
 //     in a channel operation, a select (with or without cases) or a sync
 //     primitive of GoConcurrency. A goroutine awaiting anything else (a

@@ -137,16 +137,6 @@ enum Parking {
     }
 }
 
-/// Something goroutines park on (a channel, a sync primitive), as the deadlock
-/// detector sees it: whether code outside the runtime's goroutines may use it.
-///
-/// An object is shared with the outside from the start if it was made outside
-/// goroutines, and from the moment such code (not a goroutine's child task or
-/// a plain task a goroutine of the same runtime started) parks on it or uses
-/// it from a plain thread (`blockingSend`, `blockingReceive`), or a program says so
-/// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
-/// object made by a runtime's goroutine becomes shared, that runtime is open
-/// to the outside for good: the outside code may hold its other objects too.
 /// What a park that waits on several objects asks of them (see
 /// `Parking.park(_:on:register:)`).
 @usableFromInline
@@ -159,6 +149,16 @@ enum WaitObjectQuery {
     case shareWithOutsideUnlessFamily
 }
 
+/// Something goroutines park on (a channel, a sync primitive), as the deadlock
+/// detector sees it: whether code outside the runtime's goroutines may use it.
+///
+/// An object is shared with the outside from the start if it was made outside
+/// goroutines, and from the moment such code (not a goroutine's child task or
+/// a plain task a goroutine of the same runtime started) parks on it or uses
+/// it from a plain thread (`blockingSend`, `blockingReceive`), or a program says so
+/// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
+/// object made by a runtime's goroutine becomes shared, that runtime is open
+/// to the outside for good: the outside code may hold its other objects too.
 @usableFromInline
 protocol WaitObject: AnyObject {
     var isSharedWithOutside: Bool { get }
