@@ -134,7 +134,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// `handler` gets the value, or `nil` if the channel is closed and drained.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
-        ChannelCase.receive(from: storage, .async(unsafeBitCast(handler, to: SelectHandler<Result>.self)))
+        ChannelCase.receive(from: storage, handler)
     }
 
     /// A receive case whose handler does not suspend (has no `await`): the
@@ -142,7 +142,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// this one for such a closure.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping (Element?) throws -> Result) -> SelectCase<Result> {
-        ChannelCase.receive(from: storage, .sync(unsafeBitCast(handler, to: (() throws -> Result).self)))
+        ChannelCase.receive(from: storage, synchronous: handler)
     }
 
     /// A select case that sends `value` on this channel: Go's `case ch <- value:`.

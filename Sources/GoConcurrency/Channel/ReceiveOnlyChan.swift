@@ -33,13 +33,13 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
     /// See ``Chan/onReceive(_:)``.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
-        ChannelCase.receive(from: storage, .async(unsafeBitCast(handler, to: SelectHandler<Result>.self)))
+        ChannelCase.receive(from: storage, handler)
     }
 
     /// See ``Chan/onReceive(_:)-(((Element?)->Result))``.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping (Element?) throws -> Result) -> SelectCase<Result> {
-        ChannelCase.receive(from: storage, .sync(unsafeBitCast(handler, to: (() throws -> Result).self)))
+        ChannelCase.receive(from: storage, synchronous: handler)
     }
 
     @inlinable

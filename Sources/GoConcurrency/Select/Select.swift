@@ -89,11 +89,8 @@ enum Select {
             if channelCases > 0 {
                 for position in 0..<cases.count {
                     guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
-                    switch channel.step(.poll) {
-                    case .done(let result): return result
-                    case .failed(let error): throw error
-                    case .ready(let run): return try await run()
-                    case .notReady, .registered: continue
+                    if let result = try await channel.step(.poll).outcome() {
+                        return result
                     }
                 }
             }
@@ -168,16 +165,10 @@ enum Select {
                 return try await timeoutHandler(cases.kind(at: timeoutIndex))
             default:
                 let index = outcome - 1
-                guard case .channel(let channel) = cases.kind(at: index) else {
-                    preconditionFailure("select: woken for case \(index), which is not a channel case")
-                }
-                switch channel.step(.finish(WaitNode(owner: waiter, caseIndex: index))) {
-                case .done(let result): return result
-                case .failed(let error): throw error
-                case .ready(let run): return try await run()
-                case .notReady, .registered:
-                    preconditionFailure("select: woken for case \(index), which did not complete")
-                }
+                guard case .channel(let channel) = cases.kind(at: index),
+                      let result = try await channel.step(.finish(WaitNode(owner: waiter, caseIndex: index))).outcome()
+                else { preconditionFailure("select: woken for case \(index), which did not complete") }
+                return result
             }
         }
     }

@@ -86,19 +86,19 @@ public enum SelectBuilder<Result> {
     @inlinable
     public static func buildOptional(_ cases: consuming SelectCases<Result>?) -> SelectCase<Result> {
         switch consume cases {
-        case .some(let cases): SelectCase(.group(cases.array))
+        case .some(let cases): cases.group
         case .none: .disabled
         }
     }
 
     @inlinable
     public static func buildEither(first cases: consuming SelectCases<Result>) -> SelectCase<Result> {
-        SelectCase(.group(cases.array))
+        cases.group
     }
 
     @inlinable
     public static func buildEither(second cases: consuming SelectCases<Result>) -> SelectCase<Result> {
-        SelectCase(.group(cases.array))
+        cases.group
     }
 
     @inlinable
@@ -112,7 +112,7 @@ public enum SelectBuilder<Result> {
 
     @inlinable
     public static func buildLimitedAvailability(_ cases: consuming SelectCases<Result>) -> SelectCase<Result> {
-        SelectCase(.group(cases.array))
+        cases.group
     }
 
     // Always inlined: a call would copy the cases in and out (a few hundred

@@ -80,6 +80,21 @@ enum SelectStepReply<Result> {
     case failed(any Error)
 }
 
+extension SelectStepReply {
+    /// What the select returns for a case this reply completed: the result
+    /// of a synchronous handler, its error, or what the returned call gives;
+    /// nil if the case did not complete.
+    @inlinable
+    nonisolated(nonsending) func outcome() async throws -> Result? {
+        switch self {
+        case .done(let result): result
+        case .failed(let error): throw error
+        case .ready(let run): try await run()
+        case .notReady, .registered: nil
+        }
+    }
+}
+
 /// The handler of a timeout or default case, as it was written: with or
 /// without `await`. Calling it is a direct call (no executor switch after
 /// it); only an async handler is an indirect async call.
@@ -150,39 +165,30 @@ struct ChannelCase<Result> {
         self.step(step, self)
     }
 
+    /// The handler called with `value`, as one async call. A receive
+    /// handler is stored as the handler of a case without a value, its type
+    /// erased (see above), and cast back here, where `Element` is known.
+    @inlinable
+    func call<Element>(with value: Element?) -> SelectHandler<Result> {
+        switch handler {
+        case .sync(let erased):
+            let handler = unsafeBitCast(erased, to: ((Element?) throws -> Result).self)
+            return { try handler(value) }
+        case .async(let erased):
+            let handler = unsafeBitCast(erased, to: ReceiveHandler<Element, Result>.self)
+            return { try await handler(value) }
+        }
+    }
+
     /// A completed receive: calls a synchronous handler with `value` now, or
     /// returns the call of an async one. Never under a channel lock.
     @inlinable
     func received<Element>(_ value: Element?) -> SelectStepReply<Result> {
-        switch handler {
-        case .sync(let erased):
+        if case .sync(let erased) = handler {
             let handler = unsafeBitCast(erased, to: ((Element?) throws -> Result).self)
             do { return .done(try handler(value)) } catch { return .failed(error) }
-        case .async(let erased):
-            let handler = unsafeBitCast(erased, to: ReceiveHandler<Element, Result>.self)
-            return .ready { try await handler(value) }
         }
-    }
-
-    /// A receive completed under the locks of a select's last poll: the call
-    /// to run once they are released, which wakes the sender it took the value
-    /// from and then calls the handler.
-    @inlinable
-    func receivedLocked<Element>(_ value: Element?, waking sender: ParkedSender<Element>?) -> SelectStepReply<Result> {
-        switch handler {
-        case .sync(let erased):
-            let handler = unsafeBitCast(erased, to: ((Element?) throws -> Result).self)
-            return .ready {
-                sender?.resume()
-                return try handler(value)
-            }
-        case .async(let erased):
-            let handler = unsafeBitCast(erased, to: ReceiveHandler<Element, Result>.self)
-            return .ready {
-                sender?.resume()
-                return try await handler(value)
-            }
-        }
+        return .ready(call(with: value))
     }
 
     /// A completed send: calls a synchronous handler now, or returns the
@@ -197,14 +203,15 @@ struct ChannelCase<Result> {
         }
     }
 
-    /// A send completed under the locks of a select's last poll: the call to
-    /// run once they are released.
+    /// A case completed under the locks of a select's last poll: `call`,
+    /// deferred until the locks are released, after `wake` (which resumes the
+    /// partner the case paired with, if any). User code never runs under a
+    /// channel lock, so even a synchronous handler is called this way.
     @inlinable
-    func sentLocked<Element>(waking receiver: ReceiverWake<Element>?) -> SelectStepReply<Result> {
-        let handler = handler
-        return .ready {
-            receiver?.resume()
-            return try await handler()
+    static func completedLocked(_ call: @escaping SelectHandler<Result>, waking wake: @escaping () -> Void) -> SelectStepReply<Result> {
+        .ready {
+            wake()
+            return try await call()
         }
     }
 
@@ -214,8 +221,26 @@ struct ChannelCase<Result> {
         channel._withUnsafeGuaranteedRef { body(unsafeDowncast($0, to: ChannelStorage<Element>.self)) }
     }
 
+    /// A receive case with an async handler.
     @inlinable
-    static func receive<Element>(from storage: ChannelStorage<Element>, _ handler: CaseHandler<Result>) -> SelectCase<Result> {
+    static func receive<Element>(
+        from storage: ChannelStorage<Element>,
+        _ handler: @escaping ReceiveHandler<Element, Result>
+    ) -> SelectCase<Result> {
+        receive(from: storage, erased: .async(unsafeBitCast(handler, to: SelectHandler<Result>.self)))
+    }
+
+    /// A receive case with a handler that does not suspend.
+    @inlinable
+    static func receive<Element>(
+        from storage: ChannelStorage<Element>,
+        synchronous handler: @escaping (Element?) throws -> Result
+    ) -> SelectCase<Result> {
+        receive(from: storage, erased: .sync(unsafeBitCast(handler, to: (() throws -> Result).self)))
+    }
+
+    @inlinable
+    static func receive<Element>(from storage: ChannelStorage<Element>, erased handler: CaseHandler<Result>) -> SelectCase<Result> {
         SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
             switch step {
             case .poll:
@@ -234,8 +259,8 @@ struct ChannelCase<Result> {
                 return this.received(node.owner.takeReceived(Element.self))
             case .pollLocked:
                 switch storage.receiveLocked() {
-                case .value(let value, let wake): return this.receivedLocked(value, waking: wake)
-                case .closed: return this.receivedLocked(Element?.none, waking: nil)
+                case .value(let value, let wake): return completedLocked(this.call(with: value)) { wake?.resume() }
+                case .closed: return completedLocked(this.call(with: Element?.none)) {}
                 case .wouldBlock: return .notReady
                 }
             }
@@ -266,7 +291,9 @@ struct ChannelCase<Result> {
                 return node.owner.closed ? .failed(ChannelError.sendOnClosedChannel) : this.sent()
             case .pollLocked:
                 switch storage.sendLocked(value) {
-                case .sent(let wake): return this.sentLocked(waking: wake)
+                case .sent(let wake):
+                    let handler = this.handler
+                    return completedLocked({ try await handler() }) { wake?.resume() }
                 case .closed: return .failed(ChannelError.sendOnClosedChannel)
                 case .wouldBlock: return .notReady
                 }

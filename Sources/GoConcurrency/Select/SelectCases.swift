@@ -60,6 +60,13 @@ public struct SelectCases<Result> {
         (0..<count).map { self[$0] }
     }
 
+    /// The cases as one case of an enclosing block: a group, which the
+    /// select flattens.
+    @inlinable
+    var group: SelectCase<Result> {
+        SelectCase(.group(array))
+    }
+
     /// The cases with every group replaced by its cases, in source order.
     @inlinable
     func flattened() -> SelectCases {
