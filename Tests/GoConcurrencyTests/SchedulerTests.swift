@@ -334,6 +334,43 @@ struct SchedulerTests {
         }
     }
 
+    @Test func a_burst_of_goroutines_runs_on_reused_tasks_each_goroutine_seeing_only_itself() async throws {
+        // `go` queues a goroutine with no task; the task whose goroutine just
+        // ended runs the next queued one (Go reuses a dead goroutine's memory).
+        // Reused, a task must still give each goroutine its own identity and
+        // none of the previous one's task-local values.
+        let runtime = SchedulerTests.singleProcessor
+        let count = 1_000
+        let seen = Chan<(id: Int, leaked: Int?)>(capacity: count)
+        let tasksBefore = runtime.goroutineTasksMade
+        go(on: runtime) {
+            for _ in 0..<count {
+                go(on: runtime) {
+                    let leaked = Context.requestID
+                    let id = GoRuntime.currentGoroutineID ?? -1
+                    // Bound until the body ends, which the next goroutine on
+                    // this task must not see.
+                    try await Context.$requestID.withValue(id) {
+                        try await seen.send((id, leaked))  // buffered: never waits
+                    }
+                }
+            }
+        }
+        var ids = Set<Int>()
+        for _ in 0..<count {
+            let record = try #require(try await seen.receive())
+            #expect(record.leaked == nil)
+            ids.insert(record.id)
+        }
+        #expect(!ids.contains(-1))
+        #expect(ids.count == count)
+        // On one processor each goroutine ends before the next starts: a
+        // handful of tasks ran them all (one, unless something else was
+        // scheduled between two of them). Other tests' goroutines may share
+        // the processor, and their tasks are counted too: hence the margin.
+        #expect(runtime.goroutineTasksMade - tasksBefore < count / 10)
+    }
+
     @Test func idle_processors_steal_work_from_a_busy_one() async throws {
         let runtime = GoRuntime(processors: 2)
         let before = runtime.stolenJobs

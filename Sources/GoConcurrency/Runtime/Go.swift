@@ -10,13 +10,15 @@ import Darwin
 
 /// Starts `body` as a new goroutine on a ``GoRuntime`` (Go: `go f()`).
 ///
-/// The goroutine is a detached Swift task whose executor preference is the
+/// Like Go's, `go` only queues the goroutine; a processor starts it later.
+/// It runs on a detached Swift task whose executor preference is the
 /// runtime, so it and the child tasks it makes run on the runtime's
-/// processors. Like a Go goroutine, it inherits nothing from the code that
-/// starts it: no task-local values (pass what it needs, as Go code passes a
-/// `context.Context`), no priority, no actor isolation. Without `on`, it runs
-/// on the runtime of the goroutine that starts it, or on ``GoRuntime/shared``
-/// when a plain task or thread starts it.
+/// processors (the task is made when the goroutine starts, or is one whose
+/// goroutine just ended: see <doc:SchedulerDesign>). Like a Go goroutine, it
+/// inherits nothing from the code that starts it: no task-local values (pass
+/// what it needs, as Go code passes a `context.Context`), no priority, no
+/// actor isolation. Without `on`, it runs on the runtime of the goroutine that
+/// starts it, or on ``GoRuntime/shared`` when a plain task or thread starts it.
 ///
 /// - Important: As in Go, a goroutine cannot be cancelled from outside: `go`
 ///   returns no handle. That lets its blocking operations park without
@@ -42,17 +44,27 @@ public func go(
         starter.runtime.openToOutside()
         runtime.openToOutside()
     }
-    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime)
+    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime, body: body)
     // Inside a leak-check scope, or started by a goroutine (or a plain task of
     // one) that was: goroutines' tasks inherit no task-local values, so the
     // starter's record carries the scope on.
     goroutine.leakScope = LeakScope.current ?? starter?.leakScope
     GoroutineRegistry.shared.add(goroutine)
-    // Detached: a goroutine inherits nothing from the code that starts it, as
-    // in Go — no task-local values (copying them cost a spawn four mallocs),
-    // no priority, no actor. In particular not its starter's goroutine handle,
-    // which counts the starter's plain tasks.
-    //
+    // Queued with no task (see `Runnable`): the processor that starts it
+    // makes its task (`makeGoroutineTask`), or a task whose goroutine just
+    // ended runs it (`runGoroutines`).
+    runtime.start(goroutine)
+}
+
+/// Makes the task that runs `goroutine` (and, after it, the goroutines its
+/// processor would start next). Called by the processor that starts it, whose
+/// `enqueue` keeps the task's first job to run at once.
+///
+/// Detached: a goroutine inherits nothing from the code that starts it, as
+/// in Go — no task-local values (copying them cost a spawn four mallocs),
+/// no priority, no actor. In particular not its starter's goroutine handle,
+/// which counts the starter's plain tasks.
+func makeGoroutineTask(_ goroutine: Goroutine) {
     // The closure literals are written at each call, not passed as one closure
     // value: a value would be wrapped in reabstraction thunks for the task's
     // generic operation type, four more frames in every goroutine's task
@@ -60,17 +72,34 @@ public func go(
     // And the task's failure type is `any Error` though the operation never
     // throws: the standard library wraps a `Never`-failing operation in one
     // more thunk (two frames).
+    let runtime = goroutine.runtime
     if runtime.runsAsGlobalExecutor {
-        Task<Void, any Error>.detached { await runGoroutine(goroutine, body) }
+        Task<Void, any Error>.detached { await runGoroutines(first: goroutine) }
     } else {
-        Task<Void, any Error>.detached(executorPreference: runtime) { await runGoroutine(goroutine, body) }
+        Task<Void, any Error>.detached(executorPreference: runtime) { await runGoroutines(first: goroutine) }
     }
 }
 
-/// The root of a goroutine's task: binds its record, runs `body`, and
-/// unregisters it.
+/// The root of a goroutine's task: runs `first`, and then, for as long as
+/// the next thing its processor would run is a goroutine not yet started,
+/// that one (Go reuses a dead goroutine's memory the same way). A burst of
+/// `go` statements then costs no task per goroutine.
 @inline(__always)
-private func runGoroutine(_ goroutine: Goroutine, _ body: @Sendable () async throws -> Void) async {
+private func runGoroutines(first: Goroutine) async {
+    var next: Goroutine? = first
+    while let goroutine = next.take() {
+        await runGoroutine(goroutine)
+        // The processor of this thread (a goroutine's task runs on its
+        // runtime's processors, and holds one between its jobs).
+        next = goroutine.runtime.currentProcessor?.nextGoroutine()
+    }
+}
+
+/// Runs one goroutine on the calling task: binds its record, runs its body,
+/// and unregisters it.
+@inline(__always)
+private func runGoroutine(_ goroutine: Goroutine) async {
+    let body = goroutine.takeBody()
     goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
     // Made here, so that only this task (this frame and the task-local)
     // holds it when its baseline is taken: a copy held by `go`'s caller

@@ -1,9 +1,11 @@
 // GoRuntime: Go's scheduler as a Swift TaskExecutor.
 //
 // Glossary (Go's names, runtime/proc.go):
-//   G  a goroutine: here a Swift task started by `go { }` with this runtime as
-//      its executor preference. Its jobs (first run, and every resumption after
-//      a suspension) are what the scheduler runs.
+//   G  a goroutine: its record (`Goroutine`), queued by `go { }` as a
+//      `Runnable`, and, once a processor starts it, a Swift task with this
+//      runtime as its executor preference (a task whose goroutine ended may
+//      run the next one). Its jobs (first run, and every resumption after a
+//      suspension) are what the scheduler runs.
 //   P  a logical processor (`Processor`): a run queue and the right to run
 //      jobs. There are GOMAXPROCS of them.
 //   M  an OS thread (`Machine`) that runs a P's loop. Each P starts with one;
@@ -91,7 +93,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     public static let maxProcessors = 256
     /// The thread-specific slot where a worker thread keeps its processor.
     let currentKey: pthread_key_t
-    let globalQueue = Locked(Deque<UnownedJob>())
+    let globalQueue = Locked(Deque<Runnable>())
     let globalCount = Atomic<Int>(0)
     let idleLock = Locked<[Processor]>([])
     let idleCount = Atomic<Int>(0)
@@ -177,6 +179,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Jobs taken by stealing, for tests and benchmarks that want to see the
     /// work move.
     public var stolenJobs: Int { processors.reduce(0) { $0 + $1.stolen.load(ordering: .relaxed) } }
+
+    /// Tasks made to start goroutines: fewer than the goroutines started when
+    /// tasks ran one goroutine after another.
+    var goroutineTasksMade: Int { processors.reduce(0) { $0 + $1.tasksMade.load(ordering: .relaxed) } }
 
     /// Whether some processor has jobs queued (runnext excluded).
     func anyQueuedWork() -> Bool {
@@ -297,35 +303,44 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
+        place(Runnable(job: UnownedJob(job)))
+    }
+
+    /// Queues `goroutine`, which has no task yet, to be started by a
+    /// processor (`go`).
+    func start(_ goroutine: Goroutine) {
+        place(Runnable(starting: goroutine))
+    }
+
+    private func place(_ entry: Runnable) {
         if let current = pthread_getspecific(currentKey) {
             // On one of our worker threads: the readied job goes to its processor.
-            if Unmanaged<Processor>.fromOpaque(current)._withUnsafeGuaranteedRef({ $0.putLocal(job) }) {
+            if Unmanaged<Processor>.fromOpaque(current)._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
                 wakeIdleProcessor()
             }
         } else {
-            putGlobal(CollectionOfOne(job))
+            putGlobal(CollectionOfOne(entry))
             wakeIdleProcessor()
         }
     }
 
-    /// Queues `jobs` on the global queue: from outside the processors, a full
-    /// local queue's overflow, a retiring processor's jobs. Counted before
-    /// they are queued: a deadlock check that sees the count at 0 sees no job
-    /// on its way.
-    func putGlobal<Jobs: Collection<UnownedJob>>(_ jobs: Jobs) {
-        globalCount.add(jobs.count, ordering: .sequentiallyConsistent)
-        globalQueue.withLock { $0.append(contentsOf: jobs) }
+    /// Queues `entries` on the global queue: from outside the processors, a
+    /// full local queue's overflow, a retiring processor's jobs. Counted
+    /// before they are queued: a deadlock check that sees the count at 0 sees
+    /// no job on its way.
+    func putGlobal<Entries: Collection<Runnable>>(_ entries: Entries) {
+        globalCount.add(entries.count, ordering: .sequentiallyConsistent)
+        globalQueue.withLock { $0.append(contentsOf: entries) }
     }
 
-    func popGlobal() -> UnownedJob? {
-        // The count may run ahead of the queue for a moment (see `enqueue`).
+    func popGlobal() -> Runnable? {
+        // The count may run ahead of the queue for a moment (see `putGlobal`).
         if globalCount.load(ordering: .relaxed) == 0 { return nil }
-        let job = globalQueue.withLock { $0.popFirst() }
-        if job != nil {
+        let entry = globalQueue.withLock { $0.popFirst() }
+        if entry != nil {
             globalCount.subtract(1, ordering: .relaxed)
         }
-        return job
+        return entry
     }
 
     /// A timer earlier than every other was armed: the timer sleeper must

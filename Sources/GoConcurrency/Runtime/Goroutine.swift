@@ -117,10 +117,27 @@ final class Goroutine: @unchecked Sendable {
     var next: Goroutine?
     unowned(unsafe) var previous: Goroutine?
 
-    init(startedAt: SourceLocation, runtime: GoRuntime) {
+    /// What the goroutine runs: set by `go`, taken (and cleared, so that
+    /// what it captures lives no longer than the goroutine needs it) by the
+    /// task that starts it. The run queue entry that carries the record from
+    /// one to the other orders the two accesses.
+    @exclusivity(unchecked)
+    private var body: (@Sendable () async throws -> Void)?
+
+    init(startedAt: SourceLocation, runtime: GoRuntime, body: @escaping @Sendable () async throws -> Void) {
         self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
         self.startedAt = startedAt
         self.runtimeID = runtime.id
+        self.body = body
+    }
+
+    /// The body, for the task that starts the goroutine (once).
+    func takeBody() -> @Sendable () async throws -> Void {
+        // Not `body.take()`: a generic method of the optional would wrap the
+        // function in a reabstraction thunk (a malloc per goroutine).
+        guard let body else { preconditionFailure("GoConcurrency: a goroutine was started twice") }
+        self.body = nil
+        return body
     }
 
     /// The handle's strong references now (one more, the call's own, than

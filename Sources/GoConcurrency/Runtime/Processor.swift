@@ -32,6 +32,9 @@ final class Processor: @unchecked Sendable {
     unowned(unsafe) let runtime: GoRuntime
     let local = LocalRunQueue()
     let stolen = Atomic<Int>(0)
+    /// Tasks this processor made to start goroutines (the others ran on a
+    /// task whose goroutine had ended), for tests.
+    let tasksMade = Atomic<Int>(0)
     /// The job that runs next: its address, or 0.
     private let runnext = Atomic<UInt>(0)
     /// Whether this processor is on the runtime's idle list; changed only
@@ -65,6 +68,15 @@ final class Processor: @unchecked Sendable {
     /// processor and the busy ones.
     private var stealRandom: UInt64
     private var runningJob: UnsafeRawPointer?
+    /// Set while `startGoroutine` makes a task: `putLocal` keeps the task's
+    /// first job in `captured` instead of queuing it. Owner thread only.
+    private var capturing = false
+    private var captured: UnownedJob?
+    /// What the scheduler chose next while a goroutine's task looked for
+    /// another goroutine to run (`nextGoroutine`) and found something else:
+    /// run first once that task's job returns. Owner thread only; only ever
+    /// set while this processor runs a job, so never seen by an idle one.
+    private var handedBack: Runnable?
     /// Set by `GoRuntime.yield` on this processor's thread: the next job put
     /// here goes to the tail of the local queue. Owner thread only.
     var yielding = false
@@ -86,58 +98,59 @@ final class Processor: @unchecked Sendable {
 
     // MARK: Queues
 
-    /// Puts a job readied by the running goroutine. True if other processors
-    /// should be woken to share the work (the local queue grew).
-    /// Called on the owner's thread only.
-    func putLocal(_ job: UnownedJob) -> Bool {
-        if identity(job) == runningJob || yielding {
-            // A yield: to the tail, behind the others. (Swift's Task.yield may
-            // enqueue a job of its own that then readies the task, so the
-            // first job a yielding goroutine enqueues goes to the tail.)
-            yielding = false
-            append(job)
-            return true
+    /// Puts a job readied by the running goroutine, or a goroutine it
+    /// started. True if other processors should be woken to share the work
+    /// (the local queue grew). Called on the owner's thread only.
+    func putLocal(_ entry: Runnable) -> Bool {
+        if !entry.isGoroutine {
+            if capturing {
+                // The first job of the task `start(_:)` is making: it runs
+                // now, not after what is queued.
+                capturing = false
+                captured = entry.job
+                return false
+            }
+            if UnsafeRawPointer(bitPattern: entry.bits) == runningJob || yielding {
+                // A yield: to the tail, behind the others. (Swift's Task.yield may
+                // enqueue a job of its own that then readies the task, so the
+                // first job a yielding goroutine enqueues goes to the tail.)
+                yielding = false
+                append(entry)
+                return true
+            }
         }
         if runnext.load(ordering: .relaxed) == 0 {
             // Empty: thieves only ever empty it, so a plain store is enough.
-            runnext.store(Processor.bits(job), ordering: .releasing)
+            runnext.store(entry.bits, ordering: .releasing)
             return false
         }
-        let previous = runnext.exchange(Processor.bits(job), ordering: .acquiringAndReleasing)
+        let previous = runnext.exchange(entry.bits, ordering: .acquiringAndReleasing)
         guard previous != 0 else { return false }
-        append(Processor.job(previous))
+        append(Runnable(bits: previous))
         return true
     }
 
-    private func append(_ job: UnownedJob) {
-        if let overflow = local.put(Processor.bits(job)) {
-            runtime.putGlobal(overflow.map(Processor.job))
+    private func append(_ entry: Runnable) {
+        if let overflow = local.put(entry.bits) {
+            runtime.putGlobal(overflow.map(Runnable.init(bits:)))
         }
     }
 
-    private func popLocal() -> UnownedJob? {
-        local.take().map(Processor.job)
+    private func popLocal() -> Runnable? {
+        local.take().map(Runnable.init(bits:))
     }
 
-    private func takeRunnext() -> UnownedJob? {
+    private func takeRunnext() -> Runnable? {
         if runnext.load(ordering: .relaxed) == 0 { return nil }
         let bits = runnext.exchange(0, ordering: .acquiringAndReleasing)
-        return bits == 0 ? nil : Processor.job(bits)
-    }
-
-    private static func bits(_ job: UnownedJob) -> UInt {
-        UInt(bitPattern: unsafeBitCast(job, to: UnsafeRawPointer.self))
-    }
-
-    private static func job(_ bits: UInt) -> UnownedJob {
-        unsafeBitCast(UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped, to: UnownedJob.self)
+        return bits == 0 ? nil : Runnable(bits: bits)
     }
 
     /// A thief's look at this processor's runnext: the job, if the same one
     /// has been waiting there for the grace period while this processor
     /// started no other job (it is stuck in one long job). `seen` is the
     /// thief's memory of what it saw before.
-    func stealRunnext(seen: inout SeenRunnext) -> UnownedJob? {
+    func stealRunnext(seen: inout SeenRunnext) -> Runnable? {
         let job = runnext.load(ordering: .acquiring)
         if job == 0 { return nil }
         let started = scheduled.load(ordering: .acquiring)
@@ -149,19 +162,45 @@ final class Processor: @unchecked Sendable {
               runnext.compareExchange(expected: job, desired: 0, ordering: .acquiringAndReleasing).exchanged
         else { return nil }
         seen = SeenRunnext()
-        return Processor.job(job)
+        return Runnable(bits: job)
     }
 
     /// Steals half of this processor's local queue (not runnext) into
     /// `thief`'s, which is empty; returns one of the jobs to run now.
-    func stealHalf(into thief: Processor) -> UnownedJob? {
+    func stealHalf(into thief: Processor) -> Runnable? {
         guard let (job, taken) = local.stealHalf(into: thief.local) else { return nil }
         thief.stolen.add(taken, ordering: .relaxed)
-        return Processor.job(job)
+        return Runnable(bits: job)
     }
 
-    private func identity(_ job: UnownedJob) -> UnsafeRawPointer {
-        unsafeBitCast(job, to: UnsafeRawPointer.self)
+    // MARK: Starting goroutines
+
+    /// Makes the task of `goroutine`, which was queued with none, and returns
+    /// its first job, to run now. The task is made here, on the thread that
+    /// runs it, so it is usually freed by the thread that allocated it.
+    private func startGoroutine(_ goroutine: Goroutine) -> UnownedJob {
+        tasksMade.add(1, ordering: .relaxed)
+        capturing = true
+        makeGoroutineTask(goroutine)
+        precondition(!capturing, "GoRuntime: a goroutine's task was not enqueued on its processor")
+        return captured.take().unsafelyUnwrapped
+    }
+
+    /// Called by a goroutine's task whose goroutine just ended, on this
+    /// processor's thread: the next goroutine to start, if that is what the
+    /// scheduler would run next here, for the same task to run (no task made
+    /// or freed: Go's reuse of a dead goroutine). Anything else it chose runs
+    /// next once the task's job returns.
+    func nextGoroutine() -> Goroutine? {
+        guard isActive, !takeBackRequested.load(ordering: .acquiring), handedBack == nil,
+              let entry = findRunnable()
+        else { return nil }
+        guard entry.isGoroutine else {
+            handedBack = entry
+            return nil
+        }
+        scheduled.store(scheduled.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // single writer
+        return entry.takeGoroutine()
     }
 
     // MARK: The worker loop
@@ -190,19 +229,20 @@ final class Processor: @unchecked Sendable {
                 retire()
                 continue
             }
-            if let job = (woken ? nil : findRunnable()) ?? spinForWork() {
+            if let entry = (woken ? nil : findRunnable()) ?? spinForWork() {
                 woken = false
                 if !isActive {
                     // GOMAXPROCS went down while it looked (a steal may have
                     // raced the change): a retired processor runs nothing.
-                    runtime.putGlobal(CollectionOfOne(job))
+                    runtime.putGlobal(CollectionOfOne(entry))
                     runtime.wakeIdleProcessor()
                     continue
                 }
+                let job = entry.isGoroutine ? startGoroutine(entry.takeGoroutine()) : entry.job
                 if runtime.deadlockCheck.load(ordering: .relaxed), Processor.isChildTask(job) {
                     runtime.openToOutside()
                 }
-                runningJob = identity(job)
+                runningJob = unsafeBitCast(job, to: UnsafeRawPointer.self)
                 runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
                 scheduled.store(scheduled.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // single writer
                 if runtime.runsAsGlobalExecutor {
@@ -248,7 +288,8 @@ final class Processor: @unchecked Sendable {
     private func retire() {
         // While the jobs are in no queue, `sleepsRetired` is still false: the
         // deadlock check does not count this processor as quiet.
-        var moved: [UnownedJob] = []
+        var moved: [Runnable] = []
+        if let entry = handedBack.take() { moved.append(entry) }
         if let job = takeRunnext() { moved.append(job) }
         runnextStreak = 0
         while let job = popLocal() { moved.append(job) }
@@ -321,7 +362,10 @@ final class Processor: @unchecked Sendable {
         return true
     }
 
-    private func findRunnable() -> UnownedJob? {
+    private func findRunnable() -> Runnable? {
+        if let entry = handedBack.take() {
+            return entry
+        }
         if runtime.timers.anyDue() {
             // Their actions ready goroutines, into this processor's queues.
             runtime.timers.runDue()
@@ -351,7 +395,7 @@ final class Processor: @unchecked Sendable {
         return steal()
     }
 
-    private func steal() -> UnownedJob? {
+    private func steal() -> Runnable? {
         let peers = runtime.peers
         let count = runtime.activeCount.load(ordering: .acquiring)
         if count <= 1 { return nil }
@@ -376,10 +420,10 @@ final class Processor: @unchecked Sendable {
     /// Looks for work for a short while before parking (Go's spinning M): a
     /// hand-off between processors then costs no futex wake, and while one
     /// processor spins, enqueuers wake nobody.
-    private func spinForWork() -> UnownedJob? {
+    private func spinForWork() -> Runnable? {
         runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
         let deadline = Monotonic.now() &+ Processor.spinNanoseconds
-        var job: UnownedJob?
+        var job: Runnable?
         repeat {
             for _ in 0..<16 {
                 if takeBackRequested.load(ordering: .relaxed) || !isActive { break }
