@@ -27,7 +27,8 @@
 // none, an idle P) so that it sleeps until the new deadline instead.
 // How a P finds work: runnext, then its local queue (a lock-free ring, Go's
 // runq: see `LocalRunQueue`), then the global queue (first, one tick in 61, so
-// the global queue is never starved), then steals half of another P's queue;
+// the global queue is never starved; otherwise taking its share of the queue
+// into the local one in one go), then steals half of another P's queue;
 // with nothing found it spins a little (50 µs) looking again, then parks its
 // thread until an enqueue wakes it. A P is woken when work lands where it
 // could take it: in the global queue or in a local queue (not for `runnext`,
@@ -341,6 +342,29 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             globalCount.subtract(1, ordering: .relaxed)
         }
         return entry
+    }
+
+    /// Takes the global queue's first entry to run now and, as Go's
+    /// globrunqget does, a share of the ones behind it (the queue divided
+    /// among the processors, at most half a local queue) into `processor`'s
+    /// local queue, which must be empty: one lock for a batch, not one per
+    /// entry, while a busy processor spills into the queue and another
+    /// drains it.
+    func popGlobal(sharingWith processor: Processor) -> Runnable? {
+        let queued = globalCount.load(ordering: .relaxed)
+        if queued == 0 { return nil }
+        let share = min(queued / max(1, activeCount.load(ordering: .relaxed)) + 1, Int(LocalRunQueue.capacity / 2))
+        if share == 1 { return popGlobal() }
+        return globalQueue.withLock { queue -> Runnable? in
+            guard let first = queue.popFirst() else { return nil }
+            var taken = 1
+            while taken < share, let entry = queue.popFirst() {
+                processor.putLocalBatch(entry)
+                taken += 1
+            }
+            globalCount.subtract(taken, ordering: .relaxed)
+            return first
+        }
     }
 
     /// A timer earlier than every other was armed: the timer sleeper must

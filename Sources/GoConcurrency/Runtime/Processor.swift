@@ -30,6 +30,7 @@ final class Processor: @unchecked Sendable {
     /// The runtime outlives its processors' use of it (it is never deinitialised
     /// while its threads run), so no reference count is touched to reach it.
     unowned(unsafe) let runtime: GoRuntime
+    private let runtimeReference: Unmanaged<GoRuntime>
     let local = LocalRunQueue()
     let stolen = Atomic<Int>(0)
     /// Tasks this processor made to start goroutines (the others ran on a
@@ -88,6 +89,7 @@ final class Processor: @unchecked Sendable {
     init(id: Int, runtime: GoRuntime) {
         self.id = id
         self.runtime = runtime
+        self.runtimeReference = Unmanaged.passUnretained(runtime)
         self.stealRandom = FastRandom.next() | 1
     }
 
@@ -128,6 +130,13 @@ final class Processor: @unchecked Sendable {
         guard previous != 0 else { return false }
         append(Runnable(bits: previous))
         return true
+    }
+
+    /// Owner only, its local queue not full: queues an entry taken from the
+    /// global queue in a batch.
+    func putLocalBatch(_ entry: Runnable) {
+        let overflow = local.put(entry.bits)
+        assert(overflow == nil, "GoRuntime: a batch from the global queue overflowed a local queue")
     }
 
     private func append(_ entry: Runnable) {
@@ -366,6 +375,14 @@ final class Processor: @unchecked Sendable {
         if let entry = handedBack.take() {
             return entry
         }
+        // Borrowed, not copied: every processor would otherwise retain and
+        // release the runtime and its timer queue on each pick, one cache
+        // line bouncing between the cores.
+        return runtimeReference._withUnsafeGuaranteedRef { findRunnable(in: $0) }
+    }
+
+    @inline(__always)
+    private func findRunnable(in runtime: GoRuntime) -> Runnable? {
         if runtime.timers.anyDue() {
             // Their actions ready goroutines, into this processor's queues.
             runtime.timers.runDue()
@@ -389,7 +406,7 @@ final class Processor: @unchecked Sendable {
         if let job = popLocal() {
             return job
         }
-        if let job = runtime.popGlobal() {
+        if let job = runtime.popGlobal(sharingWith: self) {
             return job
         }
         return steal()
