@@ -55,121 +55,154 @@ public nonisolated(nonsending) func select<Result>(
 
 @usableFromInline
 enum Select {
+    // `run` is an async function: every value it holds across a suspension
+    // lives in its task's allocator frame, and the optimizer also puts there
+    // much of what it only holds between two (copies of cases and replies):
+    // written in one piece, its frame was 1.3 KB, more than the first slab of
+    // a task's allocator. So the steps around the park are functions of their
+    // own, not inlined (`@inline(never)`, still specialised for the caller's
+    // `Result`), whose temporaries live on the thread's stack: 672 bytes for
+    // select4's. The plan and the first poll stay inlined: out of line they
+    // cost the fast path a fifth (measured), and `outcome()`, an async call,
+    // must be inlined or it allocates a frame of its own each time.
+
     @inlinable
     nonisolated(nonsending) static func run<Result>(_ cases: SelectCases<Result>, at location: SourceLocation) async throws -> Result {
         // Step 0.
-        var channelCases = 0
-        var defaultHandler: CaseHandler<Result>?
-        var timeoutIndex = -1
-        // Optional, so that a select without a timeout makes no Duration (the
-        // getter of `Duration.zero` is a `swift_once` call).
-        var timeoutDuration: Duration?
-        for index in 0..<cases.count {
-            switch cases.kind(at: index) {
-            case .channel:
-                channelCases += 1
-            case .otherwise(let handler):
-                precondition(defaultHandler == nil, "select: multiple default cases")
-                defaultHandler = handler
-            case .timeout(let duration, _):
-                if timeoutDuration.map({ duration < $0 }) ?? true {
-                    timeoutIndex = index
-                    timeoutDuration = duration
-                }
-            case .disabled, .group:
-                break
-            }
-        }
-        let timers: TimerQueue? = timeoutIndex >= 0 ? TimerQueue.current : nil
-        let deadline = timers.map { $0.now() &+ Monotonic.nanoseconds(timeoutDuration.unsafelyUnwrapped) } ?? 0
-        let order = channelCases > 1 ? PollOrder(count: cases.count) : PollOrder(sourceOrderOf: cases.count)
-
+        let plan = SelectPlan(cases)
         while true {
             // Step 1.
-            if channelCases > 0 {
-                for position in 0..<cases.count {
-                    guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
-                    if let result = try await channel.step(.poll).outcome() {
-                        return result
-                    }
-                }
+            if let reply = poll(cases, plan) {
+                return try await reply.outcome().unsafelyUnwrapped
             }
-            if let defaultHandler {
-                if channelCases > 1, let run = pollWithEveryChannelLocked(cases, order) {
+            if plan.hasDefault {
+                if let run = pollWithEveryChannelLocked(cases, plan) {
                     return try await run()
                 }
-                return try await defaultHandler()
+                return try await plan.defaultCase(of: cases)()
             }
-            if let timers, timers.now() >= deadline {
-                return try await timeoutHandler(cases.kind(at: timeoutIndex))
+            if plan.timedOut {
+                return try await plan.timeoutCase(of: cases)()
             }
 
             // Step 2.
-            let waiter = Waiter(reason: channelCases > 0 ? .select : .selectNoCases, location: location)
+            let waiter = Waiter(reason: plan.channelCases > 0 ? .select : .selectNoCases, location: location)
             // The cases at positions 0..<visited of the poll order have their
             // nodes queued (the ones that are channel cases).
             var visited = 0
             var timer: TimerEntry?
             await Parking.park(waiter, on: { query in answer(query, for: cases) }) { waiter in
-                for position in 0..<cases.count {
-                    let index = order[position]
-                    guard case .channel(let channel) = cases.kind(at: index) else {
-                        visited = position + 1
-                        continue
-                    }
-                    guard waiter.isWaiting else { return }  // already claimed: stop queuing
-                    switch channel.step(.register(waiter, caseIndex: index)) {
-                    case .registered:
-                        visited = position + 1
-                    default:
-                        if waiter.tryClaim(Waiter.aborted) {
-                            waiter.resume()
-                        }
-                        return
-                    }
-                }
-                if let timers {
-                    let winner = Waiter.selected(timeoutIndex)
-                    if timers.now() >= deadline {
-                        // Expired while queuing: time out here, on this thread.
-                        if waiter.tryClaim(winner) {
-                            waiter.resume()
-                        }
-                        return
-                    }
-                    timer = timers.schedule(at: deadline) {
-                        if waiter.tryClaim(winner) {
-                            waiter.resume()
-                        }
-                    }
-                }
+                register(waiter, cases, plan, visited: &visited, timer: &timer)
             }
 
             // Step 3.
-            let outcome = waiter.outcome
-            if let timer, let timers {
-                timers.cancel(timer)
-            }
-            for position in 0..<visited {
-                let index = order[position]
-                // The winner's claimer already took its node out of the queue.
-                guard outcome != Waiter.selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
-                _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
-            }
+            let outcome = finishWaiting(waiter, cases, plan, visited: visited, timer: timer)
             switch outcome {
             case Waiter.cancelled:
                 throw CancellationError()
             case Waiter.aborted:
                 continue
-            case Waiter.selected(timeoutIndex):
-                return try await timeoutHandler(cases.kind(at: timeoutIndex))
+            case Waiter.selected(plan.timeoutIndex):
+                return try await plan.timeoutCase(of: cases)()
             default:
-                let index = outcome - 1
-                guard case .channel(let channel) = cases.kind(at: index),
-                      let result = try await channel.step(.finish(WaitNode(owner: waiter, caseIndex: index))).outcome()
-                else { preconditionFailure("select: woken for case \(index), which did not complete") }
-                return result
+                return try await finish(cases, winner: outcome - 1, of: waiter).outcome().unsafelyUnwrapped
             }
+        }
+    }
+
+    /// Step 1: polls the channel cases in the plan's order; the reply of the
+    /// first that completed, if any.
+    @inlinable @inline(__always)
+    static func poll<Result>(_ cases: SelectCases<Result>, _ plan: SelectPlan) -> SelectStepReply<Result>? {
+        if plan.channelCases == 0 { return nil }
+        for position in 0..<cases.count {
+            guard case .channel(let channel) = cases.kind(at: plan.order[position]) else { continue }
+            switch channel.step(.poll) {
+            case .notReady, .registered:
+                continue
+            case let reply:
+                return reply
+            }
+        }
+        return nil
+    }
+
+    /// Step 2, run once the waiter's continuation is published: queues a
+    /// node on each channel case's channel (`visited` counts the poll order's
+    /// positions done) and arms the timeout. Stops at the first case found
+    /// ready, claiming the waiter as aborted so that the select runs again.
+    @inlinable @inline(never)
+    static func register<Result>(
+        _ waiter: Waiter, _ cases: SelectCases<Result>, _ plan: SelectPlan,
+        visited: inout Int, timer: inout TimerEntry?
+    ) {
+        for position in 0..<cases.count {
+            let index = plan.order[position]
+            guard case .channel(let channel) = cases.kind(at: index) else {
+                visited = position + 1
+                continue
+            }
+            guard waiter.isWaiting else { return }  // already claimed: stop queuing
+            switch channel.step(.register(waiter, caseIndex: index)) {
+            case .registered:
+                visited = position + 1
+            default:
+                if waiter.tryClaim(Waiter.aborted) {
+                    waiter.resume()
+                }
+                return
+            }
+        }
+        if let timers = plan.timers {
+            let winner = Waiter.selected(plan.timeoutIndex)
+            let deadline = plan.deadline
+            if timers.now() >= deadline {
+                // Expired while queuing: time out here, on this thread.
+                if waiter.tryClaim(winner) {
+                    waiter.resume()
+                }
+                return
+            }
+            timer = timers.schedule(at: deadline) {
+                if waiter.tryClaim(winner) {
+                    waiter.resume()
+                }
+            }
+        }
+    }
+
+    /// Step 3: the waiter was claimed. Disarms the timer and takes every
+    /// losing node out of its queue (rule 23); returns the outcome.
+    @inlinable @inline(never)
+    static func finishWaiting<Result>(
+        _ waiter: Waiter, _ cases: SelectCases<Result>, _ plan: SelectPlan,
+        visited: Int, timer: TimerEntry?
+    ) -> Int {
+        let outcome = waiter.outcome
+        if let timer, let timers = plan.timers {
+            timers.cancel(timer)
+        }
+        for position in 0..<visited {
+            let index = plan.order[position]
+            // The winner's claimer already took its node out of the queue.
+            guard outcome != Waiter.selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
+            _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
+        }
+        return outcome
+    }
+
+    /// The reply of the channel case `index`, which was claimed for it.
+    @inlinable @inline(never)
+    static func finish<Result>(_ cases: SelectCases<Result>, winner index: Int, of waiter: Waiter) -> SelectStepReply<Result> {
+        guard case .channel(let channel) = cases.kind(at: index) else {
+            preconditionFailure("select: woken for case \(index), which is not a channel case")
+        }
+        let reply = channel.step(.finish(WaitNode(owner: waiter, caseIndex: index)))
+        switch reply {
+        case .notReady, .registered:
+            preconditionFailure("select: woken for case \(index), which did not complete")
+        default:
+            return reply
         }
     }
 
@@ -178,14 +211,14 @@ enum Select {
     /// (after the locks are released) and calls the handler.
     @inlinable
     static func pollWithEveryChannelLocked<Result>(
-        _ cases: SelectCases<Result>, _ order: PollOrder
+        _ cases: SelectCases<Result>, _ plan: SelectPlan
     ) -> SelectHandler<Result>? {
+        if plan.channelCases < 2 {
+            return nil  // at most one case: the first poll was already atomic
+        }
         var channels: [Unmanaged<ChannelCore>] = []
         for index in 0..<cases.count {
             if case .channel(let channel) = cases.kind(at: index) { channels.append(channel.channel) }
-        }
-        if channels.count < 2 {
-            return nil  // one case: the first poll was already atomic
         }
         channels.sort { $0.toOpaque() < $1.toOpaque() }
         var distinct: [Unmanaged<ChannelCore>] = []
@@ -197,7 +230,7 @@ enum Select {
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
-            guard case .channel(let channel) = cases.kind(at: order[position]) else { continue }
+            guard case .channel(let channel) = cases.kind(at: plan.order[position]) else { continue }
             switch channel.step(.pollLocked) {
             case .ready(let run):
                 ready = run
@@ -214,14 +247,6 @@ enum Select {
             channel._withUnsafeGuaranteedRef { $0.unlockForSelect() }
         }
         return ready
-    }
-
-    @inlinable
-    nonisolated(nonsending) static func timeoutHandler<Result>(_ timeoutCase: SelectCase<Result>.Kind) async throws -> Result {
-        guard case .timeout(_, let handler) = timeoutCase else {
-            preconditionFailure("select: timeout case expected")
-        }
-        return try await handler()
     }
 }
 

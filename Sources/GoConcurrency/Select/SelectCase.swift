@@ -84,7 +84,7 @@ extension SelectStepReply {
     /// What the select returns for a case this reply completed: the result
     /// of a synchronous handler, its error, or what the returned call gives;
     /// nil if the case did not complete.
-    @inlinable
+    @inlinable @inline(__always)
     nonisolated(nonsending) func outcome() async throws -> Result? {
         switch self {
         case .done(let result): result
