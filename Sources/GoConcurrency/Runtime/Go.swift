@@ -36,19 +36,40 @@ public func go(
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> Void
 ) {
-    let starter = Goroutine.current
-    let runtime = chosen ?? starter?.runtime ?? .shared
-    if let starter, starter.runtimeID != runtime.id {
+    // Unretained: the runtimes and the starter's record are read, not kept;
+    // a retain would bounce the shared runtime's cache line between the
+    // processors on every `go`.
+    let starter = Goroutine.currentUnretained
+    if let chosen {
+        start(body, on: chosen, by: starter, at: SourceLocation(fileID: file, line: line))
+    } else if let starter {
+        GoRuntime.unmanaged(id: starter._withUnsafeGuaranteedRef { $0.runtimeID })._withUnsafeGuaranteedRef {
+            start(body, on: $0, by: starter, at: SourceLocation(fileID: file, line: line))
+        }
+    } else {
+        start(body, on: .shared, by: nil, at: SourceLocation(fileID: file, line: line))
+    }
+}
+
+@inline(__always)
+private func start(
+    _ body: @escaping @Sendable () async throws -> Void,
+    on runtime: GoRuntime,
+    by starter: Unmanaged<Goroutine>?,
+    at location: SourceLocation
+) {
+    let starterRuntimeID = starter?._withUnsafeGuaranteedRef { $0.runtimeID }
+    if let starterRuntimeID, starterRuntimeID != runtime.id {
         // Each runtime's deadlock check watches its own goroutines only; the
         // two now share objects, so neither can tell that the other will not act.
-        starter.runtime.openToOutside()
+        GoRuntime.unmanaged(id: starterRuntimeID)._withUnsafeGuaranteedRef { $0.openToOutside() }
         runtime.openToOutside()
     }
-    let goroutine = Goroutine(startedAt: SourceLocation(fileID: file, line: line), runtime: runtime, body: body)
+    let goroutine = Goroutine(startedAt: location, runtimeID: runtime.id, body: body)
     // Inside a leak-check scope, or started by a goroutine (or a plain task of
     // one) that was: goroutines' tasks inherit no task-local values, so the
     // starter's record carries the scope on.
-    goroutine.leakScope = LeakScope.current ?? starter?.leakScope
+    goroutine.leakScope = LeakScope.current ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
     GoroutineRegistry.shared.add(goroutine)
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just

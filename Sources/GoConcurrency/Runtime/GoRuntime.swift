@@ -156,6 +156,12 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// its reference count (runtimes are never deallocated).
     @usableFromInline var id: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
 
+    /// The runtime whose `id` is `id` (not 0), unretained: runtimes live as
+    /// long as the process.
+    static func unmanaged(id: UInt) -> Unmanaged<GoRuntime> {
+        Unmanaged<GoRuntime>.fromOpaque(UnsafeRawPointer(bitPattern: id).unsafelyUnwrapped)
+    }
+
     /// The runtime whose `id` is `id`; nil for 0.
     @usableFromInline
     static func withID(_ id: UInt) -> GoRuntime? {

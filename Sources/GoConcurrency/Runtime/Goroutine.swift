@@ -115,7 +115,7 @@ final class Goroutine: @unchecked Sendable {
     /// The registry's links (protected by the registry shard's lock): the
     /// list holds its records through `next`.
     var next: Goroutine?
-    unowned(unsafe) var previous: Goroutine?
+    var previous: Unmanaged<Goroutine>?
 
     /// What the goroutine runs: set by `go`, taken (and cleared, so that
     /// what it captures lives no longer than the goroutine needs it) by the
@@ -124,10 +124,10 @@ final class Goroutine: @unchecked Sendable {
     @exclusivity(unchecked)
     private var body: (@Sendable () async throws -> Void)?
 
-    init(startedAt: SourceLocation, runtime: GoRuntime, body: @escaping @Sendable () async throws -> Void) {
+    init(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
         self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
         self.startedAt = startedAt
-        self.runtimeID = runtime.id
+        self.runtimeID = runtimeID
         self.body = body
     }
 

@@ -8,6 +8,10 @@
 //   end goroutines at the same time off each other's lock.
 // - `live` is the sum of the shards' counts, kept in one atomic for
 //   `GoRuntime.goroutineCount`.
+// - A list holds each of its records through exactly one strong reference
+//   (the shard's `head` or the predecessor's `next`); `previous` links are
+//   unretained. Adding and removing move those references rather than copy
+//   them: the records next to one are often another processor's.
 
 import Synchronization
 
@@ -20,32 +24,44 @@ final class GoroutineRegistry: @unchecked Sendable {
     }
 
     private static let shardCount = 16
-    private let shards = (0..<GoroutineRegistry.shardCount).map { _ in Shard() }
+    /// The shards, for the life of the process (the registry is never
+    /// deallocated), held unretained so that reaching one touches no
+    /// reference count: every processor starts and ends goroutines.
+    private let shards: UnsafeMutableBufferPointer<Unmanaged<Shard>> = {
+        let shards = UnsafeMutableBufferPointer<Unmanaged<Shard>>.allocate(capacity: GoroutineRegistry.shardCount)
+        _ = shards.initialize(from: (0..<GoroutineRegistry.shardCount).map { _ in Unmanaged.passRetained(Shard()) })
+        return shards
+    }()
     let live = Atomic<Int>(0)
 
     func add(_ goroutine: Goroutine) {
         live.add(1, ordering: .relaxed)
-        let shard = shards[goroutine.id % GoroutineRegistry.shardCount]
-        shard.lock.lock()
-        goroutine.next = shard.head
-        shard.head?.previous = goroutine
-        shard.head = goroutine
-        shard.lock.unlock()
+        shards[goroutine.id % GoroutineRegistry.shardCount]._withUnsafeGuaranteedRef { shard in
+            shard.lock.lock()
+            // The list's reference to the old head moves to the new record.
+            let head = shard.head.take()
+            head?.previous = Unmanaged.passUnretained(goroutine)
+            goroutine.next = head
+            shard.head = goroutine
+            shard.lock.unlock()
+        }
     }
 
     func remove(_ goroutine: Goroutine) {
-        let shard = shards[goroutine.id % GoroutineRegistry.shardCount]
-        shard.lock.lock()
-        let next = goroutine.next
-        if let previous = goroutine.previous {
-            previous.next = next
-        } else {
-            shard.head = next
+        shards[goroutine.id % GoroutineRegistry.shardCount]._withUnsafeGuaranteedRef { shard in
+            shard.lock.lock()
+            // The record's reference to its successor moves to the link that
+            // held the record, which releases the list's reference to it.
+            let next = goroutine.next.take()
+            let previous = goroutine.previous.take()
+            next?.previous = previous
+            if let previous {
+                previous._withUnsafeGuaranteedRef { $0.next = next }
+            } else {
+                shard.head = next
+            }
+            shard.lock.unlock()
         }
-        next?.previous = goroutine.previous
-        goroutine.previous = nil
-        goroutine.next = nil
-        shard.lock.unlock()
         live.subtract(1, ordering: .relaxed)
     }
 
@@ -54,13 +70,15 @@ final class GoroutineRegistry: @unchecked Sendable {
     /// start or end goroutines.
     func forEach(_ body: (Goroutine) -> Void) {
         for shard in shards {
-            shard.lock.lock()
-            var node = shard.head
-            while let current = node {
-                body(current)
-                node = current.next
+            shard._withUnsafeGuaranteedRef { shard in
+                shard.lock.lock()
+                var node = shard.head
+                while let current = node {
+                    body(current)
+                    node = current.next
+                }
+                shard.lock.unlock()
             }
-            shard.lock.unlock()
         }
     }
 
