@@ -13,8 +13,9 @@ struct SchedulerTests {
     @Test func a_pair_handing_off_through_runnext_does_not_starve_the_local_queue() async throws {
         // Given one processor on which goroutine A starts C and then
         // ping-pongs with B, so that C waits in the local queue while A and B
-        // take turns through runnext,
-        let runtime = SchedulerTests.singleProcessor
+        // take turns through runnext (a runtime of its own: another test's
+        // goroutines queued on the processor would wait ahead of C),
+        let runtime = GoRuntime(processors: 1)
         let ping = Chan<Int>(), pong = Chan<Int>(), done = Chan<Void>()
         let rounds = Chan<Int>(capacity: 1)
         let limit = 1_000_000

@@ -112,7 +112,9 @@ private func runGoroutines(first: Goroutine) async {
         await runGoroutine(goroutine)
         // The processor of this thread (a goroutine's task runs on its
         // runtime's processors, and holds one between its jobs).
-        next = goroutine.runtime.currentProcessor?.nextGoroutine()
+        next = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef {
+            $0.currentProcessor?.nextGoroutine()
+        }
     }
 }
 

@@ -17,8 +17,9 @@
 //   be woken by code outside the runtime (it was made, or used while
 //   blocking, outside goroutines), so the deadlock detector must not count
 //   this wait as stuck.
-// - A goroutine is known by two task-locals, bound by `go` for its whole
-//   life: `recordAddress`, the record's address as a plain word (what parks
+// - A goroutine is known by two task-locals, bound on the task that runs it
+//   from its start to its end (a task may run several goroutines, one after
+//   another, each with bindings of its own): `recordAddress`, the record's address as a plain word (what parks
 //   read: no reference is copied or counted), and its `GoroutineHandle`,
 //   which keeps the record alive wherever the address is seen. Swift copies
 //   task-locals into every `Task { }` started under them (not into child
@@ -34,7 +35,7 @@ import Synchronization
 @usableFromInline
 final class Goroutine: @unchecked Sendable {
     /// The handle of the goroutine the current task belongs to, if any: bound
-    /// by `go` for the goroutine's whole life, seen by its child tasks and
+    /// from the goroutine's start to its end, seen by its child tasks and
     /// copied into the plain tasks it starts.
     @TaskLocal
     @usableFromInline
@@ -46,7 +47,7 @@ final class Goroutine: @unchecked Sendable {
         currentUnretained?.takeUnretainedValue()
     }
 
-    /// The address of the goroutine's record, bound by `go` beside `handle`
+    /// The address of the goroutine's record, bound beside `handle`
     /// (0: none). A plain word, so that finding the current goroutine copies
     /// no reference out of the task and counts none: parks do it every time.
     /// Wherever this binding is seen, `handle` is too (`Task { }` copies
@@ -69,8 +70,10 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let id: Int
     /// Where `go` was called.
     @usableFromInline let startedAt: SourceLocation
-    /// The root task's identity while it runs; 0 once it has returned, so
-    /// that a later task at the same address is not taken for it.
+    /// The identity of the task that runs the goroutine, from its start until
+    /// its body returns; 0 before and after, so that the same task running
+    /// another goroutine later, or a later task at the same address, is not
+    /// taken for it.
     @usableFromInline let rootTask = Atomic<UInt>(0)
     @usableFromInline let waitWord = Atomic<UInt64>(0)
     @usableFromInline let waitFile = Atomic<UInt>(0)

@@ -106,8 +106,8 @@ final class Processor: @unchecked Sendable {
     func putLocal(_ entry: Runnable) -> Bool {
         if !entry.isGoroutine {
             if capturing {
-                // The first job of the task `start(_:)` is making: it runs
-                // now, not after what is queued.
+                // The first job of the task `startGoroutine` is making: it
+                // runs now, not after what is queued.
                 capturing = false
                 captured = entry.job
                 return false
@@ -135,8 +135,9 @@ final class Processor: @unchecked Sendable {
     /// Owner only, its local queue not full: queues an entry taken from the
     /// global queue in a batch.
     func putLocalBatch(_ entry: Runnable) {
-        let overflow = local.put(entry.bits)
-        assert(overflow == nil, "GoRuntime: a batch from the global queue overflowed a local queue")
+        // Cannot overflow: the batch is at most half a ring and the ring was
+        // empty. Were it to, the overflow would be lost: trap instead.
+        precondition(local.put(entry.bits) == nil, "GoRuntime: a batch from the global queue overflowed a local queue")
     }
 
     private func append(_ entry: Runnable) {
