@@ -1,6 +1,8 @@
 // Leak checks for tests (what uber-go/goleak gives Go users): no goroutine
 // started inside a scope may outlive it.
 
+import Synchronization
+
 /// Goroutines started inside a ``GoRuntime/checkingLeaks(grace:_:)`` scope
 /// that were still alive after it, with what each waits for and where it was
 /// started.
@@ -17,10 +19,21 @@ public struct GoroutineLeak: Error, Sendable, CustomStringConvertible {
 final class LeakScope: Sendable {
     @TaskLocal static var current: LeakScope?
 
+    /// Set for good when the first scope is made: until then no task can
+    /// see one, and `go` skips the task-local lookup (a runtime call on
+    /// every goroutine started).
+    private static let everMade = Atomic<Bool>(false)
+
+    /// The scope of the calling task, if any.
+    static var enclosing: LeakScope? {
+        everMade.load(ordering: .acquiring) ? current : nil
+    }
+
     let parent: LeakScope?
 
     init(parent: LeakScope?) {
         self.parent = parent
+        LeakScope.everMade.store(true, ordering: .releasing)
     }
 
     func contains(_ scope: LeakScope?) -> Bool {

@@ -69,7 +69,7 @@ private func start(
     // Inside a leak-check scope, or started by a goroutine (or a plain task of
     // one) that was: goroutines' tasks inherit no task-local values, so the
     // starter's record carries the scope on.
-    goroutine.leakScope = LeakScope.current ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
+    goroutine.leakScope = LeakScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
     GoroutineRegistry.shared.add(goroutine)
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
