@@ -81,6 +81,28 @@ struct SchedulerTests {
         }
     }
 
+    @Test func a_goroutine_queued_but_not_started_is_listed_as_runnable() async throws {
+        // `go` queues the goroutine; it has no task until its processor
+        // starts it. Here the only processor is busy with the starter, so
+        // the new goroutine waits in the queue while the starter looks.
+        let runtime = GoRuntime(processors: 1)
+        let seen = Chan<(listed: GoroutineInfo?, ran: Bool)>(capacity: 1)
+        go(on: runtime) {
+            let ran = Counter()
+            let line: UInt = #line + 1
+            go(on: runtime) { ran.increment() }
+            let queued = GoRuntime.goroutines().first {
+                $0.runtime === runtime && $0.createdAt == SourceLocation(fileID: #fileID, line: line)
+            }
+            try await seen.send((queued, ran.value > 0))
+        }
+        let result = try #require(try await seen.receive())
+        #expect(!result.ran, "the queued goroutine ran while its only processor was busy")
+        let queued = try #require(result.listed, "a queued goroutine is missing from the registry")
+        #expect(queued.state == .runnable)
+        #expect(queued.description.hasPrefix("goroutine \(queued.id) [runnable]:"))
+    }
+
     @Test func a_goroutine_sees_itself_running() async throws {
         let seen = Chan<GoroutineInfo.State?>(capacity: 1)
         go {
