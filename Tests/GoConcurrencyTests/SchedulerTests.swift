@@ -81,6 +81,52 @@ struct SchedulerTests {
         }
     }
 
+    @Test func a_reused_record_carries_nothing_of_its_previous_goroutine() async throws {
+        // An ended goroutine's record is kept for a later `go` (Go's gFree).
+        // Reused, it must be a new goroutine in every way: a new id, its own
+        // start location, and not the leak-check scope of the goroutine that
+        // had it before (here a scope still open when the record is reused,
+        // which would then report the new goroutine as its leak).
+        let runtime = GoRuntime(processors: 1)
+        let count = 100
+        let startSecond = Chan<Void>(), secondParked = Chan<Int>(capacity: count)
+        let gate = Chan<Void>(), secondDone = Chan<Void>(capacity: count)
+        let secondLine: UInt = #line + 5
+        go(on: runtime) {
+            // Outside the scope below.
+            _ = try await startSecond.receive()
+            for _ in 0..<count {
+                go(on: runtime) {
+                    try await secondParked.send(GoRuntime.currentGoroutineID ?? -1)
+                    _ = try await gate.receive()
+                    try await secondDone.send(())
+                }
+            }
+        }
+        let reusedBefore = runtime.goroutineRecordsReused
+        var firstIDs: [Int] = []
+        var secondIDs: [Int] = []
+        try await GoRuntime.checkingLeaks(grace: .milliseconds(200)) {
+            let firstDone = Chan<Int>(capacity: count)
+            go(on: runtime) {
+                for _ in 0..<count {
+                    go(on: runtime) { try await firstDone.send(GoRuntime.currentGoroutineID ?? -1) }
+                }
+            }
+            for _ in 0..<count { firstIDs.append(try await firstDone.receive()!) }
+            try startSecond.close()
+            for _ in 0..<count { secondIDs.append(try await secondParked.receive()!) }
+        }  // throws GoroutineLeak if a second-wave goroutine carried this scope
+        #expect(runtime.goroutineRecordsReused > reusedBefore)
+        #expect(Set(firstIDs + secondIDs).count == 2 * count)
+        #expect(secondIDs.min()! > firstIDs.max()!)
+        let listed = GoRuntime.goroutines().filter { Set(secondIDs).contains($0.id) }
+        #expect(listed.count == count)
+        #expect(listed.allSatisfy { $0.createdAt == SourceLocation(fileID: #fileID, line: secondLine) })
+        try gate.close()
+        for _ in 0..<count { _ = try await secondDone.receive() }
+    }
+
     @Test func a_goroutine_queued_but_not_started_is_listed_as_runnable() async throws {
         // `go` queues the goroutine; it has no task until its processor
         // starts it. Here the only processor is busy with the starter, so

@@ -65,7 +65,13 @@ private func start(
         GoRuntime.unmanaged(id: starterRuntimeID)._withUnsafeGuaranteedRef { $0.openToOutside() }
         runtime.openToOutside()
     }
-    let goroutine = Goroutine(startedAt: location, runtimeID: runtime.id, body: body)
+    let goroutine: Goroutine
+    if let record = runtime.currentProcessor?.takeFreeRecord() {
+        record.reuse(startedAt: location, runtimeID: runtime.id, body: body)
+        goroutine = record
+    } else {
+        goroutine = Goroutine(startedAt: location, runtimeID: runtime.id, body: body)
+    }
     // Inside a leak-check scope, or started by a goroutine (or a plain task of
     // one) that was: goroutines' tasks inherit no task-local values, so the
     // starter's record carries the scope on.
@@ -108,13 +114,20 @@ func makeGoroutineTask(_ goroutine: Goroutine) {
 @inline(__always)
 private func runGoroutines(first: Goroutine) async {
     var next: Goroutine? = first
-    while let goroutine = next.take() {
+    while var goroutine = next.take() {
         await runGoroutine(goroutine)
         // The processor of this thread (a goroutine's task runs on its
         // runtime's processors, and holds one between its jobs).
-        next = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef {
-            $0.currentProcessor?.nextGoroutine()
+        guard let processor = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef({ $0.currentProcessor })
+        else { return }
+        // Out of the registry, its handle gone: if this task holds the only
+        // reference (no dump, plain task or panic report keeps it), the
+        // record is free for a later `go`. (Never the first goroutine's: the
+        // task's closure holds that one.)
+        if isKnownUniquelyReferenced(&goroutine) {
+            processor.recycle(goroutine)
         }
+        next = processor.nextGoroutine()
     }
 }
 

@@ -139,6 +139,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         Machine(runtime: self, processor: processor).start()
     }
 
+    /// Records of ended goroutines moving between processors.
+    let freeRecords = GoroutineFreeList()
+
     /// The runtime's timers, fired by its processors.
     let timers: TimerQueue
     /// The id of the processor parked until the earliest timer, or -1.
@@ -190,6 +193,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Tasks made to start goroutines: fewer than the goroutines started when
     /// tasks ran one goroutine after another.
     var goroutineTasksMade: Int { processors.reduce(0) { $0 + $1.tasksMade.load(ordering: .relaxed) } }
+
+    /// Records of ended goroutines that `go` reused.
+    var goroutineRecordsReused: Int { processors.reduce(0) { $0 + $1.recordsReused.load(ordering: .relaxed) } }
 
     /// Whether some processor has jobs queued (runnext excluded).
     func anyQueuedWork() -> Bool {

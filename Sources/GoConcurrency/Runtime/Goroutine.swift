@@ -67,9 +67,11 @@ final class Goroutine: @unchecked Sendable {
     private static let nextID = Atomic<Int>(1)
 
     /// Go's goroutine id: 1, 2, 3, ... in the order `go` started them.
-    @usableFromInline let id: Int
+    /// (`id`, `startedAt` and `runtimeID` change only when an ended record is
+    /// reused, while no one else holds it: see `reuse`.)
+    @usableFromInline @exclusivity(unchecked) private(set) var id: Int
     /// Where `go` was called.
-    @usableFromInline let startedAt: SourceLocation
+    @usableFromInline @exclusivity(unchecked) private(set) var startedAt: SourceLocation
     /// The identity of the task that runs the goroutine, from its start until
     /// its body returns; 0 before and after, so that the same task running
     /// another goroutine later, or a later task at the same address, is not
@@ -83,7 +85,7 @@ final class Goroutine: @unchecked Sendable {
     /// or before it. Go stamps its waitsince the same lazy way.
     @usableFromInline let waitSince = Atomic<UInt64>(0)
     /// The `GoRuntime.id` of the runtime it runs on.
-    @usableFromInline let runtimeID: UInt
+    @usableFromInline @exclusivity(unchecked) private(set) var runtimeID: UInt
 
     /// The runtime it runs on.
     @usableFromInline var runtime: GoRuntime { GoRuntime.withID(runtimeID).unsafelyUnwrapped }
@@ -132,6 +134,23 @@ final class Goroutine: @unchecked Sendable {
         self.startedAt = startedAt
         self.runtimeID = runtimeID
         self.body = body
+    }
+
+    /// Makes an ended goroutine's record the record of a new one (Go reuses
+    /// a dead G). Only for a record that nothing else references: it has left
+    /// the registry, its handle is gone, and the free list that kept it
+    /// handed it to the caller alone.
+    func reuse(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
+        id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
+        self.startedAt = startedAt
+        self.runtimeID = runtimeID
+        self.body = body
+        leakScope = nil
+        rootTask.store(0, ordering: .relaxed)
+        waitWord.store(0, ordering: .relaxed)
+        waitSince.store(0, ordering: .relaxed)
+        handleBits.store(0, ordering: .relaxed)
+        handleBase.store(0, ordering: .relaxed)
     }
 
     /// The body, for the task that starts the goroutine (once).

@@ -36,6 +36,9 @@ final class Processor: @unchecked Sendable {
     /// Tasks this processor made to start goroutines (the others ran on a
     /// task whose goroutine had ended), for tests.
     let tasksMade = Atomic<Int>(0)
+    /// Ended goroutines' records this processor's `go` statements reused, for
+    /// tests.
+    let recordsReused = Atomic<Int>(0)
     /// The job that runs next: its address, or 0.
     private let runnext = Atomic<UInt>(0)
     /// Whether this processor is on the runtime's idle list; changed only
@@ -184,6 +187,28 @@ final class Processor: @unchecked Sendable {
     }
 
     // MARK: Starting goroutines
+
+    /// Ended goroutines' records for this processor's `go` statements to
+    /// reuse (see `GoroutineFreeList`). Owner thread only.
+    private var freeRecords: [Goroutine] = []
+
+    /// Keeps the record of a goroutine that ended here, which the caller
+    /// alone references, for a later `go`.
+    func recycle(_ record: Goroutine) {
+        if freeRecords.count >= GoroutineFreeList.localLimit {
+            runtime.freeRecords.give(from: &freeRecords)
+        }
+        freeRecords.append(record)
+    }
+
+    /// A record to reuse for a goroutine `go` starts here, if one is kept.
+    func takeFreeRecord() -> Goroutine? {
+        if freeRecords.isEmpty, !runtime.freeRecords.take(into: &freeRecords) {
+            return nil
+        }
+        recordsReused.add(1, ordering: .relaxed)
+        return freeRecords.popLast()
+    }
 
     /// Makes the task of `goroutine`, which was queued with none, and returns
     /// its first job, to run now. The task is made here, on the thread that
