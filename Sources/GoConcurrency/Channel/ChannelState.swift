@@ -146,7 +146,7 @@ struct ChannelState<Element: Sendable> {
     /// Queues a receiving node unless a receive could complete now (then
     /// false: the caller aborts its wait and tries again).
     @inlinable
-    mutating func enqueueReceiver(_ node: Node) -> Bool {
+    mutating func enqueueReceiver(_ node: consuming Node) -> Bool {
         if buffer.count > 0 || isClosed || senders.hasClaimable(otherThan: node.owner) {
             return false
         }
@@ -156,7 +156,7 @@ struct ChannelState<Element: Sendable> {
 
     /// Queues a sending node unless a send could complete now.
     @inlinable
-    mutating func enqueueSender(_ node: Node, _ value: Element) -> Bool {
+    mutating func enqueueSender(_ node: consuming Node, _ value: Element) -> Bool {
         if isClosed || buffer.count < capacity || receivers.hasClaimable(otherThan: node.owner) {
             return false
         }

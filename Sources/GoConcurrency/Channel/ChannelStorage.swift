@@ -176,15 +176,22 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
     /// Queues `node` as a parked sender of `value`; false (and not queued) if
     /// a send could complete now.
     @inlinable
-    func enqueueSender(_ node: Node, _ value: Element) -> Bool {
-        withLock { $0.enqueueSender(node, value) }
+    func enqueueSender(_ node: consuming Node, _ value: Element) -> Bool {
+        // Not `withLock`: a closure would capture a copy of the node (one
+        // more retain and release of its waiter); consumed, the node moves
+        // into the queue.
+        lock.lock()
+        defer { lock.unlock() }
+        return channelState.enqueueSender(node, value)
     }
 
     /// Queues `node` as a parked receiver; false (and not queued) if a receive
     /// could complete now.
     @inlinable
-    func enqueueReceiver(_ node: Node) -> Bool {
-        withLock { $0.enqueueReceiver(node) }
+    func enqueueReceiver(_ node: consuming Node) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return channelState.enqueueReceiver(node)
     }
 
     /// A select that lost is done with its sending `node`.
