@@ -23,7 +23,7 @@ import Synchronization
 extension GoRuntime {
     /// How goroutines reach a runtime's processors.
     public enum Route: String, Sendable, CaseIterable {
-        /// The default and stable route: each goroutine is a task whose executor
+        /// The default and stable route: goroutines run on tasks whose executor
         /// preference is the runtime (Swift's `TaskExecutor`, SE-0417).
         case executorPreference = "preference"
         /// Experimental: the runtime is installed as Swift's global executor,
