@@ -78,22 +78,27 @@ struct GoBench: ParsableCommand {
                 // changes at run time), so only the processor count differs.
                 let before = runtime.processorCount
                 runtime.processorCount = 1
-                let one = try await measure(workload, n)
+                let one = try await reported(workload, n)
                 runtime.processorCount = 2
-                let two = try await measure(workload, n)
+                let two = try await reported(workload, n)
                 runtime.processorCount = before
                 print("\(workload.name) \(formatted(one)) \(formatted(two)) \(formatted(one / two))")
-            } else if workload.name == "dump_100k" {
-                _ = try await measure(workload, n)
-                print("dump_100k \(formatted(dumpNanosecondsPerGoroutine)) \(n)")
             } else {
-                print("\(workload.name) \(formatted(try await measure(workload, n))) \(n)")
+                print("\(workload.name) \(formatted(try await reported(workload, n))) \(n)")
                 if workload.name == "parked_1m" {
                     print("parked_1m_bytes \(Int(parkedBytes.rounded())) \(n)")
                 }
             }
             fflush(nil)
         }
+    }
+
+    /// Runs `workload` once with `n` ops and returns the ns/op it reports:
+    /// its time per op, except dump_100k's, which is the time of its dumps
+    /// per goroutine listed (its parking and releasing are not counted).
+    func reported(_ workload: Workload, _ n: Int) async throws -> Double {
+        let perOp = try await measure(workload, n)
+        return workload.name == "dump_100k" ? dumpNanosecondsPerGoroutine : perOp
     }
 
     /// Runs `workload` once with `n` ops as a goroutine and returns its ns/op.
