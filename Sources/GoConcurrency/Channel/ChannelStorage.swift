@@ -3,10 +3,12 @@
 // and waking.
 //
 // Invariants:
-// - `channelState` is only touched inside `withLock`. The lock and the state
-//   live in this one object, so a channel is one allocation (its buffer aside).
+// - `channelState` is only touched with `lock` held (inside `withLock`, or
+//   between `lock()` and `unlock()` where a closure would copy what it
+//   captures). The lock and the state live in this one object, so a channel
+//   is one allocation (its buffer aside).
 // - Nothing is resumed while the lock is held: every action that wakes someone
-//   is carried out after `withLock` returns. Resuming under the lock could
+//   is carried out after the lock is released. Resuming under the lock could
 //   deadlock with a cancellation handler or a select that is unregistering
 //   (both take this lock), and would make the woken task wait for our unlock.
 // - A parked task's continuation is resumed exactly once, by whoever removes

@@ -40,14 +40,15 @@ public func go(
     // a retain would bounce the shared runtime's cache line between the
     // processors on every `go`.
     let starter = Goroutine.currentUnretained
+    let location = SourceLocation(fileID: file, line: line)
     if let chosen {
-        start(body, on: chosen, by: starter, at: SourceLocation(fileID: file, line: line))
+        start(body, on: chosen, by: starter, at: location)
     } else if let starter {
         GoRuntime.unmanaged(id: starter._withUnsafeGuaranteedRef { $0.runtimeID })._withUnsafeGuaranteedRef {
-            start(body, on: $0, by: starter, at: SourceLocation(fileID: file, line: line))
+            start(body, on: $0, by: starter, at: location)
         }
     } else {
-        start(body, on: .shared, by: nil, at: SourceLocation(fileID: file, line: line))
+        start(body, on: .shared, by: nil, at: location)
     }
 }
 
@@ -65,8 +66,10 @@ private func start(
         GoRuntime.unmanaged(id: starterRuntimeID)._withUnsafeGuaranteedRef { $0.openToOutside() }
         runtime.openToOutside()
     }
+    // Looked up once: for a record to reuse, and to queue the goroutine on.
+    let processor = runtime.currentProcessor
     let goroutine: Goroutine
-    if let record = runtime.currentProcessor?.takeFreeRecord() {
+    if let record = processor?.takeFreeRecord() {
         record.reuse(startedAt: location, runtimeID: runtime.id, body: body)
         goroutine = record
     } else {
@@ -80,7 +83,7 @@ private func start(
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
     // ended runs it (`runGoroutines`).
-    runtime.start(goroutine)
+    runtime.start(goroutine, from: processor)
 }
 
 /// Makes the task that runs `goroutine` (and, after it, the goroutines its

@@ -168,8 +168,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// The runtime whose `id` is `id`; nil for 0.
     @usableFromInline
     static func withID(_ id: UInt) -> GoRuntime? {
-        guard let pointer = UnsafeRawPointer(bitPattern: id) else { return nil }
-        return Unmanaged<GoRuntime>.fromOpaque(pointer).takeUnretainedValue()
+        id == 0 ? nil : unmanaged(id: id).takeUnretainedValue()
     }
 
     /// `blocking` calls in flight on this runtime's threads.
@@ -320,9 +319,17 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
 
     /// Queues `goroutine`, which has no task yet, to be started by a
-    /// processor (`go`).
-    func start(_ goroutine: Goroutine) {
-        place(Runnable(starting: goroutine))
+    /// processor (`go`). `processor`: the caller's, already looked up
+    /// (`currentProcessor`), or nil off this runtime's worker threads.
+    func start(_ goroutine: Goroutine, from processor: Processor?) {
+        if let processor {
+            if processor.putLocal(Runnable(starting: goroutine)) {
+                wakeIdleProcessor()
+            }
+        } else {
+            putGlobal(CollectionOfOne(Runnable(starting: goroutine)))
+            wakeIdleProcessor()
+        }
     }
 
     private func place(_ entry: Runnable) {

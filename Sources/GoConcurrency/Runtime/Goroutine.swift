@@ -66,6 +66,11 @@ final class Goroutine: @unchecked Sendable {
 
     private static let nextID = Atomic<Int>(1)
 
+    /// The next goroutine id (Go's goid: 1, 2, 3, ...).
+    private static func newID() -> Int {
+        nextID.add(1, ordering: .relaxed).oldValue
+    }
+
     /// Go's goroutine id: 1, 2, 3, ... in the order `go` started them.
     /// (`id`, `startedAt` and `runtimeID` change only when an ended record is
     /// reused, while no one else holds it: see `reuse`.)
@@ -130,7 +135,7 @@ final class Goroutine: @unchecked Sendable {
     private var body: (@Sendable () async throws -> Void)?
 
     init(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
-        self.id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
+        self.id = Goroutine.newID()
         self.startedAt = startedAt
         self.runtimeID = runtimeID
         self.body = body
@@ -141,7 +146,7 @@ final class Goroutine: @unchecked Sendable {
     /// the registry, its handle is gone, and the free list that kept it
     /// handed it to the caller alone.
     func reuse(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
-        id = Goroutine.nextID.add(1, ordering: .relaxed).oldValue
+        id = Goroutine.newID()
         self.startedAt = startedAt
         self.runtimeID = runtimeID
         self.body = body
