@@ -79,10 +79,10 @@ enum Select {
                 if let run = pollWithEveryChannelLocked(cases, plan) {
                     return try await run()
                 }
-                return try await plan.defaultCase(of: cases)()
+                return try await plan.handler(at: plan.defaultIndex, of: cases)()
             }
             if plan.timedOut {
-                return try await plan.timeoutCase(of: cases)()
+                return try await plan.handler(at: plan.timeoutIndex, of: cases)()
             }
 
             // Step 2.
@@ -103,7 +103,7 @@ enum Select {
             case Waiter.aborted:
                 continue
             case Waiter.selected(plan.timeoutIndex):
-                return try await plan.timeoutCase(of: cases)()
+                return try await plan.handler(at: plan.timeoutIndex, of: cases)()
             default:
                 return try await finish(cases, winner: outcome - 1, of: waiter).outcome().unsafelyUnwrapped
             }

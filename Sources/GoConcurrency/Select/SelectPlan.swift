@@ -59,21 +59,15 @@ struct SelectPlan {
         return timers.now() >= deadline
     }
 
-    /// The default case's handler (there must be one).
+    /// The handler of the default or timeout case at `index` (the plan's
+    /// `defaultIndex` or `timeoutIndex`).
     @inlinable
-    func defaultCase<Result>(of cases: SelectCases<Result>) -> CaseHandler<Result> {
-        guard case .otherwise(let handler) = cases.kind(at: defaultIndex) else {
-            preconditionFailure("select: default case expected")
+    func handler<Result>(at index: Int, of cases: SelectCases<Result>) -> CaseHandler<Result> {
+        switch cases.kind(at: index) {
+        case .otherwise(let handler), .timeout(_, let handler):
+            return handler
+        case .channel, .disabled, .group:
+            preconditionFailure("select: case \(index) is no default or timeout case")
         }
-        return handler
-    }
-
-    /// The timeout case's handler (there must be one).
-    @inlinable
-    func timeoutCase<Result>(of cases: SelectCases<Result>) -> CaseHandler<Result> {
-        guard case .timeout(_, let handler) = cases.kind(at: timeoutIndex) else {
-            preconditionFailure("select: timeout case expected")
-        }
-        return handler
     }
 }
