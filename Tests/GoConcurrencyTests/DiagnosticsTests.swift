@@ -227,12 +227,17 @@ struct DiagnosticsTests {
     @Test("A mutex held by a goroutine that is not waiting closes no ring")
     func noFalseCycle() async throws {
         let mutex = Sync.Mutex()
+        let locked = Chan<Void>()
         let release = Chan<Void>()
         go {
             try await mutex.lock()
+            try await locked.send(())
             _ = try await release.receive()
             mutex.unlock()
         }
+        // The holder has the mutex before the waiter starts: otherwise the
+        // waiter could take it first, finish, and never be seen waiting.
+        _ = try await locked.receive()
         let waiter = Shared<Int?>(nil)
         go {
             waiter.set(GoRuntime.currentGoroutineID)
