@@ -464,12 +464,19 @@ final class Processor: @unchecked Sendable {
     /// hand-off between processors then costs no futex wake, and while one
     /// processor spins, enqueuers wake nobody.
     private func spinForWork() -> Runnable? {
+        // Borrowed for the whole spin: a retain per look would write the
+        // runtime's first cache line, which the busy processors read.
+        runtimeReference._withUnsafeGuaranteedRef { spinForWork(in: $0) }
+    }
+
+    @inline(__always)
+    private func spinForWork(in runtime: GoRuntime) -> Runnable? {
         runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
         let deadline = Monotonic.now() &+ Processor.spinNanoseconds
         var job: Runnable?
         repeat {
             for _ in 0..<16 {
-                if takeBackRequested.load(ordering: .relaxed) || !isActive { break }
+                if takeBackRequested.load(ordering: .relaxed) || id >= runtime.activeCount.load(ordering: .relaxed) { break }
                 if let found = findRunnable() {
                     job = found
                     break
