@@ -73,7 +73,7 @@ extension Sync {
 
         /// How many tasks wait for it (for diagnostics and tests).
         public var waitingCount: Int {
-            storage.read { _, waiters in waiters.count }
+            storage.waitingCount
         }
 
         /// Runs `body` holding the mutex, and releases it however `body` ends.

@@ -86,6 +86,12 @@ extension Sync {
             precondition(held, "sync: RUnlock of unlocked RWMutex")
         }
 
+        /// How many tasks wait for it, writers and readers (for diagnostics
+        /// and tests).
+        public var waitingCount: Int {
+            storage.waitingCount
+        }
+
         /// Runs `body` holding the write lock.
         public func withLock<T>(file: StaticString = #fileID, line: UInt = #line, _ body: () async throws -> T) async throws -> T {
             try await lock(file: file, line: line)

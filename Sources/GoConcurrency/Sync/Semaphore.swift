@@ -80,7 +80,7 @@ extension Sync {
 
         /// How many tasks wait (for diagnostics and tests).
         public var waitingCount: Int {
-            storage.read { _, waiters in waiters.count }
+            storage.waitingCount
         }
     }
 }

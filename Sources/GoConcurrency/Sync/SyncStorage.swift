@@ -100,6 +100,11 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
         return (holder(state), waiters.queue.map(\.task.bits))
     }
 
+    /// How many tasks are queued on it.
+    var waitingCount: Int {
+        read { _, waiters in waiters.count }
+    }
+
     /// Runs `body` under the lock, granting nothing.
     func read<R>(_ body: (State, SyncWaiters) -> R) -> R {
         lock.lock()

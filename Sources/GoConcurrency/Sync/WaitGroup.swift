@@ -66,6 +66,12 @@ extension Sync {
             storage.read { counter, _ in counter }
         }
 
+        /// How many tasks wait for the counter to reach zero (for
+        /// diagnostics and tests).
+        public var waitingCount: Int {
+            storage.waitingCount
+        }
+
         /// Waits until the counter is zero; returns at once if it is.
         ///
         /// - Throws: `CancellationError` if the waiting task is cancelled.
