@@ -122,12 +122,9 @@ struct DeadlockTests {
             let never = Chan<Int>(), inside = Chan<Void>(), writerWaits = Sync.WaitGroup()
             try await rw.readLock()
             try await semaphore.acquire()
-            let writer = SourceLocation(fileID: #fileID, line: #line + 1)
             go { try await rw.lock() }                              // sync.RWMutex.Lock
-            // A reader that comes after a waiting writer waits too (Go's rule).
-            while !GoRuntime.goroutines().contains(where: {
-                if case .waiting(.rwMutexLock, _) = $0.state { $0.createdAt == writer } else { false }
-            }) {
+            // A reader that comes after a queued writer waits too (Go's rule).
+            while rw.waitingCount == 0 {
                 await Task.yield()
             }
             go { try await rw.readLock() }                          // sync.RWMutex.RLock
@@ -283,6 +280,10 @@ struct DeadlockTests {
                     try? relay.blockingSend(11)            // parks: nobody receives yet
                     try? d.blockingSend(11)
                 }.start()
+                // Until the thread has used the channel, nothing tells the
+                // runtime that anyone outside holds it (Deadlock.swift's
+                // blind spot): wait runnable, so the check has nothing to see.
+                while relay.parkedSenders == 0 { await Task.yield() }
                 Task.detached {
                     try await Task.sleep(for: delay)
                     _ = try await relay.receive()          // outside, not started by a goroutine

@@ -121,8 +121,10 @@ struct DiagnosticsTests {
             GoRuntime.dumpGoroutinesOnQuitSignal()
             let never = Chan<Int>()
             go { _ = try await never.receive() }
-            while GoRuntime.shared.dump().goroutines.isEmpty { usleep(1_000) }
-            usleep(10_000)
+            // Until it has parked: before, the dump would list it runnable.
+            while !GoRuntime.shared.dump().goroutines.contains(where: {
+                if case .waiting(.channelReceive, _) = $0.state { true } else { false }
+            }) { usleep(1_000) }
             raise(SIGQUIT)  // the test runner's child starts with it blocked: installing unblocks it
             while true { usleep(100_000) }
         }
@@ -136,9 +138,11 @@ struct DiagnosticsTests {
     @Test("A goroutine left behind in a scope is reported with its wait reason and start; a clean scope passes")
     func leakCheck() async throws {
         let forgotten = Chan<Int>()
+        // The grace lets the outer goroutine end however slow the machine
+        // (the inner one never does, so the whole grace is waited).
         let leakLine = #line + 3
         do {
-            try await GoRuntime.checkingLeaks(grace: .milliseconds(50)) {
+            try await GoRuntime.checkingLeaks(grace: .seconds(1)) {
                 go { go { _ = try await forgotten.receive() } }   // started by a goroutine of the scope
                 try await waitUntil("the inner goroutine parks") {
                     GoRuntime.goroutines().contains { $0.state == .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: UInt(leakLine))) }
@@ -183,7 +187,8 @@ struct DiagnosticsTests {
 
     /// Starts `count` goroutines in a ring, each holding mutex i and then
     /// waiting for mutex i+1, while the rest of the program runs; returns
-    /// their ids once all wait.
+    /// their ids once all are queued (a mutex is listed for the cycle check
+    /// just after its first waiter queues: callers poll for the cycle).
     func mutexRing(_ count: Int) async throws -> Set<Int> {
         let mutexes = (0..<count).map { _ in Sync.Mutex() }
         let ids = Shared<Set<Int>>([])
@@ -198,11 +203,8 @@ struct DiagnosticsTests {
                 try await mutexes[(index + 1) % count].lock()  // never
             }
         }
-        let wanted = ids
         try await waitUntil("the ring forms") {
-            wanted.value.count == count && GoRuntime.goroutines().filter {
-                wanted.value.contains($0.id) && { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }($0)
-            }.count == count
+            ids.value.count == count && mutexes.allSatisfy { $0.waitingCount == 1 }
         }
         return ids.value
     }
@@ -214,6 +216,9 @@ struct DiagnosticsTests {
             while busy.trySend(0) != .closed { await GoRuntime.yield() }
         }
         let ring = try await mutexRing(length)
+        try await waitUntil("the ring is found") {
+            GoRuntime.mutexCycles().contains { Set($0.goroutines.map(\.id)) == ring }
+        }
         let found = GoRuntime.mutexCycles().filter { Set($0.goroutines.map(\.id)) == ring }
         #expect(found.count == 1)
         let cycle = try #require(found.first)
@@ -245,7 +250,8 @@ struct DiagnosticsTests {
             mutex.unlock()
         }
         try await waitUntil("the second goroutine waits") {
-            GoRuntime.goroutines().contains { $0.id == waiter.value && { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }($0) }
+            mutex.waitingCount == 1
+                && GoRuntime.goroutines().contains { $0.id == waiter.value && { if case .waiting(.mutexLock, _) = $0.state { true } else { false } }($0) }
         }
         #expect(!GoRuntime.mutexCycles().contains { $0.goroutines.contains { $0.id == waiter.value } })
         try await release.send(())

@@ -304,9 +304,10 @@ struct PatternTests {
             let ran = Shared<[Int]>([])
             runner.add({ id in
                 ran.append(id)
+                let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
                 kill(getpid(), SIGINT)
-                try await sleep(for: .milliseconds(200))  // the signals arrive meanwhile
+                try await untilCounted(after: before)  // the task ends once the signals arrived
             }, { id in ran.append(id) })
             do {
                 try await runner.start()
@@ -338,8 +339,9 @@ struct PatternTests {
                 let ran = Shared<[Int]>([])
                 runner.add({ id in
                     ran.append(id)
+                    let before = InterruptSignal.count
                     kill(getpid(), SIGINT)
-                    try await sleep(for: .milliseconds(200))
+                    try await untilCounted(after: before)
                 }, { id in ran.append(id) })
                 do {
                     try await runner.start()
@@ -382,8 +384,9 @@ struct PatternTests {
             let first = Runner(timeout: .seconds(60)), second = Runner(timeout: .seconds(60))
             first.add({ _ in _ = try await sent.receive() }, { _ in exit(5) })
             second.add({ _ in
+                let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
-                try await sleep(for: .milliseconds(300))
+                try await untilCounted(after: before)
                 try sent.close()
             }, { _ in exit(6) })
             async let one: Void = first.start()
@@ -405,8 +408,9 @@ struct PatternTests {
             registered.wait()
             let runner = Runner(timeout: .seconds(60))
             runner.add({ _ in
+                let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
-                try await sleep(for: .milliseconds(300))
+                try await untilCounted(after: before)
             }, { _ in })
             do { try await runner.start(); exit(3) } catch Runner.Failure.interrupted { exit(2) } catch { exit(4) }
         }
@@ -489,5 +493,14 @@ struct PatternTests {
         } catch let error as Dispatcher<Int>.Configuration.InvalidValue {
             #expect(error.description == "MAX_QUEUE must be a positive integer, got \"0\"")
         }
+    }
+}
+
+/// Returns once a SIGINT sent after `before` (an `InterruptSignal.count`)
+/// has been counted: what a task that sends itself Ctrl-C waits for before it
+/// ends, instead of a guess at how long delivery takes.
+private func untilCounted(after before: UInt64) async throws {
+    while InterruptSignal.count == before {
+        try await sleep(for: .milliseconds(1))
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 @testable import GoConcurrency
 
-@Suite("Scheduler")
+@Suite("Scheduler", .timeLimit(Stress.timeLimit))
 struct SchedulerTests {
     /// One processor for the tests that need to see its queues at work. A
     /// runtime lives as long as the process, so the suite shares one.
@@ -262,8 +262,9 @@ struct SchedulerTests {
     // MARK: GOMAXPROCS at run time
 
     /// How many of `count` goroutines that spin (never park) on `runtime` run
-    /// at the same time: each spins until all are running at once or until it
-    /// has given its thread away many times.
+    /// at the same time: each spins until all are running at once or half a
+    /// second has passed (a bound in time, not in yields: next to busy
+    /// threads one yield can cost a whole time slice).
     private func peakParallelism(on runtime: GoRuntime, goroutines count: Int) async throws -> Int {
         let running = Counter()
         let peak = Shared<Int>(0)
@@ -272,10 +273,9 @@ struct SchedulerTests {
             go(on: runtime) {
                 let now = running.increment()
                 peak.withLock { $0 = max($0, now) }
-                var yields = 0
-                while peak.value < count && yields < 20_000 {
+                let deadline = ContinuousClock.now + .milliseconds(500)
+                while peak.value < count && ContinuousClock.now < deadline {
                     sched_yield()
-                    yields += 1
                 }
                 running.increment(by: -1)
                 try await done.send(())

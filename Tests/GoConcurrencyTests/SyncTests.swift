@@ -45,9 +45,7 @@ struct SyncTests {
                 try await done.send(())
             }
         }
-        try await waitUntil("ten waiters park") {
-            GoRuntime.shared.dump().goroutines.filter { if case .waiting(.semacquire, _) = $0.state { true } else { false } }.count >= 10
-        }
+        try await waitUntil("ten waiters queue") { group.waitingCount == 10 }
         #expect(released.value == 0)
         group.done()
         for _ in 0..<10 { _ = try await done.receive() }
@@ -92,22 +90,16 @@ struct SyncTests {
         try await mutex.lock()
         let order = Shared<[Int]>([])
         let done = Chan<Void>(capacity: 5)
-        let mine = Shared<Set<Int>>([])  // other tests leave goroutines parked on mutexes
         for index in 0..<5 {
             go {
-                mine.withLock { _ = $0.insert(GoRuntime.currentGoroutineID!) }
                 try await mutex.lock()
                 order.append(index)
                 mutex.unlock()
                 try await done.send(())
             }
-            // Each one parks before the next starts.
-            try await waitUntil("waiter \(index) parks") {
-                GoRuntime.shared.dump().goroutines.filter {
-                    guard mine.value.contains($0.id), case .waiting(.mutexLock, _) = $0.state else { return false }
-                    return true
-                }.count == index + 1
-            }
+            // Each one is queued before the next starts (a goroutine is
+            // listed as waiting just before it queues: the queue is the proof).
+            try await waitUntil("waiter \(index) queues") { mutex.waitingCount == index + 1 }
         }
         mutex.unlock()
         for _ in 0..<5 { _ = try await done.receive() }
@@ -186,18 +178,14 @@ struct SyncTests {
             rw.unlock()
             try await done.send(())
         }
-        try await waitUntil("the writer waits") {
-            GoRuntime.shared.dump().goroutines.contains { if case .waiting(.rwMutexLock, _) = $0.state { true } else { false } }
-        }
+        try await waitUntil("the writer queues") { rw.waitingCount == 1 }
         go {
             try await rw.readLock()
             events.append("reader")
             rw.readUnlock()
             try await done.send(())
         }
-        try await waitUntil("the new reader waits behind it") {
-            GoRuntime.shared.dump().goroutines.contains { if case .waiting(.rwMutexReadLock, _) = $0.state { true } else { false } }
-        }
+        try await waitUntil("the new reader queues behind it") { rw.waitingCount == 2 }
         rw.readUnlock()
         _ = try await done.receive()
         _ = try await done.receive()

@@ -213,7 +213,7 @@ extension WaitQueue {
 
 /// Entries in the runtime's timer heap, cancelled ones included: a loop of
 /// selects whose timeouts never fire must not make it grow (rule 25).
-var timerHeapEntries: Int { TimerQueue.shared.storedCount }
+func timerHeapEntries(of runtime: GoRuntime) -> Int { runtime.timers.storedCount }
 
 /// How many stale (unclaimable) entries a quiet queue may keep: the queue may
 /// drop lost select cases lazily, in batches, but never let them grow with the

@@ -96,6 +96,11 @@ enum InterruptSignal {
         return baseline
     }
 
+    /// SIGINTs counted so far (while some runner listened).
+    static var count: UInt64 {
+        received.load(ordering: .acquiring)
+    }
+
     /// Whether a SIGINT came after `baseline` (a count `start` returned).
     static func arrived(since baseline: UInt64) -> Bool {
         received.load(ordering: .acquiring) > baseline
