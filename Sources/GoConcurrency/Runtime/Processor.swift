@@ -308,7 +308,10 @@ final class Processor: @unchecked Sendable {
     // MARK: GOMAXPROCS changes
 
     /// Whether this processor is one of the runtime's first GOMAXPROCS.
-    var isActive: Bool { id < runtime.activeCount.load(ordering: .relaxed) }
+    var isActive: Bool { isActive(in: runtime) }
+
+    @inline(__always)
+    func isActive(in runtime: GoRuntime) -> Bool { id < runtime.activeCount.load(ordering: .relaxed) }
 
     /// Set while the processor sleeps retired, its queues handed on: the
     /// deadlock check's proof that a processor beyond GOMAXPROCS holds no job
@@ -476,7 +479,7 @@ final class Processor: @unchecked Sendable {
         var job: Runnable?
         repeat {
             for _ in 0..<16 {
-                if takeBackRequested.load(ordering: .relaxed) || id >= runtime.activeCount.load(ordering: .relaxed) { break }
+                if takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime) { break }
                 if let found = findRunnable() {
                     job = found
                     break

@@ -51,9 +51,9 @@ public nonisolated(nonsending) func select<Result>(
     @SelectBuilder<Result> _ cases: () throws -> SelectCases<Result>
 ) async throws -> Result {
     let cases = try cases()
-    // Steps 0 and 1 here, in the caller's frame: a select that finds a case
-    // ready (most of them) makes no async call to `run`, whose frame the
-    // task's allocator would make and free, with the cases copied in.
+    // Steps 0 and 1 here, before `run`: a select that finds a case ready
+    // (most of them) makes no async call to `run`, whose frame the task's
+    // allocator would make and free, with the cases copied in.
     let plan = SelectPlan(cases)
     if let reply = Select.poll(cases, plan) {
         return try await reply.outcome().unsafelyUnwrapped
@@ -70,12 +70,13 @@ enum Select {
     // a task's allocator. So the steps around the park are functions of their
     // own, not inlined (`@inline(never)`, still specialised for the caller's
     // `Result`), whose temporaries live on the thread's stack: 672 bytes for
-    // select4's. The plan and the first poll are made in `select` itself,
-    // inlined into the caller: a select that finds a case ready makes no
-    // async call to `run`, whose frame the task's allocator would make and
-    // free, the cases copied in (select_timeout 0.77×, paired). Out of line
-    // they cost the fast path a fifth (measured), and `outcome()`, an async
-    // call, must be inlined or it allocates a frame of its own each time.
+    // select4's. The plan and the first poll are made in `select` itself
+    // (compiled in the caller's module, where the optimizer specialises it
+    // for the call's cases): a select that finds a case ready makes no async
+    // call to `run`, whose frame the task's allocator would make and free,
+    // the cases copied in (select_timeout 0.77×, paired). Out of line they
+    // cost the fast path a fifth (measured), and `outcome()`, an async call,
+    // must be inlined or it allocates a frame of its own each time.
 
     /// Steps 1 (from its second part) to 3, for a select whose first poll,
     /// by the caller, found no case ready.
