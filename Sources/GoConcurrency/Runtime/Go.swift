@@ -67,9 +67,9 @@ private func start(
         runtime.openToOutside()
     }
     // Looked up once: for a record to reuse, and to queue the goroutine on.
-    let processor = runtime.currentProcessor
+    let processor = runtime.currentProcessorReference
     let goroutine: Goroutine
-    if let record = processor?.takeFreeRecord() {
+    if let record = processor?._withUnsafeGuaranteedRef({ $0.takeFreeRecord() }) {
         record.reuse(startedAt: location, runtimeID: runtime.id, body: body)
         goroutine = record
     } else {
@@ -83,7 +83,7 @@ private func start(
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
     // ended runs it (`runGoroutines`).
-    runtime.start(goroutine, from: processor)
+    runtime.place(Runnable(starting: goroutine), on: processor)
 }
 
 /// Makes the task that runs `goroutine` (and, after it, the goroutines its
@@ -121,16 +121,16 @@ private func runGoroutines(first: Goroutine) async {
         await runGoroutine(goroutine)
         // The processor of this thread (a goroutine's task runs on its
         // runtime's processors, and holds one between its jobs).
-        guard let processor = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef({ $0.currentProcessor })
+        guard let processor = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef({ $0.currentProcessorReference })
         else { return }
         // Out of the registry, its handle gone: if this task holds the only
         // reference (no dump, plain task or panic report keeps it), the
         // record is free for a later `go`. (Never the first goroutine's: the
         // task's closure holds that one.)
         if isKnownUniquelyReferenced(&goroutine) {
-            processor.recycle(goroutine)
+            processor._withUnsafeGuaranteedRef { $0.recycle(goroutine) }
         }
-        next = processor.nextGoroutine()
+        next = processor._withUnsafeGuaranteedRef { $0.nextGoroutine() }
     }
 }
 

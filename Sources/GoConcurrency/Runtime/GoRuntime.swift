@@ -295,8 +295,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// The processor whose worker thread is the calling thread, if any.
     var currentProcessor: Processor? {
-        guard let current = pthread_getspecific(currentKey) else { return nil }
-        return Unmanaged<Processor>.fromOpaque(current).takeUnretainedValue()
+        currentProcessorReference?.takeUnretainedValue()
+    }
+
+    /// The same, unretained: for hot paths that borrow it (a retain would
+    /// write the processor's first cache line, which thieves read).
+    var currentProcessorReference: Unmanaged<Processor>? {
+        pthread_getspecific(currentKey).map { Unmanaged<Processor>.fromOpaque($0) }
     }
 
     /// Every runtime made in this process (they are never deallocated).
@@ -315,27 +320,15 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        place(Runnable(job: UnownedJob(job)))
+        place(Runnable(job: UnownedJob(job)), on: currentProcessorReference)
     }
 
-    /// Queues `goroutine`, which has no task yet, to be started by a
-    /// processor (`go`). `processor`: the caller's, already looked up
-    /// (`currentProcessor`), or nil off this runtime's worker threads.
-    func start(_ goroutine: Goroutine, from processor: Processor?) {
+    /// Queues `entry` (a readied job, or a goroutine `go` starts, which has
+    /// no task yet) on `processor`, the caller's (`currentProcessorReference`),
+    /// or on the global queue off this runtime's worker threads.
+    func place(_ entry: Runnable, on processor: Unmanaged<Processor>?) {
         if let processor {
-            if processor.putLocal(Runnable(starting: goroutine)) {
-                wakeIdleProcessor()
-            }
-        } else {
-            putGlobal(CollectionOfOne(Runnable(starting: goroutine)))
-            wakeIdleProcessor()
-        }
-    }
-
-    private func place(_ entry: Runnable) {
-        if let current = pthread_getspecific(currentKey) {
-            // On one of our worker threads: the readied job goes to its processor.
-            if Unmanaged<Processor>.fromOpaque(current)._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
+            if processor._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
                 wakeIdleProcessor()
             }
         } else {

@@ -2,9 +2,10 @@
 //
 // Invariants:
 // - `runningJob` and `tick` are touched only by the owner thread. `runnext` is
-//   one atomic word: only the owner puts a job there (an exchange), the owner
-//   takes it (an exchange), and a thief may take it (a compare-and-swap) only
-//   when it has seen the same job waiting there across two of its steal
+//   one atomic word, a `Runnable` (a job, or a goroutine with no task yet):
+//   only the owner puts an entry there (an exchange), the owner takes it (an
+//   exchange), and a thief may take it (a compare-and-swap) only when it has
+//   seen the same entry waiting there across two of its steal
 //   attempts while the owner ran no other job (`scheduled` unchanged): the
 //   owner is stuck in one long job (Go gives runnext the same grace). So the
 //   hand-off of a ping-pong pair takes no lock and is never stolen.
@@ -81,6 +82,10 @@ final class Processor: @unchecked Sendable {
     /// run first once that task's job returns. Owner thread only; only ever
     /// set while this processor runs a job, so never seen by an idle one.
     private var handedBack: Runnable?
+    /// Set when `nextGoroutine` searched and found nothing, just before the
+    /// job it ran in returns: the run loop skips its own search once. Owner
+    /// thread only.
+    private var searchedEmpty = false
     /// Set by `GoRuntime.yield` on this processor's thread: the next job put
     /// here goes to the tail of the local queue. Owner thread only.
     var yielding = false
@@ -227,10 +232,16 @@ final class Processor: @unchecked Sendable {
     /// or freed: Go's reuse of a dead goroutine). Anything else it chose runs
     /// next once the task's job returns.
     func nextGoroutine() -> Goroutine? {
-        guard isActive, !takeBackRequested.load(ordering: .acquiring), handedBack == nil,
-              let entry = findRunnable()
-        else { return nil }
-        guard entry.isGoroutine else {
+        guard isActive, !takeBackRequested.load(ordering: .acquiring), handedBack == nil else { return nil }
+        guard let entry = findRunnable() else {
+            // The run loop, next, need not search again: it spins at once.
+            searchedEmpty = true
+            return nil
+        }
+        // Not a goroutine, or GOMAXPROCS went down while it looked (a steal
+        // may race the change): the run loop takes it (and a retiring
+        // processor hands it on).
+        guard entry.isGoroutine, isActive else {
             handedBack = entry
             return nil
         }
@@ -264,7 +275,9 @@ final class Processor: @unchecked Sendable {
                 retire()
                 continue
             }
-            if let entry = (woken ? nil : findRunnable()) ?? spinForWork() {
+            let searched = woken || searchedEmpty
+            searchedEmpty = false
+            if let entry = (searched ? nil : findRunnable()) ?? spinForWork() {
                 woken = false
                 if !isActive {
                     // GOMAXPROCS went down while it looked (a steal may have

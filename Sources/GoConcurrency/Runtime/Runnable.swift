@@ -16,7 +16,7 @@
 // later, one at a time, on whichever processor takes them. Queued as a
 // record, a goroutine costs its record alone until a processor starts it,
 // and the task is then made on the thread that runs it (and usually frees
-// it): see `Processor.start(_:)` and `runGoroutines` for how one task then
+// it): see `Processor.startGoroutine(_:)` and `runGoroutines` for how one task then
 // runs goroutine after goroutine.
 
 struct Runnable {
