@@ -41,15 +41,12 @@ public func go(
     // processors on every `go`.
     let starter = Goroutine.currentUnretained
     let location = SourceLocation(fileID: file, line: line)
-    if let chosen {
-        start(body, on: chosen, by: starter, at: location)
-    } else if let starter {
-        GoRuntime.unmanaged(id: starter._withUnsafeGuaranteedRef { $0.runtimeID })._withUnsafeGuaranteedRef {
-            start(body, on: $0, by: starter, at: location)
-        }
-    } else {
-        start(body, on: .shared, by: nil, at: location)
-    }
+    // The chosen runtime, else the starter's, else the shared one; one call
+    // of the inlined `start` below, not one per case.
+    let runtime = chosen.map { Unmanaged.passUnretained($0) }
+        ?? starter.map { GoRuntime.unmanaged(id: $0._withUnsafeGuaranteedRef { $0.runtimeID }) }
+        ?? Unmanaged.passUnretained(GoRuntime.shared)
+    runtime._withUnsafeGuaranteedRef { start(body, on: $0, by: starter, at: location) }
 }
 
 @inline(__always)
