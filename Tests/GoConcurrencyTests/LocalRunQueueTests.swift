@@ -51,6 +51,22 @@ struct LocalRunQueueTests {
         #expect(queue.take() == capacity / 2 + 1)
     }
 
+    @Test func a_batch_is_published_at_once_behind_what_is_queued_and_taken_in_order() throws {
+        let queue = LocalRunQueue(), thief = LocalRunQueue()
+        #expect(queue.put(1) == nil)
+        var next: UInt = 2
+        queue.putBatch(count: 100) { defer { next += 1 }; return next }
+        #expect(queue.count == 101)
+        // A thief sees the whole batch: half of it, rounded up, oldest first.
+        let (job, taken) = try #require(queue.stealHalf(into: thief))
+        #expect(taken == 51 && job == 51)
+        for expected in 52...101 as ClosedRange<UInt> {
+            #expect(queue.take() == expected)
+        }
+        #expect(queue.take() == nil)
+        #expect(thief.count == 50)
+    }
+
     @Test func a_thief_takes_the_older_half_rounded_up_and_runs_the_newest_of_them() throws {
         let victim = LocalRunQueue(), thief = LocalRunQueue()
         for job in 1...7 as ClosedRange<UInt> {

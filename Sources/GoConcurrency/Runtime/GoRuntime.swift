@@ -369,12 +369,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         if share == 1 { return popGlobal() }
         return globalQueue.withLock { queue -> Runnable? in
             guard let first = queue.popFirst() else { return nil }
-            var taken = 1
-            while taken < share, let entry = queue.popFirst() {
-                processor.putLocalBatch(entry)
-                taken += 1
-            }
-            globalCount.subtract(taken, ordering: .relaxed)
+            let more = min(share - 1, queue.count)
+            processor.local.putBatch(count: more) { queue.removeFirst().bits }
+            globalCount.subtract(1 + more, ordering: .relaxed)
             return first
         }
     }

@@ -85,6 +85,22 @@ final class LocalRunQueue: @unchecked Sendable {
         }
     }
 
+    /// Owner only: puts `count` jobs, each one `next()` gives, and publishes
+    /// them with one store of `tail` (a batch from the global queue, taken
+    /// under its lock: one fence, not one per job). Traps if they do not fit,
+    /// which the caller rules out (a batch is at most half a ring, taken into
+    /// an empty one); thieves only ever make room.
+    func putBatch(count: Int, _ next: () -> UInt) {
+        let first = head.load(ordering: .acquiring)
+        let end = tail.load(ordering: .relaxed)
+        precondition(Int(LocalRunQueue.capacity) - Int(end &- first) >= count,
+                     "GoRuntime: a batch from the global queue overflowed a local queue")
+        for offset in 0..<UInt32(count) {
+            slot(end &+ offset).pointee.store(next(), ordering: .relaxed)
+        }
+        tail.store(end &+ UInt32(count), ordering: .sequentiallyConsistent)
+    }
+
     /// Owner only: takes the job at the head.
     func take() -> UInt? {
         while true {

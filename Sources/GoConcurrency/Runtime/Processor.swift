@@ -140,13 +140,6 @@ final class Processor: @unchecked Sendable {
         return true
     }
 
-    /// Owner only, its local queue not full: queues an entry taken from the
-    /// global queue in a batch.
-    func putLocalBatch(_ entry: Runnable) {
-        // Cannot overflow: the batch is at most half a ring and the ring was
-        // empty. Were it to, the overflow would be lost: trap instead.
-        precondition(local.put(entry.bits) == nil, "GoRuntime: a batch from the global queue overflowed a local queue")
-    }
 
     private func append(_ entry: Runnable) {
         if let overflow = local.put(entry.bits) {
