@@ -103,7 +103,7 @@ enum InterruptSignal {
 
     /// Whether a SIGINT came after `baseline` (a count `start` returned).
     static func arrived(since baseline: UInt64) -> Bool {
-        received.load(ordering: .acquiring) > baseline
+        count > baseline
     }
 
     /// Stops listening; the last listener puts SIGINT's previous handling back.

@@ -171,15 +171,14 @@ enum Select {
         }
         if let timers = plan.timers {
             let winner = Waiter.selected(plan.timeoutIndex)
-            let deadline = plan.deadline
-            if timers.now() >= deadline {
+            if plan.timedOut {
                 // Expired while queuing: time out here, on this thread.
                 if waiter.tryClaim(winner) {
                     waiter.resume()
                 }
                 return
             }
-            timer = timers.schedule(at: deadline) {
+            timer = timers.schedule(at: plan.deadline) {
                 if waiter.tryClaim(winner) {
                     waiter.resume()
                 }
