@@ -33,9 +33,9 @@ struct DiagnosticsTests {
             let info = try #require(entry(startedAt: line))
             #expect(info.state == .waiting(reason, at: SourceLocation(fileID: #fileID, line: UInt(line))))
             #expect(info.waitDuration != nil)
-            #expect(info.description.hasPrefix("goroutine \(info.id) [\(reason)]:\n\twaiting at GoConcurrencyTests/DiagnosticsTests.swift:\(line)\ncreated at GoConcurrencyTests/DiagnosticsTests.swift:\(line)"))
+            #expect(withoutWaitLength(info.description).hasPrefix("goroutine \(info.id) [\(reason)]:\n\twaiting at GoConcurrencyTests/DiagnosticsTests.swift:\(line)\ncreated at GoConcurrencyTests/DiagnosticsTests.swift:\(line)"))
         }
-        #expect("\(GoRuntime.dump())".contains("goroutine \(try #require(entry(startedAt: sendLine)).id) [chan send]:"))
+        #expect(withoutWaitLength("\(GoRuntime.dump())").contains("goroutine \(try #require(entry(startedAt: sendLine)).id) [chan send]:"))
         try never.close()
         _ = try await full.receive()
         gate.done()
@@ -53,7 +53,7 @@ struct DiagnosticsTests {
         try await waitUntil("the goroutine is in its blocking call") {
             GoRuntime.goroutines().first { $0.id == id.value }?.state == .waiting(.blockingCall, at: SourceLocation(fileID: #fileID, line: UInt(callLine)))
         }
-        #expect(GoRuntime.goroutines().first { $0.id == id.value }!.description.hasPrefix("goroutine \(id.value!) [syscall]:"))
+        #expect(withoutWaitLength(GoRuntime.goroutines().first { $0.id == id.value }!.description).hasPrefix("goroutine \(id.value!) [syscall]:"))
         release.set()
     }
 
@@ -287,4 +287,12 @@ struct DiagnosticsTests {
         #expect(cycles.value.filter { $0 == ring }.count == 1)
         try gate.close()
     }
+}
+
+/// A dump's text with each wait's length (", 1 minute") taken out of its
+/// header: a loaded machine (the thread sanitizer's run, every suite at
+/// once) can keep a test from looking for a minute after its goroutines
+/// parked, and the length is right then. The test of a long wait checks it.
+private func withoutWaitLength(_ text: String) -> String {
+    text.replacing(/, \d+ minutes?\]/, with: "]")
 }
