@@ -57,6 +57,9 @@ struct GoBench: ParsableCommand {
     @Flag(name: .customLong("scaling", withSingleDash: true), help: "Run each workload at GOMAXPROCS 1 and 2 and print '<workload> <ns/op at 1> <ns/op at 2> <time at 1 / time at 2>'.")
     var scaling = false
 
+    @Flag(name: .customLong("steals", withSingleDash: true), help: "After each workload, print '# <workload> steals <jobs>' to standard error: the jobs idle processors took from busy ones' queues while it ran.")
+    var steals = false
+
     func execute() async throws {
         if list {
             for workload in workloads { print(workload.name) }
@@ -84,7 +87,11 @@ struct GoBench: ParsableCommand {
                 runtime.processorCount = before
                 print("\(workload.name) \(formatted(one)) \(formatted(two)) \(formatted(one / two))")
             } else {
+                let stolenBefore = runtime.stolenJobs
                 print("\(workload.name) \(formatted(try await reported(workload, n))) \(n)")
+                if steals {
+                    printError("# \(workload.name) steals \(runtime.stolenJobs - stolenBefore)")
+                }
                 if workload.name == "parked_1m" {
                     print("parked_1m_bytes \(Int(parkedBytes.rounded())) \(n)")
                 }
@@ -117,6 +124,13 @@ struct GoBench: ParsableCommand {
         let elapsed = try await result.receive()!.get()
         let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
         return ns / Double(n)
+    }
+
+    /// Writes `line` to standard error (which `anchors/compare` leaves out of
+    /// its table).
+    func printError(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     func formatted(_ value: Double) -> String {
