@@ -13,7 +13,8 @@
 //   owner puts and takes, other processors steal half of it.
 // - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
 //   a wake that finds the processor running just leaves a permit, and the next
-//   park returns at once and looks for work again.
+//   park returns at once and looks for work again. A spinner's nap is a park
+//   with a deadline: a wake ends it early, and it consumes the permit.
 
 import DequeModule
 import Synchronization
@@ -469,9 +470,24 @@ final class Processor: @unchecked Sendable {
         return nil
     }
 
-    /// Looks for work for a short while before parking (Go's spinning M): a
-    /// hand-off between processors then costs no futex wake, and while one
-    /// processor spins, enqueuers wake nobody.
+    /// Looks for work a few times before parking (Go's spinning M), napping
+    /// between looks: a hand-off between processors then costs no futex wake,
+    /// and while one processor spins, enqueuers wake nobody.
+    ///
+    /// It naps rather than polls. A processor that polled another's queues
+    /// without pause (it once did, with `sched_yield` between looks) took
+    /// every job the moment it was queued, although the owner would have run
+    /// it a microsecond later: a group of goroutines handing values to one
+    /// another on one processor (select4's four senders and their receiver)
+    /// was pulled apart, one steal per value, and every value then crossed
+    /// the cores, the Swift runtime's task-status lock and status words with
+    /// it. Go's spinning M leaves the same room: it looks, and before taking
+    /// a busy processor's runnext it sleeps (`usleep(3)` in runqgrab), so its
+    /// second processor sat mostly idle there (1.15 CPUs for select4) while
+    /// ours polled (1.97). A nap ends early when the processor is woken (to
+    /// give it back after a blocking call, to retire); what is queued
+    /// meanwhile waits for the next look, or for its owner. A job still
+    /// queued after a nap is a backlog worth sharing, and it is stolen.
     private func spinForWork() -> Runnable? {
         // Borrowed for the whole spin: a retain per look would write the
         // runtime's first cache line, which the busy processors read.
@@ -481,19 +497,17 @@ final class Processor: @unchecked Sendable {
     @inline(__always)
     private func spinForWork(in runtime: GoRuntime) -> Runnable? {
         runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
-        let deadline = Monotonic.now() &+ Processor.spinNanoseconds
         var job: Runnable?
-        repeat {
-            for _ in 0..<16 {
-                if takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime) { break }
-                if let found = findRunnable() {
-                    job = found
-                    break
-                }
-                // Let the busy processors' cache lines be while we wait.
-                sched_yield()
+        for look in 0...Processor.spinNaps {
+            if takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime) { break }
+            if let found = findRunnable() {
+                job = found
+                break
             }
-        } while job == nil && Monotonic.now() < deadline && !takeBackRequested.load(ordering: .relaxed)
+            if look < Processor.spinNaps {
+                parker.park(until: Monotonic.now() &+ Processor.napNanoseconds)
+            }
+        }
         runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
         if job != nil {
             // Found work: there may be more, and nobody else is looking now.
@@ -502,7 +516,13 @@ final class Processor: @unchecked Sendable {
         return job
     }
 
-    static let spinNanoseconds: UInt64 = 50_000
+    /// How many naps a spinning processor takes between looks before it
+    /// parks.
+    static let spinNaps = 1
+    /// How long a nap asks for. Linux stretches a timed wait by the thread's
+    /// timer slack (50 µs by default), so a nap there lasts 50–80 µs, as
+    /// Go's `usleep(3)` does on the same machine.
+    static let napNanoseconds: UInt64 = 3_000
 
     private func parkUntilWork() {
         if !isActive { return }  // the run loop retires it
