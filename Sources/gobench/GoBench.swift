@@ -31,6 +31,9 @@ let workloads: [Workload] = [
     // Not in the Go anchor: a goroutine dump of 100,000 parked goroutines,
     // reported per goroutine listed.
     Workload(name: "dump_100k", ops: 100_000, run: dumpParked),
+    // Not in the Go anchor: pingpong with none of GoConcurrency in it, the
+    // floor that Swift's runtime sets under every hand-off (Floor.swift).
+    Workload(name: "floor_pingpong", ops: 1_000_000, run: floorPingpong),
 ]
 
 /// The command line; `main.swift` parses it and calls `execute`.
