@@ -14,7 +14,8 @@
 // enqueue and an executor switch that both look the preference up under that
 // lock. `floor_pingpong` over Go's `pingpong` is how close to Go any Swift
 // library can come on this route today; `pingpong` over `floor_pingpong` is
-// what GoConcurrency adds.
+// what GoConcurrency adds. `floor_stream` is the same for
+// `unbuffered_stream`.
 
 import Synchronization
 
@@ -41,6 +42,30 @@ func floorPingpong(_ n: Int) async throws {
     let correct = await driver.value
     await echo.value
     try check(correct, "floor_pingpong: wrong value")
+}
+
+/// unbuffered_stream's shape on the same floor: one task sends 0..<n through
+/// one slot, another sums what it receives (Go's stream with capacity 0, but
+/// with no close: the receiver knows n).
+func floorStream(_ n: Int) async throws {
+    let executor = OneThreadExecutor()
+    defer { executor.stop() }
+    let slot = FloorSlot()
+    let sender = Task(executorPreference: executor) {
+        for i in 0..<n {
+            await slot.send(i)
+        }
+    }
+    let receiver = Task(executorPreference: executor) { () -> Int in
+        var sum = 0
+        for _ in 0..<n {
+            sum += await slot.receive()
+        }
+        return sum
+    }
+    let sum = await receiver.value
+    await sender.value
+    try check(sum == n * (n - 1) / 2, "floor_stream: lost values")
 }
 
 /// A task executor with one thread: a job enqueued from that thread runs next

@@ -34,6 +34,7 @@ let workloads: [Workload] = [
     // Not in the Go anchor: pingpong with none of GoConcurrency in it, the
     // floor that Swift's runtime sets under every hand-off (Floor.swift).
     Workload(name: "floor_pingpong", ops: 1_000_000, run: floorPingpong),
+    Workload(name: "floor_stream", ops: 2_000_000, run: floorStream),
 ]
 
 /// The command line; `main.swift` parses it and calls `execute`.
