@@ -64,7 +64,8 @@ final class Processor: @unchecked Sendable {
 
     /// How long a job must wait in a busy processor's runnext before a thief
     /// takes it: long enough that a hand-off between two goroutines of one
-    /// processor is never stolen, shorter than a spinning processor's spin.
+    /// processor is never stolen. A spinning processor's nap lasts at least
+    /// this long (see `spinForWork`), so its second look can take the job.
     static let runnextGraceNanoseconds: UInt64 = 20_000
     /// How many jobs in a row came from runnext.
     private var runnextStreak = 0
@@ -271,7 +272,7 @@ final class Processor: @unchecked Sendable {
             }
             let searched = woken || searchedEmpty
             searchedEmpty = false
-            if let entry = (searched ? nil : findRunnable()) ?? spinForWork() {
+            if let entry = (searched ? nil : findRunnable()) ?? spinForWork(looked: !woken) {
                 woken = false
                 if !isActive {
                     // GOMAXPROCS went down while it looked (a steal may have
@@ -470,9 +471,11 @@ final class Processor: @unchecked Sendable {
         return nil
     }
 
-    /// Looks for work a few times before parking (Go's spinning M), napping
-    /// between looks: a hand-off between processors then costs no futex wake,
-    /// and while one processor spins, enqueuers wake nobody.
+    /// Looks for work twice before parking (Go's spinning M), with a nap
+    /// between the looks: a hand-off between processors then costs no futex
+    /// wake, and while one processor spins, enqueuers wake nobody. `looked`
+    /// says the caller has just looked (and found nothing), which then counts
+    /// as the first look.
     ///
     /// It naps rather than polls. A processor that polled another's queues
     /// without pause (it once did, with `sched_yield` between looks) took
@@ -481,32 +484,51 @@ final class Processor: @unchecked Sendable {
     /// another on one processor (select4's four senders and their receiver)
     /// was pulled apart, one steal per value, and every value then crossed
     /// the cores, the Swift runtime's task-status lock and status words with
-    /// it. Go's spinning M leaves the same room: it looks, and before taking
-    /// a busy processor's runnext it sleeps (`usleep(3)` in runqgrab), so its
-    /// second processor sat mostly idle there (1.15 CPUs for select4) while
-    /// ours polled (1.97). A nap ends early when the processor is woken (to
-    /// give it back after a blocking call, to retire); what is queued
-    /// meanwhile waits for the next look, or for its owner. A job still
-    /// queued after a nap is a backlog worth sharing, and it is stolen.
-    private func spinForWork() -> Runnable? {
+    /// it. What is queued before the first look is taken at once; what is
+    /// queued during the nap waits for the second look, or for its owner, and
+    /// a job still queued then is a backlog worth sharing. Go's spinning M
+    /// pauses too, though only before taking a busy processor's runnext
+    /// (`usleep(3)` in runqgrab; 80 µs on this machine): its second processor
+    /// sat mostly idle in select4 (1.15 CPUs) while ours polled (1.97).
+    ///
+    /// The nap lasts at least the runnext grace, so that a job seen in a busy
+    /// processor's runnext at the first look has waited its grace by the
+    /// second and is taken if its owner is stuck: the owner may be waiting
+    /// for it. A wake that ends the nap early (to give the processor back
+    /// after a blocking call, to retire, or a permit left over) ends the spin
+    /// if it was for one of the first two; otherwise the nap goes on. With
+    /// one processor there is nothing to steal, and only the global queue and
+    /// timers to watch: it parks after one look, so that an enqueue from
+    /// outside wakes it at once.
+    private func spinForWork(looked: Bool) -> Runnable? {
         // Borrowed for the whole spin: a retain per look would write the
         // runtime's first cache line, which the busy processors read.
-        runtimeReference._withUnsafeGuaranteedRef { spinForWork(in: $0) }
+        runtimeReference._withUnsafeGuaranteedRef { spinForWork(in: $0, looked: looked) }
     }
 
     @inline(__always)
-    private func spinForWork(in runtime: GoRuntime) -> Runnable? {
+    private func spinForWork(in runtime: GoRuntime, looked: Bool) -> Runnable? {
         runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
         var job: Runnable?
-        for look in 0...Processor.spinNaps {
+        let start = Monotonic.now()
+        let napEnd = start &+ Processor.runnextGraceNanoseconds
+        var look = looked ? 1 : 0
+        while look < 2 {
             if takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime) { break }
+            if look == 1 {
+                if runtime.activeCount.load(ordering: .relaxed) <= 1 { break }
+                var wanted = false
+                while !wanted && Monotonic.now() < napEnd {
+                    parker.park(until: napEnd)
+                    wanted = takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime)
+                }
+                if wanted { break }
+            }
             if let found = findRunnable() {
                 job = found
                 break
             }
-            if look < Processor.spinNaps {
-                parker.park(until: Monotonic.now() &+ Processor.napNanoseconds)
-            }
+            look += 1
         }
         runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
         if job != nil {
@@ -515,14 +537,6 @@ final class Processor: @unchecked Sendable {
         }
         return job
     }
-
-    /// How many naps a spinning processor takes between looks before it
-    /// parks.
-    static let spinNaps = 1
-    /// How long a nap asks for. Linux stretches a timed wait by the thread's
-    /// timer slack (50 µs by default), so a nap there lasts 50–80 µs, as
-    /// Go's `usleep(3)` does on the same machine.
-    static let napNanoseconds: UInt64 = 3_000
 
     private func parkUntilWork() {
         if !isActive { return }  // the run loop retires it
