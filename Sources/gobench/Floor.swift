@@ -1,7 +1,6 @@
-// Not in the Go anchor: the floor under pingpong. The cheapest ping-pong that
-// Swift's concurrency runtime allows on the route GoConcurrency takes by
-// default (tasks with an executor preference), with none of GoConcurrency in
-// it: two tasks whose preference is a one-thread executor that runs the job
+// Not in the Go anchor: the floor under pingpong. A minimal ping-pong on the
+// route GoConcurrency takes by default (tasks with an executor preference),
+// with none of GoConcurrency in it: two tasks whose preference is a one-thread executor that runs the job
 // enqueued from its own thread next (runnext), handing an Int back and forth
 // through two slots that hold one parked continuation each. No scheduler to
 // speak of, no registry, no wait reasons, no deadlock check, no select, one
@@ -12,10 +11,14 @@
 // dependency record added to the task's status and removed on resume), a
 // resume (the record updated under the task's status-record lock) and an
 // enqueue and an executor switch that both look the preference up under that
-// lock. `floor_pingpong` over Go's `pingpong` is how close to Go any Swift
-// library can come on this route today; `pingpong` over `floor_pingpong` is
-// what GoConcurrency adds. `floor_stream` is the same for
-// `unbuffered_stream`.
+// lock. The executor and the slots add costs of their own (a lock per job and
+// per slot operation, an array for a queue), so this is an upper bound on the
+// runtime's floor, not its proof; but the runtime's share of its profile is
+// most of it, and by itself more than Go's whole round trip. `floor_pingpong`
+// over Go's `pingpong` says how close to Go a Swift library can come on this
+// route today; `pingpong` over `floor_pingpong` is about what GoConcurrency
+// adds. `floor_stream` is the same for `unbuffered_stream`. They ignore
+// `-procs` and `-route` (their executor is their own, and so is their route).
 
 import Synchronization
 
@@ -33,11 +36,14 @@ func floorPingpong(_ n: Int) async throws {
         }
     }
     let driver = Task(executorPreference: executor) { () -> Bool in
+        // The whole run, even after a wrong reply: the echo task waits for
+        // every value.
+        var correct = true
         for i in 0..<n {
             await ping.send(i)
-            if await pong.receive() != i + 1 { return false }
+            if await pong.receive() != i + 1 { correct = false }
         }
-        return true
+        return correct
     }
     let correct = await driver.value
     await echo.value
@@ -93,7 +99,7 @@ final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
             Unmanaged<OneThreadExecutor>.fromOpaque(context!).takeRetainedValue().loop()
             return nil
         }, context)
-        precondition(result == 0, "floor_pingpong: cannot start a thread (\(result))")
+        precondition(result == 0, "OneThreadExecutor: cannot start a thread (\(result))")
         pthread_detach(thread)
     }
 
@@ -210,7 +216,7 @@ final class FloorSlot: Sendable {
                 state = sender.map { .sender(value, $0) } ?? .empty
                 return nil
             case .sender:
-                fatalError("floor_pingpong: a second sender")
+                fatalError("FloorSlot: a second sender")
             }
         }
     }
@@ -227,7 +233,7 @@ final class FloorSlot: Sendable {
                 state = receiver.map { .receiver($0) } ?? .empty
                 return nil
             case .receiver:
-                fatalError("floor_pingpong: a second receiver")
+                fatalError("FloorSlot: a second receiver")
             }
         }
     }
