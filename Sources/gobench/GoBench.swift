@@ -61,7 +61,7 @@ struct GoBench: ParsableCommand {
     @Flag(name: .customLong("scaling", withSingleDash: true), help: "Run each workload at GOMAXPROCS 1 and 2 and print '<workload> <ns/op at 1> <ns/op at 2> <time at 1 / time at 2>'.")
     var scaling = false
 
-    @Flag(name: .customLong("steals", withSingleDash: true), help: "After each workload, print '# <workload> steals <jobs>' to standard error: the jobs idle processors took from busy ones' queues while it ran.")
+    @Flag(name: .customLong("steals", withSingleDash: true), help: "After each workload, print '# <workload> steals <jobs>' to standard error: the jobs idle processors took from busy ones' queues while it ran (not with -scaling).")
     var steals = false
 
     func execute() async throws {
