@@ -91,7 +91,7 @@ struct GoBench: ParsableCommand {
                 runtime.processorCount = before
                 print("\(workload.name) \(formatted(one)) \(formatted(two)) \(formatted(one / two))")
             } else {
-                let stolenBefore = runtime.stolenJobs
+                let stolenBefore = steals ? runtime.stolenJobs : 0
                 print("\(workload.name) \(formatted(try await reported(workload, n))) \(n)")
                 if steals {
                     printError("# \(workload.name) steals \(runtime.stolenJobs - stolenBefore)")

@@ -30,8 +30,8 @@
 // the global queue is never starved; otherwise taking its share of the queue
 // into the local one in one go), then steals half of another P's queue;
 // with nothing found it spins (one nap, at least the runnext grace, and one
-// more look), then parks its thread until an enqueue wakes it. A P is woken when work lands where it
-// could take it: in the global queue or in a local queue (not for `runnext`,
+// more look), then parks its thread until an enqueue wakes it. A P is woken
+// when work lands where it could take it: in the global queue or in a local queue (not for `runnext`,
 // which its owner is about to run anyway; waking a P for it would cost a futex
 // wake per hand-off and gain nothing), and only if no P is spinning already
 // (it will find it). A P that found work while spinning wakes one more (Go's

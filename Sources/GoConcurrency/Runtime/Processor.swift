@@ -14,7 +14,8 @@
 // - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
 //   a wake that finds the processor running just leaves a permit, and the next
 //   park returns at once and looks for work again. A spinner's nap is a park
-//   with a deadline: a wake ends it early, and it consumes the permit.
+//   with a deadline: it consumes a permit, and ends early only if the wake
+//   wants the processor back or retired.
 
 import DequeModule
 import Synchronization
@@ -491,9 +492,9 @@ final class Processor: @unchecked Sendable {
     /// (`usleep(3)` in runqgrab; 80 µs on this machine): its second processor
     /// sat mostly idle in select4 (1.15 CPUs) while ours polled (1.97).
     ///
-    /// The nap lasts at least the runnext grace, so that a job seen in a busy
-    /// processor's runnext at the first look has waited its grace by the
-    /// second and is taken if its owner is stuck: the owner may be waiting
+    /// The nap lasts the runnext grace from the end of the first look, so
+    /// that a job seen in a busy processor's runnext at the first look has
+    /// waited its grace by the second and is taken if its owner is stuck: the owner may be waiting
     /// for it. A wake that ends the nap early (to give the processor back
     /// after a blocking call, to retire, or a permit left over) ends the spin
     /// if it was for one of the first two; otherwise the nap goes on. With
@@ -510,25 +511,12 @@ final class Processor: @unchecked Sendable {
     private func spinForWork(in runtime: GoRuntime, looked: Bool) -> Runnable? {
         runtime.spinningCount.add(1, ordering: .sequentiallyConsistent)
         var job: Runnable?
-        let start = Monotonic.now()
-        let napEnd = start &+ Processor.runnextGraceNanoseconds
-        var look = looked ? 1 : 0
-        while look < 2 {
-            if takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime) { break }
-            if look == 1 {
-                if runtime.activeCount.load(ordering: .relaxed) <= 1 { break }
-                var wanted = false
-                while !wanted && Monotonic.now() < napEnd {
-                    parker.park(until: napEnd)
-                    wanted = takeBackRequested.load(ordering: .relaxed) || !isActive(in: runtime)
-                }
-                if wanted { break }
-            }
-            if let found = findRunnable() {
-                job = found
-                break
-            }
-            look += 1
+        if !looked, isWanted(in: runtime) {
+            job = findRunnable()
+        }
+        if job == nil, runtime.activeCount.load(ordering: .relaxed) > 1,
+           nap(until: Monotonic.now() &+ Processor.runnextGraceNanoseconds, in: runtime) {
+            job = findRunnable()
         }
         runtime.spinningCount.subtract(1, ordering: .sequentiallyConsistent)
         if job != nil {
@@ -536,6 +524,26 @@ final class Processor: @unchecked Sendable {
             runtime.wakeIdleProcessor()
         }
         return job
+    }
+
+    /// Whether the processor may go on looking for work: it is not wanted
+    /// back by a blocking call's thread, and not beyond GOMAXPROCS.
+    @inline(__always)
+    private func isWanted(in runtime: GoRuntime) -> Bool {
+        !takeBackRequested.load(ordering: .relaxed) && isActive(in: runtime)
+    }
+
+    /// A spinner's nap: parks until `end` (counted from after the look
+    /// before it, so that the look after it comes a full grace later), or
+    /// until a wake that wants the processor for something else; a permit
+    /// left over from an earlier wake does not end it. True if the spin
+    /// should look again.
+    private func nap(until end: UInt64, in runtime: GoRuntime) -> Bool {
+        while isWanted(in: runtime) {
+            if Monotonic.now() >= end { return true }
+            parker.park(until: end)
+        }
+        return false
     }
 
     private func parkUntilWork() {
