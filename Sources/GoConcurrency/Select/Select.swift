@@ -32,7 +32,7 @@
 ///     }
 ///
 /// - When several cases are ready, one is chosen uniformly at random.
-/// - With an ``otherwise(_:)`` case, select never blocks.
+/// - With an ``otherwise(_:)-(SelectHandler<Result>)`` case, select never blocks.
 /// - A receive case on a closed channel is always ready and gets `nil`; a send
 ///   case on a closed channel is ready and throws ``ChannelError/sendOnClosedChannel``.
 /// - A select with no enabled case (and no timeout) blocks until cancelled.
