@@ -63,7 +63,7 @@ enum SelectStep {
     /// The node that was claimed for this case: collect its outcome.
     case finish(WaitNode)
     /// Poll while the select holds the channel's lock: the atomic poll of a
-    /// select with a default (rule 24).
+    /// select with a default (Guarantees, rule 24).
     case pollLocked
 }
 
