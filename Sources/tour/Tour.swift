@@ -5,6 +5,7 @@
 //     swift run tour --list               # their names
 //     swift run tour select timeouts      # just these
 //     swift run tour --time-scale 0.05    # every sleep and timeout 20 times shorter
+//     swift run tour pool --full-output   # every line of a long output
 //     swift run tour --route global       # on the experimental global-executor route
 //
 // `main.swift` parses the command line and plays the tour as the program's
@@ -19,14 +20,19 @@ struct Tour: ParsableCommand {
         commandName: "tour",
         abstract: "Plays the Go examples of 「Go Concurrency 实战」 in Swift with GoConcurrency.",
         discussion: """
-            Each example shows the seed's Go code, then what the Swift program prints \
-            (live) and what Go prints, and whether the two are the same. The tour \
+            Each example says what it shows, then gives the seed's Go code, the Swift \
+            program that plays it (read from the source file it was built from), what \
+            the Swift program prints (live), what Go prints, and whether the two are \
+            the same. A long output shows its first lines; --full-output shows it all. The tour \
             exits with status 1 if any Swift output differs from Go's deterministic output.
             """
     )
 
     @Flag(name: .long, help: "List the examples' names and exit.")
     var list = false
+
+    @Flag(name: .long, help: "Show long outputs whole (by default they show their first lines).")
+    var fullOutput = false
 
     @Option(name: .long, help: ArgumentHelp(
         "Multiply every sleep and timeout by this factor (1.0 keeps the seed's seconds).",
@@ -63,7 +69,7 @@ struct Tour: ParsableCommand {
     /// differs from Go's deterministic output or failed, else 0.
     func play() async -> Int32 {
         let examples = names.isEmpty ? Examples.all : names.compactMap(Examples.named)
-        let verdicts = await Player(time: TourTime(scale: timeScale), route: route).play(examples)
+        let verdicts = await Player(time: TourTime(scale: timeScale), route: route, fullOutput: fullOutput).play(examples)
         let bad = verdicts.contains { verdict in
             switch verdict {
             case .different, .failed: true
@@ -90,7 +96,7 @@ struct Tour: ParsableCommand {
         for example in Examples.all {
             let name = example.name + String(repeating: " ", count: width - example.name.count)
             let pending = example.pending.map { "   (not played yet: \($0))" } ?? ""
-            print("\(name)  「\(example.section)」 \(example.title)\(pending)")
+            print("\(name)  \(example.title)   「\(example.section)」\(pending)")
         }
     }
 }

@@ -1,11 +1,11 @@
-// The channel rules 1–15 of GO-SEMANTICS.md, one test (or a few) per rule,
+// The channel rules 1–15 of the Guarantees article, one test (or a few) per rule,
 // each named after the guarantee it checks.
 
 import Synchronization
 import Testing
 import GoConcurrency
 
-@Suite("Channel rules (GO-SEMANTICS 1–15)", .timeLimit(Stress.timeLimit))
+@Suite("Channel rules (Guarantees, rules 1–15)", .timeLimit(Stress.timeLimit))
 struct ChannelRuleTests {
 
     // MARK: Rule 1 — unbuffered hand-over

@@ -1,4 +1,4 @@
-// Deadlock detection (rules 35-36): what the runtime reports, and the
+// Deadlock detection (Guarantees, rules 35-36): what the runtime reports, and the
 // boundary of what it can prove — work that can come from outside the runtime
 // (plain tasks, threads, timers, blocking calls) is never reported.
 
@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Deadlock detection", .timeLimit(Stress.timeLimit))
 struct DeadlockTests {
-    // MARK: Reported (rule 35)
+    // MARK: Reported (Guarantees, rule 35)
 
     /// Runs `body` as a checked program and returns the deadlock it must end in.
     func expectDeadlock(
@@ -176,7 +176,7 @@ struct DeadlockTests {
         #expect(report.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [\(reason)]:\n\twaiting at "), "\(report)")
     }
 
-    // MARK: Not reported (rule 36 and the outside)
+    // MARK: Not reported (Guarantees, rule 36, and the outside)
 
     /// One live program of the kind `kind`: a goroutine waits on a channel
     /// while the value it needs comes, after `delay`, from something that is
@@ -184,14 +184,14 @@ struct DeadlockTests {
     func liveProgram(_ kind: Int, delay: Duration) async throws -> Int {
         try await GoRuntime.run(processors: 1 + kind % 2) { () async throws -> Int in
             switch kind {
-            case 0:  // a timer: rule 36
+            case 0:  // a timer: Guarantees, rule 36
                 let c = Chan<Int>()
                 go {
                     try await sleep(for: delay)
                     try await c.send(1)
                 }
                 return try await c.receive()!
-            case 1:  // a blocking call in flight: rule 36
+            case 1:  // a blocking call in flight: Guarantees, rule 36
                 let c = Chan<Int>(capacity: 1)
                 go {
                     try blocking { usleep(UInt32(delay.components.attoseconds / 1_000_000_000_000)) }

@@ -1,4 +1,4 @@
-// A stuck program explains itself: goroutine dumps, panics (rule 37), SIGQUIT,
+// A stuck program explains itself: goroutine dumps, panics (Guarantees, rule 37), SIGQUIT,
 // leak checks, mutex cycles and the long-wait hook.
 
 import Foundation
@@ -68,7 +68,7 @@ struct DiagnosticsTests {
         #expect(short.description.hasPrefix("goroutine 8 [chan receive]:"))
     }
 
-    // MARK: Panics (rule 37)
+    // MARK: Panics (Guarantees, rule 37)
 
     @Test("Rule 37: an error escaping a goroutine prints panic, the goroutine and where it started, and exits 2")
     func unrecoveredPanic() async {

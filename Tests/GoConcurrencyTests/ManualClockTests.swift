@@ -1,4 +1,4 @@
-// GO-SEMANTICS rules 26, 28, 29, 31 and 33 again, on a runtime whose clock
+// Guarantees, rules 26, 28, 29, 31 and 33 again, on a runtime whose clock
 // moves only when the test moves it (`ManualClock`): each timer fires at the
 // exact moment the test chooses, so these check what the real-time tests can
 // only bracket — the exact values sent, and what has not fired yet.

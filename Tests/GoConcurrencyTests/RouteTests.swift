@@ -62,6 +62,14 @@ struct RouteTests {
         #expect(played > 0)
         #expect(different == 0, "\(summary)\n\(RouteTests.failedExamples(in: text))")
         #expect(same + notCompared == played, "\(summary)")
+        // Every example shows the Swift program that plays it, read from its
+        // source file: one `struct ...: TourProgram {` block per example.
+        let headers = text.split(separator: "\n").filter { $0.hasPrefix("────") }.count / 2
+        let programs = text.split(separator: "\n").filter {
+            $0.hasPrefix("    struct ") && $0.hasSuffix(": TourProgram {")
+        }.count
+        #expect(headers >= played)
+        #expect(programs == headers, "\(programs) Swift programs shown for \(headers) examples")
     }
 
     @Test("The tour's runner example exits 1 on timeout and 2 on a real Ctrl-C")
@@ -92,9 +100,12 @@ struct RouteTests {
                 sentDuringTask1 = !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
             }
             process.waitUntilExit()
-            // What the Swift program printed: the tour shows Go's output after it.
+            // What the Swift program printed: the tour shows the program's
+            // code before it and Go's output after it.
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            return (process.terminationStatus, text.components(separatedBy: "Go prints:").first ?? text, sentDuringTask1)
+            let printed = (text.components(separatedBy: "Go prints:").first ?? text)
+                .components(separatedBy: "Swift prints:").last ?? text
+            return (process.terminationStatus, printed, sentDuringTask1)
         }
 
         // Ctrl-C while task 1 sleeps (3 s at this scale, room for a loaded

@@ -125,7 +125,7 @@ struct SelectHandlerTests {
     @Test func a_select_with_a_default_takes_a_parked_senders_value_and_releases_the_sender() async throws {
         // (The locked poll before a default, which runs a handler only after
         // the channels' locks are released, is reached when a case turns
-        // ready between the two polls: the rule 24 tests race for it.)
+        // ready between the two polls: the tests of Guarantees, rule 24, race for it.)
         for awaits in [false, true] {
             // Given a sender parked on one of two unbuffered channels
             let a = Chan<Int>(), b = Chan<Int>()

@@ -1,11 +1,11 @@
-// The select rules 16–25 of GO-SEMANTICS.md, and the select API around them
+// The select rules 16–25 of the Guarantees article, and the select API around them
 // (timeouts, default, dynamic cases, handler results).
 
 import Synchronization
 import Testing
 import GoConcurrency
 
-@Suite("Select rules (GO-SEMANTICS 16–25)", .timeLimit(Stress.timeLimit))
+@Suite("Select rules (Guarantees, rules 16–25)", .timeLimit(Stress.timeLimit))
 struct SelectRuleTests {
 
     // MARK: Rule 16 — operands evaluated once, in source order, on entry

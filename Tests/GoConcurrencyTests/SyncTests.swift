@@ -1,4 +1,4 @@
-// Go's sync package (rule 34) and x/sync's semaphore and errgroup: what each
+// Go's sync package (Guarantees, rule 34) and x/sync's semaphore and errgroup: what each
 // primitive guarantees, under goroutines and plain tasks. Shared data is
 // written without synchronization of its own (`Unsynchronized`), so the thread
 // sanitizer checks the happens-before edges each primitive promises.
@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 @testable import GoConcurrency
 
-@Suite("Sync (GO-SEMANTICS 34)", .timeLimit(Stress.timeLimit))
+@Suite("Sync (Guarantees, rule 34)", .timeLimit(Stress.timeLimit))
 struct SyncTests {
     // MARK: WaitGroup
 

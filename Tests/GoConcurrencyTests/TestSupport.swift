@@ -150,7 +150,7 @@ final class Counter: Sendable {
 
 /// Data written and read without synchronization of its own: it is safe only
 /// if the channel operation between the writer and the reader orders them
-/// (rule 14). Under the thread sanitizer, a missing happens-before edge is a
+/// (Guarantees, rule 14). Under the thread sanitizer, a missing happens-before edge is a
 /// reported race.
 final class Unsynchronized<Value>: @unchecked Sendable {
     var value: Value
@@ -183,7 +183,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 // until an operation has really parked (so that the outcome they check is
 // deterministic, not scheduling luck) and to check that losing select cases
 // and cancelled operations leave nothing claimable and nothing that grows
-// (rules 23 and 25). If the queues' or the timer heap's shape changes, only
+// (Guarantees, rules 23 and 25). If the queues' or the timer heap's shape changes, only
 // this block follows.
 extension Chan {
     /// Parked senders (tasks, select cases, threads) that a receiver could still pair with.
@@ -212,12 +212,12 @@ extension WaitQueue {
 }
 
 /// Entries in the runtime's timer heap, cancelled ones included: a loop of
-/// selects whose timeouts never fire must not make it grow (rule 25).
+/// selects whose timeouts never fire must not make it grow (Guarantees, rule 25).
 func timerHeapEntries(of runtime: GoRuntime) -> Int { runtime.timers.storedCount }
 
 /// How many stale (unclaimable) entries a quiet queue may keep: the queue may
 /// drop lost select cases lazily, in batches, but never let them grow with the
-/// number of operations (rule 25).
+/// number of operations (Guarantees, rule 25).
 let staleEntryBound = 32
 
 /// Checks that no parked operation is left on `channel`: nothing a send or
@@ -239,11 +239,11 @@ func cancelCurrentTask() {
     withUnsafeCurrentTask { $0?.cancel() }
 }
 
-/// An empty type, for rule 13.
+/// An empty type, for Guarantees, rule 13.
 struct Empty: Sendable, Equatable {}
 
 /// A plain OS thread that races one action per round against the test's task,
-/// for rule 24 and cancellation races: the task publishes an action and at
+/// for Guarantees, rule 24, and cancellation races: the task publishes an action and at
 /// once runs its own operation; the thread runs the action after a random
 /// spin, so that over many rounds the two sweep across each other's critical
 /// windows. The spin's scale cycles from 64 to 4,096 iterations, so that some

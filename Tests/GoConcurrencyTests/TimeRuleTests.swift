@@ -1,4 +1,4 @@
-// GO-SEMANTICS rules 26–33: timers, tickers, after and afterFunc, with Go
+// Guarantees, rules 26–33: timers, tickers, after and afterFunc, with Go
 // 1.23's guarantees. No assertion here is about how long anything took: the
 // checks are about what can be received, and in what order.
 
@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 @testable import GoConcurrency
 
-@Suite("Time rules (GO-SEMANTICS 26–33)", .timeLimit(Stress.timeLimit))
+@Suite("Time rules (Guarantees, rules 26–33)", .timeLimit(Stress.timeLimit))
 struct TimeRuleTests {
     typealias Instant = ContinuousClock.Instant
 

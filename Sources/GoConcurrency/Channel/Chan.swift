@@ -189,7 +189,7 @@ extension Optional {
     /// A send case on an optional channel: disabled when the channel is `nil`.
     /// Unlike `channel?.onSend(value)`, which skips evaluating `value` when the
     /// channel is `nil`, this evaluates it on entry either way, as Go does
-    /// (rule 16).
+    /// (Guarantees, rule 16).
     @inlinable
     public func onSend<Element, Result>(
         _ value: Element, _ handler: @escaping SelectHandler<Result>

@@ -33,7 +33,7 @@ class ChannelCore: @unchecked Sendable {
     /// Takes the channel's lock for a select's atomic poll (Go's selectgo
     /// locks every channel of a select before it polls; a select with a
     /// default does so before it gives up, so that its "nothing was ready" is
-    /// one snapshot across its channels: rule 24).
+    /// one snapshot across its channels: Guarantees, rule 24).
     @inlinable
     final func lockForSelect() {
         lock.lock()

@@ -9,7 +9,7 @@
 //   receiver parks only when the buffer is empty and no sender can be claimed,
 //   a sender only when the buffer is full and no receiver can be claimed.
 // - Senders park only while the buffer is full, so a receive that takes the
-//   buffer's head moves the first parked sender's value to its tail (rule 3).
+//   buffer's head moves the first parked sender's value to its tail (Guarantees, rule 3).
 // - Once `isClosed`, both queues are empty of claimable entries and stay so.
 
 import DequeModule

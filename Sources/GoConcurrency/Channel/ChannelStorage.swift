@@ -27,7 +27,7 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
     /// For the channel of a `Timer` or `Ticker`: the timer, which lives as long
     /// as its channel does (Go's `time.After` hands out only the channel).
     /// Such a channel buffers one value but reports count and capacity 0, as
-    /// Go 1.23's timer channels do (rule 27). Set once, before it is shared.
+    /// Go 1.23's timer channels do (Guarantees, rule 27). Set once, before it is shared.
     @usableFromInline var timer: AnyObject?
 
     @inlinable
@@ -244,7 +244,7 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
     @inlinable
     var count: Int { timer != nil ? 0 : withLock { $0.count } }
 
-    /// The capacity Go reports: 0 for a timer's channel (rule 27).
+    /// The capacity Go reports: 0 for a timer's channel (Guarantees, rule 27).
     @inlinable
     var reportedCapacity: Int { timer != nil ? 0 : capacity }
 

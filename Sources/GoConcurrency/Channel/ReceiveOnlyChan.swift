@@ -30,13 +30,13 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
     @inlinable public var capacity: Int { storage.reportedCapacity }
     @inlinable public var isClosed: Bool { storage.isClosed }
 
-    /// See ``Chan/onReceive(_:)``.
+    /// See ``Chan/onReceive(_:)-(ReceiveHandler<Element,Result>)``.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping ReceiveHandler<Element, Result>) -> SelectCase<Result> {
         ChannelCase.receive(from: storage, handler)
     }
 
-    /// See ``Chan/onReceive(_:)-(((Element?)->Result))``.
+    /// See ``Chan/onReceive(_:)-((Element?)->Result)``.
     @inlinable
     public func onReceive<Result>(_ handler: @escaping (Element?) throws -> Result) -> SelectCase<Result> {
         ChannelCase.receive(from: storage, synchronous: handler)

@@ -34,7 +34,7 @@ public struct SendOnlyChan<Element: Sendable>: Sendable, Hashable {
     @inlinable public var capacity: Int { storage.reportedCapacity }
     @inlinable public var isClosed: Bool { storage.isClosed }
 
-    /// See ``Chan/onSend(_:_:)``.
+    /// See ``Chan/onSend(_:_:)-(_,SelectHandler<Result>)``.
     @inlinable
     public func onSend<Result>(_ value: Element, _ handler: @escaping SelectHandler<Result>) -> SelectCase<Result> {
         ChannelCase.send(value, to: storage, .async(handler))

@@ -1,15 +1,15 @@
 // A channel's FIFO of parked senders or receivers (Go's waitq).
 //
 // Invariants (the queue is protected by its channel's lock):
-// - Entries are served first-in first-out (rule 4).
+// - Entries are served first-in first-out (Guarantees, rule 4).
 // - A parked task's entry is live until it is popped or removed, both under
 //   the lock. A node's entry is *stale* once its waiter was claimed elsewhere
 //   (its select chose another case, or the select was cancelled or timed out):
 //   stale entries are skipped and dropped by whoever meets them.
 // - A select that lost takes its nodes out by `unregister`, which counts them
 //   and compacts the queue once they could be half of it. So removal is O(1)
-//   amortised, a loop of selects does not grow memory (rule 25), and a lost
-//   case never pairs with anyone (rule 23): its waiter cannot be claimed.
+//   amortised, a loop of selects does not grow memory (Guarantees, rule 25), and a lost
+//   case never pairs with anyone (Guarantees, rule 23): its waiter cannot be claimed.
 // - The first entry is kept apart from the others (`head`), and `head` is nil
 //   only when `rest` is empty too: most queues hold no entry or one (a
 //   ping-pong pair, a stream's one parked side), and then a park and its
@@ -74,7 +74,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     }
 
     /// Whether some entry could be claimed by an operation of `waiter`: its
-    /// own nodes do not count, so a select never pairs with itself (rule 22).
+    /// own nodes do not count, so a select never pairs with itself (Guarantees, rule 22).
     @inlinable
     func hasClaimable(otherThan waiter: Waiter) -> Bool {
         var found = false

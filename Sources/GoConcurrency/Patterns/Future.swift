@@ -2,7 +2,7 @@
 //
 // Invariants: `result` is written once, by the working goroutine, before
 // `ready` is closed; it is read only after `ready` was seen closed (a receive
-// on a closed channel), which orders the write before the read (rule 14).
+// on a closed channel), which orders the write before the read (Guarantees, rule 14).
 
 /// A value being computed by a goroutine (the seed's future): start the work
 /// now, read the result later, as many times and from as many tasks as you

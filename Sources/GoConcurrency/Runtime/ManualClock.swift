@@ -16,7 +16,7 @@ import Synchronization
 /// ``GoRuntime/init(processors:clock:)``, for tests of code that uses timers.
 ///
 /// On such a runtime, ``sleep(for:file:line:)``, ``Timer``, ``Ticker``,
-/// ``after(_:)``, ``afterFunc(_:_:)`` and a select's ``after(_:_:)`` case
+/// ``after(_:)``, ``afterFunc(_:_:)`` and a select's ``after(_:_:)-(_,SelectHandler<Result>)`` case
 /// count this clock's time, so a test decides exactly when each fires:
 ///
 ///     let clock = ManualClock()

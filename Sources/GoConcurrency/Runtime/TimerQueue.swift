@@ -15,7 +15,7 @@
 // - Actions run with no lock held, on the processor that found them due.
 // - Cancelled entries are dropped when they reach the top, and the whole heap is
 //   rebuilt without them once they are more than half of it, so a loop of
-//   selects whose timeouts never fire does not grow memory (rule 25).
+//   selects whose timeouts never fire does not grow memory (Guarantees, rule 25).
 // - Deadlines are in the queue's time: `Monotonic` nanoseconds, or those of
 //   its `ManualClock` on a runtime made for tests. Whatever arms a timer reads
 //   "now" from the queue (`now()`), never from `Monotonic` directly.

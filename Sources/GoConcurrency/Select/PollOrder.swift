@@ -1,7 +1,7 @@
 // The random order in which a select looks at its cases (Go's pollorder).
 //
 // A uniform random permutation (Fisher-Yates), so that among the cases ready
-// at once each is first with equal chance (rule 17). Up to 16 cases it lives in
+// at once each is first with equal chance (Guarantees, rule 17). Up to 16 cases it lives in
 // one UInt64, four bits a case; each swap draws from 16 fresh random bits by
 // multiply-shift (bias below 16/65536 of a share, far inside Go's bound; no
 // division). Larger selects use an array.

@@ -2,13 +2,13 @@
 // the one that happens (Go's selectgo).
 //
 // The algorithm, after crossbeam-channel's and Go's:
-//  0. Evaluate every case once, in source order (rule 16), and shuffle the
-//     poll order (rule 17).
+//  0. Evaluate every case once, in source order (Guarantees, rule 16), and shuffle the
+//     poll order (Guarantees, rule 17).
 //  1. Poll the enabled channel cases in that order, each under its own
 //     channel's lock; the first that can complete, completes. Otherwise, if
 //     there is a default, poll once more with every channel locked (in
 //     address order, as Go does), so that "nothing was ready" is true at one
-//     instant (rule 24), and take the default (rule 18). Otherwise take an
+//     instant (Guarantees, rule 24), and take the default (Guarantees, rule 18). Otherwise take an
 //     expired timeout.
 //  2. Park: publish one waiter and queue one node per case on its channel.
 //     Queuing re-checks readiness under that channel's lock; a case that became
@@ -17,7 +17,7 @@
 //     From the first queued node on, any channel operation may claim the
 //     waiter for its case; the claim is a compare-and-swap, so exactly one
 //     case (or the timeout, or cancellation) wins.
-//  3. Woken: take every losing node out of its queue (rule 23), disarm the
+//  3. Woken: take every losing node out of its queue (Guarantees, rule 23), disarm the
 //     timer, and run the winner's handler.
 // Only that last poll before a default holds several channel locks; nothing
 // is resumed while it does, and no task is spawned.
@@ -32,7 +32,7 @@
 ///     }
 ///
 /// - When several cases are ready, one is chosen uniformly at random.
-/// - With an ``otherwise(_:)`` case, select never blocks.
+/// - With an ``otherwise(_:)-(SelectHandler<Result>)`` case, select never blocks.
 /// - A receive case on a closed channel is always ready and gets `nil`; a send
 ///   case on a closed channel is ready and throws ``ChannelError/sendOnClosedChannel``.
 /// - A select with no enabled case (and no timeout) blocks until cancelled.
@@ -187,7 +187,7 @@ enum Select {
     }
 
     /// Step 3: the waiter was claimed. Disarms the timer and takes every
-    /// losing node out of its queue (rule 23); returns the outcome.
+    /// losing node out of its queue (Guarantees, rule 23); returns the outcome.
     @inlinable @inline(never)
     static func finishWaiting<Result>(
         _ waiter: Waiter, _ cases: SelectCases<Result>, _ plan: SelectPlan,

@@ -11,8 +11,10 @@ public typealias ReceiveHandler<Element, Result> = nonisolated(nonsending) (Elem
 
 /// One case of ``select(file:line:_:)``.
 ///
-/// Make cases with ``Chan/onReceive(_:)``, ``Chan/onSend(_:_:)``,
-/// ``after(_:_:)`` and ``otherwise(_:)``. A case made from an optional channel
+/// Make cases with ``Chan/onReceive(_:)-(ReceiveHandler<Element,Result>)``,
+/// ``Chan/onSend(_:_:)-(_,SelectHandler<Result>)``,
+/// ``after(_:_:)-(_,SelectHandler<Result>)`` and
+/// ``otherwise(_:)-(SelectHandler<Result>)``. A case made from an optional channel
 /// with `channel?.onReceive { ... }` is *disabled* when the channel is `nil`:
 /// it is never chosen, as Go's nil channel never is.
 public struct SelectCase<Result> {
@@ -61,7 +63,7 @@ enum SelectStep {
     /// The node that was claimed for this case: collect its outcome.
     case finish(WaitNode)
     /// Poll while the select holds the channel's lock: the atomic poll of a
-    /// select with a default (rule 24).
+    /// select with a default (Guarantees, rule 24).
     case pollLocked
 }
 

@@ -1,6 +1,6 @@
 // What a select works out once, before its first poll (step 0): how many
 // channel cases it has, where its default and timeout cases are, when the
-// timeout falls due, and the random order of its polls (rule 17).
+// timeout falls due, and the random order of its polls (Guarantees, rule 17).
 
 @usableFromInline
 struct SelectPlan {
@@ -16,7 +16,7 @@ struct SelectPlan {
     @usableFromInline let deadline: UInt64
     @usableFromInline let order: PollOrder
 
-    /// Evaluates the cases once, in source order (rule 16).
+    /// Evaluates the cases once, in source order (Guarantees, rule 16).
     @inlinable @inline(__always)
     init<Result>(_ cases: borrowing SelectCases<Result>) {
         var channelCases = 0

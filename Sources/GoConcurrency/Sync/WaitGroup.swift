@@ -15,7 +15,7 @@ extension Sync {
     ///     try await group.wait()
     ///
     /// Everything a goroutine did before its `done()` happens before the
-    /// `wait()` it releases returns (rule 34).
+    /// `wait()` it releases returns (Guarantees, rule 34).
     public final class WaitGroup: Sendable {
         private let storage = SyncStorage(0)
 

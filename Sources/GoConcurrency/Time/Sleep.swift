@@ -3,7 +3,7 @@
 /// Suspends the calling task for `duration` (Go: `time.Sleep(d)`), parked on
 /// the runtime's timers with the wait reason "sleep".
 ///
-/// A duration of zero or less returns at once (rule 32).
+/// A duration of zero or less returns at once (Guarantees, rule 32).
 ///
 /// - Throws: `CancellationError` if the task is cancelled while it sleeps.
 @inlinable

@@ -8,7 +8,7 @@
 ///
 /// A ticker never blocks: a receiver that falls behind loses ticks, and the
 /// next tick comes at the next multiple of the period rather than in a burst
-/// (rule 31). After ``stop()`` or ``reset(every:)`` returns, no tick of the
+/// (Guarantees, rule 31). After ``stop()`` or ``reset(every:)`` returns, no tick of the
 /// earlier setting can be received. A ticker nobody references is reclaimed.
 public final class Ticker: Sendable {
     public typealias Instant = ContinuousClock.Instant

@@ -10,12 +10,12 @@
 //   the current one does nothing, so no value from an earlier setting is sent.
 // - A fire sends into the channel while holding `lock`, and stop and reset
 //   empty the channel's buffer while holding it: once stop or reset returns,
-//   no value of the earlier setting can be received (rules 28, 29). Lock order:
+//   no value of the earlier setting can be received (Guarantees, rules 28, 29). Lock order:
 //   this lock, then the channel's. A receiver woken by the send is resumed
 //   after both are released.
 // - The channel owns the core (`ChannelStorage.timer`); the core and its heap
 //   entry refer to the channel and the core weakly, so a timer nobody
-//   references is deallocated and its entry cancelled (rule 30).
+//   references is deallocated and its entry cancelled (Guarantees, rule 30).
 
 import Synchronization
 
@@ -131,7 +131,7 @@ final class TimerCore: @unchecked Sendable {
             wake = send(instant)
         case .ticker(let period):
             // The next tick is one period after this one, skipping the periods
-            // that already passed (rule 31): no burst after a stall.
+            // that already passed (Guarantees, rule 31): no burst after a stall.
             let next = TimerCore.nextTick(after: deadline, period: period, now: queue.now())
             let nextInstant = instant.advanced(by: .nanoseconds(Int64(clamping: next &- deadline)))
             armLocked(at: next, instant: nextInstant)

@@ -9,6 +9,7 @@ extension Examples {
             name: "buffering",
             section: "通道缓冲",
             title: "Channel buffering: one value",
+            shows: "A channel with a buffer of one: the send returns at once because the value waits in the buffer, and the receive takes it afterwards, in the same goroutine.",
             seed: "无缓冲的意味着只有在对应的接收(<-chan)通道准备好接收时,才允许发送(chan <-),可缓存通道允许在没有对应接收方的情况下,缓存限定数量的值。",
             go: """
                 func main() {
@@ -26,6 +27,7 @@ extension Examples {
             name: "buffering-two",
             section: "通道缓冲",
             title: "Channel buffering: two values",
+            shows: "A buffer of two takes two sends with no receiver waiting; the receives then take the values in the order they were sent.",
             seed: "可缓存通道允许在没有对应接收方的情况下,缓存限定数量的值。",
             go: """
                 func main() {
@@ -43,6 +45,7 @@ extension Examples {
             name: "buffering-one-too-many",
             section: "通道缓冲",
             title: "One receive too many (deadlock)",
+            shows: "A third receive from a buffer that held two values waits for ever: the runtime reports the deadlock as Go does, after the two values printed.",
             // The seed writes 多接受 (accept) for 多接收 (receive).
             seed: "要是多接收一个fmt.Println(<-messages),会打印出buffered channel,然后报同样的error",
             go: """

@@ -9,6 +9,7 @@ extension Examples {
             name: "channels",
             section: "channel",
             title: "Channels: ping",
+            shows: "An unbuffered channel: the goroutine's send waits for the main goroutine's receive, and the value passes from one to the other. `receive()` returns an optional: `nil` only once the channel is closed.",
             seed: "默认发送和接收操作是阻塞的,直到发送方和接收方都准备完毕。",
             go: """
                 func main() {
@@ -25,6 +26,7 @@ extension Examples {
             name: "unreceived-send",
             section: "channel",
             title: "A send that nobody receives (deadlock)",
+            shows: "A send on an unbuffered channel that nobody receives waits for ever. As in Go, the runtime sees that every goroutine is asleep and ends the program with \"fatal error: all goroutines are asleep - deadlock!\", a dump of the goroutines and exit status 2.",
             seed: "所以你要是这么写:是一辈子都不会执行到print的(会死锁)",
             go: """
                 func main() {
@@ -48,6 +50,7 @@ extension Examples {
             name: "select-send-default",
             section: "channel",
             title: "A send that never blocks: select with default",
+            shows: "A select with a default case (`otherwise`) never blocks: nobody is ready to receive, so the send case cannot proceed and the default case runs.",
             seed: "解决方法:1. 用带缓存的chan; 2. 使用带有default的select发送",
             go: """
                 messages := make(chan string)    // +

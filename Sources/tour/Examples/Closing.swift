@@ -8,6 +8,7 @@ extension Examples {
             name: "closing",
             section: "通道关闭",
             title: "Closing channels: range over a closed buffered channel",
+            shows: "A closed channel still hands out the values in its buffer: closing stops sends, not receives, and the range ends once the buffer is empty.",
             seed: "一个非空的通道也是可以关闭的,但是通道中剩下的值仍然可以被接收到",
             go: """
                 queue := make(chan string, 2)

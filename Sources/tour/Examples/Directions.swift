@@ -8,6 +8,7 @@ extension Examples {
             name: "directions",
             section: "发送方向",
             title: "Channel directions: ping and pong",
+            shows: "Send-only and receive-only views of a channel (`SendOnlyChan`, `ReceiveOnlyChan`, Go's `chan<-` and `<-chan`): a function given one cannot use the channel the other way; that is checked by the compiler.",
             seed: "可以指定这个通道是不是只用来发送或者接收值。这个特性提升了程序的类型安全性。",
             go: """
                 func ping(pings chan<- string, msg string) {

@@ -5,6 +5,9 @@
 /// To add a section of the seed: write `Examples/<Section>.swift` with
 /// `extension Examples { static let <section>: [Example] = [...] }` (one
 /// ``Example`` and one ``TourProgram`` per Go program) and add it to ``all``.
+/// The tour shows each program's code by reading it from its source file
+/// (``SwiftSource``): declare it as `struct Name: TourProgram {` in column 0,
+/// closed by a `}` in column 0, with its doc comment right above.
 enum Examples {
     static let all: [Example] = {
         let all = scheduler      // goroutine实现基础

@@ -8,6 +8,7 @@ extension Examples {
             name: "go-block",
             section: "go块",
             title: "Go block",
+            shows: "`go { }` starts a goroutine, as Go's `go func() { ... }()` does: it sends three numbers on an unbuffered channel and closes it, and `for await` on the channel is Go's `for range`, ending when the channel is closed and drained.",
             seed: "go的用法很简单,如下. 如果没有最外面的括号{}(),会显示go块必须是一个函数调用.",
             go: """
                 nums := []int{1, 2, 3}    // +

@@ -11,6 +11,7 @@ extension Examples {
             name: "generator",
             section: "生成器",
             title: "Generator: random numbers as a service",
+            shows: "A generator: a function that starts a goroutine and returns the channel it sends on; each receive asks for the next value. The library's `Generator` does the same and stops its goroutine when the consumer goes.",
             seed: "类似于提供了一个服务,不过只是适用于调用不是很频繁",
             go: """
                 func rand_generator_2() chan int {
@@ -37,6 +38,7 @@ extension Examples {
             name: "multiplexing",
             section: "多路复用",
             title: "Multiplexing: two generators merged into one channel",
+            shows: "Multiplexing: two generators' channels merged into one by forwarding goroutines, so the consumer reads from either with one receive (`merge` in the library).",
             seed: "多路复用技术可以用来整合多个通道。其实就是整合了多个上面的生成器",
             go: """
                 // The seed names the two generators rand_generator_1 and
@@ -75,6 +77,7 @@ extension Examples {
             name: "future",
             section: "Furture技术",
             title: "Future: call now, supply the argument later",
+            shows: "A future: the call starts now on a goroutine, the caller supplies its argument and reads its result later over channels (`Future` in the library).",
             seed: "可以在不准备好参数的情况下调用函数。函数调用和函数参数准备这两个过程可以完全解耦。",
             go: """
                 type query struct {
@@ -106,6 +109,7 @@ extension Examples {
             name: "chain-filter",
             section: "Chain Filter技术",
             title: "Chain filter: the prime sieve, ten filters",
+            shows: "A chain of filters connected by channels: the prime sieve. Each prime found adds a goroutine that filters its multiples out of the numbers flowing through (`stage` in the library).",
             seed: "程序创建了10个Filter,每个分别过滤一个素数,所以可以输出前10个素数。",
             go: """
                 func Generate(ch chan<- int) {
@@ -144,6 +148,7 @@ extension Examples {
             name: "shared-variable",
             section: "共享变量",
             title: "Shared variable: one goroutine owns the value",
+            shows: "A variable shared by owning it: one goroutine holds the value, and reads and writes are requests sent to it over channels, so no lock is needed (`SharedVariable` in the library).",
             seed: "有些时候使用共享变量可以让代码更加简洁",
             go: """
                 type sharded_var struct {

@@ -8,6 +8,7 @@ extension Examples {
             name: "non-blocking-receive",
             section: "非阻塞通道操作",
             title: "Non-blocking receive",
+            shows: "A non-blocking receive: a select with a receive case and a default case; no value is waiting, so the default case runs.",
             seed: "default,当监听的channel都没有准备好的时候,默认执行的.",
             go: """
                 messages := make(chan string)    // +
@@ -25,6 +26,7 @@ extension Examples {
             name: "channel-full",
             section: "非阻塞通道操作",
             title: "Is the channel full?",
+            shows: "Whether a channel is full: a send case with a default in one select; the buffer of one already holds a value, so the default case runs.",
             seed: "可以使用 select 语句来检测 chan 是否已经满了",
             go: """
                 ch := make (chan int, 1)

@@ -16,6 +16,7 @@ extension Examples {
             name: "pool",
             section: "Pooling",
             title: "Pooling: 25 goroutines share a pool of 2 connections",
+            shows: "The Pooling pattern (`ResourcePool`): 25 goroutines share database connections; one that finds no idle connection makes a new one, at most two are kept idle when released, and the rest are closed. The order varies from run to run, so the outputs are shown but not compared.",
             seed: "当你有一些特定的资源要共享,比如数据库连接或者内存buffers,这个模式就非常有用。goroutine要用一个资源,就去pool中去拿,用完了就还回去.",
             go: """
                 const (
@@ -188,6 +189,7 @@ extension Examples {
             name: "work",
             section: "Work",
             title: "Work: two goroutines take names from an unbuffered channel",
+            shows: "The Work pattern (`WorkPool`): two worker goroutines take jobs from an unbuffered channel, so `run` returns once a worker has taken the job, and at most two names print at a time.",
             seed: "Run函数提交任务到pool中去。注意这个work是一个unbuffered channel,所以得等一个goroutine把它取走,否则会阻塞住.",
             go: """
                 var names = []string{"steve", "bob", "mary", "therese", "jason"}
@@ -292,6 +294,7 @@ extension Examples {
             name: "runner",
             section: "Runner",
             title: "Runner: three tasks, a 3 s timeout, and Ctrl-C",
+            shows: "The Runner pattern (`Runner`): tasks run one after another under an overall timeout, and Ctrl-C stops the run before the next task. It exits with status 1 on timeout and 2 on Ctrl-C, as the seed's program does; press Ctrl-C within three seconds to see it.",
             seed: "这个程序就可以监控和中断你的程序,如果你的程序运行的太久了. (interrupt: 接收系统的终止信号(比如ctrl-c); timeout: 当超时了之后,系统就优雅的退出)",
             go: """
                 const timeout = 3 * time.Second
@@ -371,6 +374,7 @@ extension Examples {
             name: "dispatcher",
             section: "另一种worker的写法",
             title: "Worker/Dispatcher: a job queue, a dispatcher and a pool of workers",
+            shows: "The Worker/Dispatcher pattern (`Dispatcher`): jobs go to a queue, a dispatcher hands each one to a free worker from a pool of workers, and stopping drains the queue before the workers end.",
             seed: "创建一个二级channel系统,一个来queue job,另外一个来控制使用多少个worker来并发操作JobQueue。",
             go: """
                 var (

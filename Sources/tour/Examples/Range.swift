@@ -8,6 +8,7 @@ extension Examples {
             name: "range-deadlock",
             section: "range",
             title: "Range over a channel nobody closes (deadlock)",
+            shows: "Ranging over a channel that nobody closes (the sends and the close are commented out) waits for ever: the runtime reports the deadlock and exits with status 2, as Go does.",
             // The seed writes "deadloc".
             seed: "用于channel的range是阻塞的.下面程序会显示deadlock,去掉注释就好了.",
             go: """
@@ -33,6 +34,7 @@ extension Examples {
             name: "range",
             section: "range",
             title: "Range over a channel (comments removed)",
+            shows: "Ranging over a closed buffered channel: `for await` takes the values still in the buffer, then ends because the channel is closed.",
             seed: "去掉注释就好了.",
             go: """
                 queue := make(chan string, 2)

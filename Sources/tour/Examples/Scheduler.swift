@@ -16,6 +16,7 @@ extension Examples {
             name: "gomaxprocs",
             section: "goroutine实现基础",
             title: "One logical processor: goroutines take turns, the last one started first",
+            shows: "With one logical processor (GOMAXPROCS 1) two goroutines cannot run at the same time: each prints all its letters before the other starts, and the goroutine started last runs first, because a new goroutine takes its processor's runnext slot. Same output as Go, letter for letter.",
             seed: "GOMAXPROCS可以修改调度器使用logical processors的数量.",
             go: """
                 runtime.GOMAXPROCS(1)                                   // +
@@ -48,6 +49,7 @@ extension Examples {
             name: "syscall",
             section: "goroutine实现基础",
             title: "A blocking system call hands its processor to another thread",
+            shows: "A goroutine blocked in a system call (read(2) on an empty pipe) does not hold up the others: wrapped in `blocking { }`, the call hands the only processor to another thread, so the second goroutine runs and writes what the first one is waiting to read.",
             seed: "每当goroutine进行一个阻塞的syscall,调度器就把这个线程(M2)和这个goroutine(G4) 和逻辑processor 分离(detach),然后创建一个新的线程(M3)去服务这个processor,再从local run queue中选择另一个goroutine去运行.",
             go: """
                 runtime.GOMAXPROCS(1)                                   // +

@@ -8,6 +8,7 @@ extension Examples {
             name: "select",
             section: "select",
             title: "Select: two goroutines sleeping 1 s and 2 s",
+            shows: "`select` waits on several channel operations at once and runs the case of the first that is ready: \"one\" arrives after one second, \"two\" after two, so the loop prints them in that order and takes two seconds in all, not three.",
             seed: "Go 的select 让你可以同时等待多个通道操作。",
             go: """
                 c1 := make(chan string)    // +

@@ -8,6 +8,7 @@ extension Examples {
             name: "synchronization",
             section: "通道同步",
             title: "Channel synchronization: worker and done",
+            shows: "A channel used to wait for a goroutine to finish: the worker prints, sleeps a second, and sends on `done`; the main goroutine blocks on the receive until it does.",
             seed: "使用通道同步,如果你把 <- done 这行代码从程序中移除,程序甚至会在 worker还没开始运行时就结束了。",
             // The seed's last comment reads "知道worker执行完毕": 知道 (know) is a
             // typo for 直到 (until).

@@ -8,6 +8,7 @@ extension Examples {
             name: "timeouts",
             section: "超时处理",
             title: "Timeouts: time.After in select",
+            shows: "A timeout: the select has a receive case and an `after` case (Go's `time.After`); the result takes two seconds, the timeout one, so the timeout wins.",
             seed: "其中time.After返回<-chan Time,直接向select发送消息",
             go: """
                 c1 := make(chan string, 1)       // +

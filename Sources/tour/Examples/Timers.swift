@@ -8,6 +8,7 @@ extension Examples {
             name: "timers",
             section: "定时器",
             title: "Timers: wait for one event, or stop it before it fires",
+            shows: "A `Timer` delivers one value on its channel when it fires: the first is waited for; the second is stopped before it fires, so its goroutine never prints.",
             seed: "定时器表示在未来某一时刻的独立事件。你告诉定时器需要等待的时间,然后它将提供一个用于通知的通道。定时器是可以在它失效之前把它给取消的",
             go: """
                 timer1 := time.NewTimer(time.Second * 2)
@@ -33,6 +34,7 @@ extension Examples {
             name: "tickers",
             section: "打点器",
             title: "Tickers: a value every 500 ms until stopped",
+            shows: "A `Ticker` delivers a value at every period until it is stopped: three ticks in 1.6 seconds, then stop. Go prints wall-clock times, which differ from run to run, so the outputs are shown but not compared.",
             seed: "打点器和定时器的机制有点相似:一个通道用来发送数据。这里我们在这个通道上使用内置的 range 来迭代值每隔500ms 发送一次的值。打点器可以和定时器一样被停止。一旦一个打点停止了,将不能再从它的通道中接收到值。",
             go: """
                 ticker := time.NewTicker(time.Millisecond * 500)

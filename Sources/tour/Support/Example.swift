@@ -39,6 +39,9 @@ struct Example: Sendable {
     let section: String
     /// A short English title.
     let title: String
+    /// What the example shows, in English: what to look at in its code and
+    /// its output.
+    let shows: String
     /// The seed's words that introduce the code (Chinese, its typos fixed).
     let seed: String
     /// The Go code, as the seed has it. Lines ending in `// +` are not in the
@@ -52,6 +55,12 @@ struct Example: Sendable {
     let pending: String?
     /// The Swift program's source file, relative to the package.
     let swiftFile: String
+    /// The Swift program's type: the `struct` whose ``TourProgram/main()`` plays
+    /// the Go program.
+    let programName: String
+    /// Where this example was registered, as compiled (`#filePath`): where
+    /// ``swiftCode`` looks for the program's source.
+    let registeredIn: String
 
     private let makeProgram: @Sendable (Output, TourTime) -> any TourProgram
 
@@ -59,6 +68,7 @@ struct Example: Sendable {
         name: String,
         section: String,
         title: String,
+        shows: String,
         seed: String,
         go: String,
         goOutput: String,
@@ -70,18 +80,25 @@ struct Example: Sendable {
         self.name = name
         self.section = section
         self.title = title
+        self.shows = shows
         self.seed = seed
         self.go = go
         self.goOutput = goOutput
         self.check = check
         self.pending = pending
-        let components = filePath.split(separator: "/", omittingEmptySubsequences: false)
-        if let sources = components.lastIndex(of: "Sources") {
-            self.swiftFile = components[sources...].joined(separator: "/")
-        } else {
-            self.swiftFile = filePath
-        }
+        self.swiftFile = SwiftSource.packageRelative(filePath)
+        self.programName = String(describing: Program.self)
+        self.registeredIn = filePath
         self.makeProgram = { Program(fmt: $0, time: $1) }
+    }
+
+    /// The Swift program's code, read from the source file it was compiled
+    /// from, with that file (relative to the package); `nil` when the sources
+    /// are not where the tour was built (a binary moved elsewhere).
+    var swiftCode: (code: String, file: String)? {
+        SwiftSource.declaration(of: programName, near: registeredIn).map {
+            ($0.code, SwiftSource.packageRelative($0.path))
+        }
     }
 
     /// Whether the Swift program is played (not pending).

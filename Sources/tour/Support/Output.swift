@@ -24,6 +24,10 @@ final class Output: Sendable {
         var text = ""
         /// Whether the echo is at the start of a line (its prefix is due).
         var echoAtLineStart = true
+        /// Lines echoed so far (a line counts once it starts).
+        var echoedLines = 0
+        /// Lines printed past ``Output/echoLineLimit``: recorded, not echoed.
+        var hiddenLines = 0
     }
 
     // Invariant: `text` is everything printed so far, in the order the calls
@@ -33,11 +37,22 @@ final class Output: Sendable {
 
     /// Written before every echoed line; `nil` records without echoing.
     let echoPrefix: String?
+    /// How many lines the echo shows; the rest are only recorded (and
+    /// counted in ``hiddenLines``). `nil`: every line.
+    let echoLineLimit: Int?
 
-    /// - Parameter echoPrefix: When not `nil`, each printed line is also
-    ///   written to standard output, after this prefix, as soon as it is printed.
-    init(echoPrefix: String? = nil) {
+    /// - Parameters:
+    ///   - echoPrefix: When not `nil`, each printed line is also written to
+    ///     standard output, after this prefix, as soon as it is printed.
+    ///   - echoLineLimit: The most lines to echo; `nil` echoes every line.
+    init(echoPrefix: String? = nil, echoLineLimit: Int? = nil) {
         self.echoPrefix = echoPrefix
+        self.echoLineLimit = echoLineLimit
+    }
+
+    /// How many lines were recorded but not echoed (past ``echoLineLimit``).
+    var hiddenLines: Int {
+        state.withLock { $0.hiddenLines }
     }
 
     /// Go's `fmt.Print`: the operands' default formats, with a space between
@@ -88,7 +103,10 @@ final class Output: Sendable {
     func finishEcho() -> Bool {
         guard echoPrefix != nil else { return false }
         return state.withLock { state in
-            if state.echoAtLineStart { return false }
+            if state.echoAtLineStart || state.hiddenLines > 0 {
+                state.echoAtLineStart = true
+                return false
+            }
             Swift.print("")
             state.echoAtLineStart = true
             return true
@@ -102,11 +120,16 @@ final class Output: Sendable {
             var echoed = ""
             for character in chunk {
                 if state.echoAtLineStart {
-                    // An empty line gets the prefix without its trailing spaces.
-                    echoed += character == "\n" ? Output.trimmed(echoPrefix) : echoPrefix
                     state.echoAtLineStart = false
+                    if let echoLineLimit, state.echoedLines >= echoLineLimit {
+                        state.hiddenLines += 1
+                    } else {
+                        state.echoedLines += 1
+                        // An empty line gets the prefix without its trailing spaces.
+                        echoed += character == "\n" ? Output.trimmed(echoPrefix) : echoPrefix
+                    }
                 }
-                echoed.append(character)
+                if state.hiddenLines == 0 { echoed.append(character) }
                 if character == "\n" { state.echoAtLineStart = true }
             }
             Swift.print(echoed, terminator: "")

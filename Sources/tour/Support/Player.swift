@@ -22,6 +22,15 @@ struct Player {
     let time: TourTime
     /// The route the tour runs on, for examples played in a child process.
     var route: GoRuntime.Route = .executorPreference
+    /// Whether outputs are shown whole; by default a long one shows its
+    /// first ``headLines`` and last ``tailLines`` lines and how many are left
+    /// out between (the comparison with Go's always takes every line).
+    var fullOutput = false
+    /// How many lines a long output shows at its start, and at its end.
+    static let headLines = 12, tailLines = 4
+    /// How many lines of an output are echoed live before the rest waits
+    /// for its end; `nil`: every line.
+    var outputLineLimit: Int? { fullOutput ? nil : Player.headLines }
     /// Column where the live output and Go's output are indented.
     static let gutter = "    │ "
     static let rule = String(repeating: "─", count: 72)
@@ -31,7 +40,10 @@ struct Player {
         if examples.count > 1 {
             let sections = examples.map(\.section)
             print("GoConcurrency tour: the examples of 「Go Concurrency 实战」, \(sections.first!) to \(sections.last!), played in Swift.")
-            print("Each shows the seed's Go code, what the Swift program prints (live), what Go prints, and whether they match.")
+            print("Each says what it shows, then gives the seed's Go code, the Swift program that plays it, what the Swift program prints (live), what Go prints, and whether they match.")
+            if !fullOutput {
+                print("A long output shows its first \(Player.headLines) and last \(Player.tailLines) lines; --full-output shows every line.")
+            }
             print()
         }
         var verdicts: [Verdict] = []
@@ -47,7 +59,9 @@ struct Player {
         print(Player.rule)
         print("\(number)/\(total)  \(example.name): \(example.title)   「\(example.section)」")
         print(Player.rule)
-        print("seed: \(example.seed)")
+        print(example.shows)
+        print()
+        print("The seed says: \(example.seed)")
         print()
         print("Go:")
         print(Player.indent(example.go, with: "    "))
@@ -55,18 +69,25 @@ struct Player {
             print("    (lines ending in // + are not in the seed: they complete its fragment)")
         }
         print()
+        if let (code, file) = example.swiftCode {
+            print("Swift (\(file)):")
+            print(Player.indent(code, with: "    "))
+        } else {
+            print("Swift: \(example.programName) in \(example.swiftFile) (the sources are not where this tour was built; run `swift run tour` in a clone of GoConcurrency to see the code).")
+        }
+        print()
 
         var swiftText: String?
         var verdict: Verdict
         if let pending = example.pending {
-            print("Swift (\(example.swiftFile)): not played yet, \(pending).")
+            print("Swift: not played yet, \(pending).")
             verdict = .pending
         } else if example.check == .deadlock {
-            print("Swift (\(example.swiftFile)), in a child process, prints:")
+            print("Swift prints (in a child process):")
             do {
                 let outcome = try ChildProcess.play(example, time: time, route: route)
                 let text = outcome.standardOutput + outcome.standardError
-                print(Player.indent(text, with: Player.gutter, markMissingNewline: true))
+                print(Player.indent(text, with: Player.gutter, markMissingNewline: true, lineLimit: outputLineLimit))
                 print(Player.gutter + "(exit status \(outcome.status))")
                 swiftText = text
                 verdict = ChildProcess.endsLikeGo(outcome, goOutput: example.goOutput) ? .same : .different
@@ -74,8 +95,8 @@ struct Player {
                 verdict = .failed("\(error)")
             }
         } else {
-            print("Swift (\(example.swiftFile)) prints:")
-            let fmt = Output(echoPrefix: Player.gutter)
+            print("Swift prints:")
+            let fmt = Output(echoPrefix: Player.gutter, echoLineLimit: outputLineLimit)
             let clock = ContinuousClock()
             let start = clock.now
             var exitStatus: Int32?
@@ -95,6 +116,15 @@ struct Player {
             if fmt.finishEcho() {
                 print(Player.gutter + "(no newline at the end)")
             }
+            let hidden = fmt.hiddenLines
+            if hidden > 0 {
+                // The echo stopped after the head: the end of the output now.
+                let tail = min(hidden, Player.tailLines)
+                if hidden > tail {
+                    print(Player.gutter + Player.hiddenNote(hidden - tail))
+                }
+                print(Player.indent(fmt.lines.suffix(tail).joined(separator: "\n") + "\n", with: Player.gutter))
+            }
             if fmt.text.isEmpty {
                 print(Player.gutter + "(nothing)")
             }
@@ -108,7 +138,7 @@ struct Player {
         print()
 
         print("Go prints:")
-        print(Player.indent(example.goOutput, with: Player.gutter, markMissingNewline: true))
+        print(Player.indent(example.goOutput, with: Player.gutter, markMissingNewline: true, lineLimit: outputLineLimit))
         print()
 
         switch verdict {
@@ -178,13 +208,25 @@ struct Player {
         print(summary + ".")
     }
 
-    static func indent(_ text: String, with prefix: String, markMissingNewline: Bool = false) -> String {
+    /// `text` with `prefix` before each line. When it has more than
+    /// `lineLimit` + ``tailLines`` + 1 lines, only its first `lineLimit` and
+    /// last ``tailLines`` lines, with a note of how many are left out between.
+    static func indent(_ text: String, with prefix: String, markMissingNewline: Bool = false, lineLimit: Int? = nil) -> String {
         var lines = Output.lines(of: text).map { $0.isEmpty ? Output.trimmed(prefix) : prefix + $0 }
         if lines.isEmpty { lines = [prefix + "(nothing)"] }
         if markMissingNewline, !text.isEmpty, !text.hasSuffix("\n") {
             lines.append(prefix + "(no newline at the end)")
         }
+        if let lineLimit, lines.count > lineLimit + tailLines + 1 {
+            let hidden = lines.count - lineLimit - tailLines
+            lines.replaceSubrange(lineLimit..<(lineLimit + hidden), with: [prefix + hiddenNote(hidden)])
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// What stands for the lines of an output the tour does not show.
+    static func hiddenNote(_ count: Int) -> String {
+        "… \(count) more line\(count == 1 ? "" : "s") (--full-output shows every line) …"
     }
 
     static func format(_ duration: Duration) -> String {
