@@ -31,7 +31,7 @@ public final class Generator<Element: Sendable>: AsyncSequence, Sendable {
     /// Starts `body` as a goroutine; `bufferSize` values may be produced ahead.
     public init(
         bufferSize: Int = 0,
-        on runtime: GoRuntime = .shared,
+        on runtime: GoRuntime? = nil,
         file: StaticString = #fileID,
         line: UInt = #line,
         _ body: @escaping @Sendable (_ yield: @Sendable (Element) async throws -> Bool) async throws -> Void

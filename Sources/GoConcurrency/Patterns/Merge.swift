@@ -9,7 +9,7 @@
 public func merge<Element: Sendable>(
     _ inputs: [ReceiveOnlyChan<Element>],
     bufferSize: Int = 0,
-    on runtime: GoRuntime = .shared
+    on runtime: GoRuntime? = nil
 ) -> ReceiveOnlyChan<Element> {
     let out = Chan<Element>(capacity: bufferSize)
     let forwarding = Sync.WaitGroup()
@@ -31,7 +31,7 @@ public func merge<Element: Sendable>(
 public func merge<Element: Sendable>(
     _ inputs: ReceiveOnlyChan<Element>...,
     bufferSize: Int = 0,
-    on runtime: GoRuntime = .shared
+    on runtime: GoRuntime? = nil
 ) -> ReceiveOnlyChan<Element> {
     merge(inputs, bufferSize: bufferSize, on: runtime)
 }

@@ -19,7 +19,7 @@
 public func stage<Input: Sendable, Output: Sendable>(
     _ input: ReceiveOnlyChan<Input>,
     bufferSize: Int = 0,
-    on runtime: GoRuntime = .shared,
+    on runtime: GoRuntime? = nil,
     _ transform: @escaping @Sendable (Input) async throws -> Output?
 ) -> ReceiveOnlyChan<Output> {
     let out = Chan<Output>(capacity: bufferSize)
