@@ -95,7 +95,9 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
 
     public let configuration: Configuration
     private let handler: @Sendable (Job) async -> Void
-    private let runtime: GoRuntime
+    /// Where `start` starts the goroutines; nil: the runtime of the
+    /// goroutine that calls `start` (or `stop`, if it starts them).
+    private let runtime: GoRuntime?
     private let jobQueue: Chan<Job>
     /// Free workers' job channels.
     private let workerPool: Chan<Chan<Job>>
@@ -112,9 +114,12 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// goroutine only, read by `stop` after it has finished.
     private var setAside: [Job] = []
 
+    /// A dispatcher whose workers run `handler` on each job. Its goroutines
+    /// start with ``start()`` on `runtime`; without it, on the runtime of the
+    /// goroutine that calls `start` (``GoRuntime/shared`` outside goroutines).
     public init(
         configuration: Configuration,
-        on runtime: GoRuntime = .shared,
+        on runtime: GoRuntime? = nil,
         handler: @escaping @Sendable (Job) async -> Void
     ) {
         self.configuration = configuration

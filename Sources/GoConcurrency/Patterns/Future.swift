@@ -21,9 +21,16 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     /// Written once before `ready` closes; read after.
     private var result: Result<Value, any Error>?
 
-    /// Starts `work` as a goroutine.
+    /// Starts `work` as a goroutine: without `on`, on the runtime of the
+    /// goroutine that makes the future (``GoRuntime/shared`` outside
+    /// goroutines).
+    ///
+    /// The goroutine ends when `work` returns, whether or not anyone reads the
+    /// value (it only stores the result and closes a channel, which never
+    /// waits): a future nobody reads leaks nothing. To stop work that may
+    /// wait for long, let it select on a `done` channel of yours.
     public init(
-        on runtime: GoRuntime = .shared,
+        on runtime: GoRuntime? = nil,
         file: StaticString = #fileID,
         line: UInt = #line,
         _ work: @escaping @Sendable () async throws -> Value

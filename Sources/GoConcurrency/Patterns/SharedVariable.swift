@@ -17,8 +17,10 @@ public final class SharedVariable<Value: Sendable>: Sendable {
     private let writes = Chan<Value>()
     private let stopped = Chan<Void>()
 
-    /// Starts the owning goroutine with `initial`.
-    public init(_ initial: Value, on runtime: GoRuntime = .shared) {
+    /// Starts the owning goroutine with `initial`: without `on`, on the
+    /// runtime of the goroutine that makes the variable (``GoRuntime/shared``
+    /// outside goroutines). The goroutine ends when the variable is released.
+    public init(_ initial: Value, on runtime: GoRuntime? = nil) {
         let (reads, writes, stopped) = (self.reads, self.writes, self.stopped)
         go(on: runtime) {
             var value = initial

@@ -32,10 +32,11 @@ public final class WorkPool: Sendable {
     /// How many workers are running a task now.
     private let busy = Atomic<Int>(0)
 
-    /// Starts `count` worker goroutines.
+    /// Starts `count` worker goroutines: without `on`, on the runtime of the
+    /// goroutine that makes the pool (``GoRuntime/shared`` outside goroutines).
     ///
     /// - Precondition: `count > 0`.
-    public init(workers count: Int, on runtime: GoRuntime = .shared) {
+    public init(workers count: Int, on runtime: GoRuntime? = nil) {
         precondition(count > 0, "WorkPool: at least one worker, got \(count)")
         for _ in 0..<count {
             workers.go(on: runtime) { [self] in

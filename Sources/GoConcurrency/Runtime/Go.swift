@@ -41,12 +41,33 @@ public func go(
     // processors on every `go`.
     let starter = Goroutine.currentUnretained
     let location = SourceLocation(fileID: file, line: line)
-    // The chosen runtime, else the starter's, else the shared one; one call
-    // of the inlined `start` below, not one per case.
-    let runtime = chosen.map { Unmanaged.passUnretained($0) }
-        ?? starter.map { GoRuntime.unmanaged(id: $0._withUnsafeGuaranteedRef { $0.runtimeID }) }
-        ?? Unmanaged.passUnretained(GoRuntime.shared)
-    runtime._withUnsafeGuaranteedRef { start(body, on: $0, by: starter, at: location) }
+    // One call of the inlined `start` below, not one per case.
+    GoRuntime.startingOn(chosen, by: starter)._withUnsafeGuaranteedRef {
+        start(body, on: $0, by: starter, at: location)
+    }
+}
+
+extension GoRuntime {
+    /// The runtime that work started now by the calling code runs on:
+    /// `chosen`, else the runtime of the goroutine the caller belongs to, else
+    /// ``shared`` (a plain task or thread outside goroutines). `go` and every
+    /// helper that starts goroutines or tasks of its own (`Sync.WaitGroup.go`,
+    /// the patterns, `Sync.ErrorGroup`) resolve their `on`/`runtime`
+    /// parameter here, so that inside a checked run they all stay on its
+    /// runtime, whose deadlock check must see them.
+    static func startingOn(_ chosen: GoRuntime?) -> GoRuntime {
+        startingOn(chosen, by: Goroutine.currentUnretained).takeUnretainedValue()
+    }
+
+    /// The same, for `go`'s hot path: `starter` is the caller's goroutine,
+    /// and nothing is retained (a retain would bounce the shared runtime's
+    /// cache line between the processors on every `go`).
+    @inline(__always)
+    static func startingOn(_ chosen: GoRuntime?, by starter: Unmanaged<Goroutine>?) -> Unmanaged<GoRuntime> {
+        chosen.map { Unmanaged.passUnretained($0) }
+            ?? starter.map { unmanaged(id: $0._withUnsafeGuaranteedRef { $0.runtimeID }) }
+            ?? Unmanaged.passUnretained(shared)
+    }
 }
 
 @inline(__always)

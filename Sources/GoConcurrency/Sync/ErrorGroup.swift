@@ -23,14 +23,19 @@ extension Sync {
     /// must be cancellable, and GoConcurrency's channel operations, select,
     /// sleep and sync primitives throw `CancellationError` in a cancelled task.
     public final class ErrorGroup: @unchecked Sendable {
-        private let runtime: GoRuntime
+        /// Where members run; nil: the runtime of the goroutine that starts
+        /// each (see `init(runtime:)`).
+        private let runtime: GoRuntime?
         private let lock = Lock()
         private var firstError: (any Error)?
         private var tasks: [Int: Task<Void, Never>] = [:]
         private var nextMember = 0
         private let members = WaitGroup()
 
-        public init(runtime: GoRuntime = .shared) {
+        /// Members run on `runtime`'s processors; without it, each on the
+        /// runtime of the goroutine that starts it (``GoRuntime/shared``
+        /// outside goroutines), as goroutines started with `go` do.
+        public init(runtime: GoRuntime? = nil) {
             self.runtime = runtime
         }
 
@@ -41,7 +46,7 @@ extension Sync {
             let member = nextMember
             nextMember += 1
             let cancelled = firstError != nil
-            let task = Task(executorPreference: runtime) {
+            let task = Task(executorPreference: GoRuntime.startingOn(runtime)) {
                 do {
                     try await body()
                 } catch {

@@ -47,9 +47,11 @@ extension Sync {
 
         /// Starts `body` as a goroutine counted by the group: `add(1)` now,
         /// `done()` when it returns or throws (Go 1.25: `wg.Go(f)`). An error
-        /// escaping `body` is a goroutine panic, as with `go`.
+        /// escaping `body` is a goroutine panic, as with `go`, and, as with
+        /// `go`, without `on` it runs on the runtime of the goroutine that
+        /// calls this (``GoRuntime/shared`` outside goroutines).
         public func go(
-            on runtime: GoRuntime = .shared,
+            on runtime: GoRuntime? = nil,
             file: StaticString = #fileID,
             line: UInt = #line,
             _ body: @escaping @Sendable () async throws -> Void

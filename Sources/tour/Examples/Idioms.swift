@@ -1,7 +1,9 @@
 // The seed's idioms: 生成器 (generator), 多路复用 (multiplexing), Future,
 // Chain Filter and 共享变量 (shared variable), each written as the seed writes
-// it, with goroutines and channels. The library has each as a type that also
-// stops cleanly: `Generator`, `merge`, `Future`, `stage`, `SharedVariable`.
+// it, with goroutines and channels, whose goroutines run until the program
+// ends. The library has each as a type or function whose goroutines stop when
+// the consumer does (released, or a `done` channel closed): `Generator`,
+// `merge`, `Future`, `stage`, `SharedVariable`.
 
 import GoConcurrency
 
