@@ -78,7 +78,7 @@ struct Tour: ParsableCommand {
     /// straight to standard output; a deadlock ends the process as in Go.
     /// The programs of `CheckPrograms` run this way too.
     func runProgram(_ name: String) async throws {
-        if let check = CheckPrograms.named(name) {
+        if Examples.named(name) == nil, let check = CheckPrograms.named(name) {
             return try await check()
         }
         let fmt = Output(echoPrefix: "")

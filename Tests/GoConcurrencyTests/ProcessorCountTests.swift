@@ -9,9 +9,9 @@ import Testing
 
 @Suite("GOMAXPROCS", .timeLimit(Stress.timeLimit))
 struct ProcessorCountTests {
-    /// Runs `tour --program gomaxprocs` with `GOMAXPROCS=value`.
+    /// Runs `tour --program check-gomaxprocs` with `GOMAXPROCS=value`.
     func runGomaxprocsProgram(environmentValue value: String) throws -> ChildRun {
-        try runTour(["--program", "gomaxprocs"], environment: ["GOMAXPROCS": value])
+        try runTour(["--program", "check-gomaxprocs"], environment: ["GOMAXPROCS": value])
     }
 
     @Test func the_environment_is_read_as_go_reads_it() {

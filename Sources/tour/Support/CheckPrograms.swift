@@ -1,5 +1,5 @@
 // Programs `--program` runs that are not examples of the seed: checks of the
-// runtime that need a process of their own. `gomaxprocs` runs goroutines on
+// runtime that need a process of their own. `check-gomaxprocs` runs goroutines on
 // the GOMAXPROCS the environment sets (the tests start it with
 // GOMAXPROCS=1000, abc, -3, ...). Each `misuse-*` program makes one
 // programmer error, to see what a user sees in a release build:
@@ -11,6 +11,7 @@
 
 import GoConcurrency
 
+/// Their names start with `check-` or `misuse-`, which no example's does.
 enum CheckPrograms {
     /// The program called `name`, if any.
     static func named(_ name: String) -> (@Sendable () async throws -> Void)? {
@@ -18,7 +19,7 @@ enum CheckPrograms {
     }
 
     static let all: [String: @Sendable () async throws -> Void] = [
-        "gomaxprocs": gomaxprocs,
+        "check-gomaxprocs": gomaxprocs,
         "misuse-negative-capacity": { _ = Chan<Int>(capacity: -1) },
         "misuse-huge-capacity": { _ = Chan<Int>(capacity: .max) },
         "misuse-negative-waitgroup": { Sync.WaitGroup().done() },
