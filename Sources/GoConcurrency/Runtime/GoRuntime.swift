@@ -289,6 +289,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
                 }
                 growPeerTable(to: count)
             }
+            let made = processors.count
             var started: [Processor] = []
             while processors.count < count {
                 let processor = Processor(id: processors.count, runtime: self)
@@ -304,7 +305,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             }
             // Wake the processors that come back, and the ones that must
             // retire (if they sleep as idle, they retire when they wake).
-            for processor in processors[min(previous, count)..<max(previous, count)] where !started.contains(where: { $0 === processor }) {
+            for processor in processors[min(previous, count)..<min(max(previous, count), made)] {
                 processor.wake()
             }
             return previous
@@ -339,7 +340,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     public init(processors count: Int, clock: ManualClock? = nil) {
         if count < 1 { goPanic("GOMAXPROCS: GoRuntime(processors: \(count)): at least 1 processor") }
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        if pthread_key_create(&key, nil) != 0 { goFatal("GoRuntime: no thread-specific key left") }
         currentKey = key
         timers = TimerQueue(clock: clock)
         // An empty table until `changeProcessorCount` sizes it.
