@@ -3,7 +3,6 @@
 // would ignore is ignored.
 
 import Foundation
-import Synchronization
 import Testing
 @testable import GoConcurrency
 
@@ -57,33 +56,23 @@ struct ProcessorCountTests {
             let previous = await runtime.setProcessorCount(300)
             guard previous == 2, runtime.processorCount == 300 else { exit(3) }
             // Goroutines that keep their processor (their thread waits, not
-            // their goroutine) until one has run on a processor past 256: the
-            // idle processors take the queued ones, one processor after another.
-            let highest = Atomic<Int>(-1)
-            let started = Atomic<Int>(0)
+            // their goroutine) until the program ends, so that the idle
+            // processors take the queued ones, one processor after another,
+            // until one runs on a processor past 256.
+            let reached = DispatchSemaphore(value: 0)
+            let never = DispatchSemaphore(value: 0)
             go(on: runtime) {
                 for _ in 0..<600 {
                     go {
-                        started.add(1, ordering: .relaxed)
-                        let id = Processor.current?.id ?? -1
-                        var seen = highest.load(ordering: .relaxed)
-                        while id > seen {
-                            let (exchanged, original) = highest.compareExchange(expected: seen, desired: id, ordering: .relaxed)
-                            if exchanged { break }
-                            seen = original
-                        }
-                        let end = Monotonic.now() + 120_000_000_000
-                        while highest.load(ordering: .relaxed) < 256 && Monotonic.now() < end {
-                            usleep(200)
+                        if let id = Processor.current?.id, id >= 256 {
+                            reached.signal()
+                        } else {
+                            _ = never.wait(timeout: .now() + .seconds(240))
                         }
                     }
                 }
             }
-            let end = Monotonic.now() + 120_000_000_000
-            while highest.load(ordering: .relaxed) < 256 && Monotonic.now() < end {
-                usleep(1000)
-            }
-            exit(highest.load(ordering: .relaxed) >= 256 ? 0 : 4)
+            exit(reached.wait(timeout: .now() + .seconds(240)) == .success ? 0 : 4)
         }
     }
 }
