@@ -45,7 +45,7 @@ struct Tour: ParsableCommand {
     var route: GoRuntime.Route = .executorPreference
 
     @Option(name: .long, help: ArgumentHelp(
-        "Run only this example's Swift program, printing straight to standard output, as the Go program runs (the tour plays the deadlock examples this way, in a child process).",
+        "Run only this example's Swift program, printing straight to standard output, as the Go program runs (the tour plays the deadlock examples this way, in a child process), or one of the checks in CheckPrograms.swift.",
         valueName: "name", visibility: .hidden))
     var program: String?
 
@@ -58,7 +58,8 @@ struct Tour: ParsableCommand {
         guard timeScale > 0, timeScale.isFinite else {
             throw ValidationError("--time-scale must be a positive number, not \(timeScale).")
         }
-        let unknown = (names + (program.map { [$0] } ?? [])).filter { Examples.named($0) == nil }
+        let unknown = names.filter { Examples.named($0) == nil }
+            + (program.map { [$0] } ?? []).filter { Examples.named($0) == nil && CheckPrograms.named($0) == nil }
         guard unknown.isEmpty else {
             throw ValidationError(
                 "No example called \(unknown.joined(separator: ", ")). Known: \(Examples.all.map(\.name).joined(separator: " ")).")
@@ -81,7 +82,11 @@ struct Tour: ParsableCommand {
 
     /// Runs one example's program alone (`--program`): its output goes
     /// straight to standard output; a deadlock ends the process as in Go.
+    /// The programs of `CheckPrograms` run this way too.
     func runProgram(_ name: String) async throws {
+        if Examples.named(name) == nil, let check = CheckPrograms.named(name) {
+            return try await check()
+        }
         let fmt = Output(echoPrefix: "")
         do {
             try await Examples.named(name)!.run(fmt: fmt, time: TourTime(scale: timeScale))

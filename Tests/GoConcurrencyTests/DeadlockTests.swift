@@ -158,21 +158,10 @@ struct DeadlockTests {
         ("range-deadlock", "", "chan receive"),
     ])
     func seedPrograms(name: String, output: String, reason: String) throws {
-        let path = RouteTests.tourPath
-        try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
-        let process = Process()
-        process.executableURL = path
-        process.arguments = ["--program", name]
-        let standardOutput = Pipe(), standardError = Pipe()
-        process.standardOutput = standardOutput
-        process.standardError = standardError
-        try process.run()
-        let errors = standardError.fileHandleForReading.readDataToEndOfFile()
-        let printed = standardOutput.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(String(decoding: printed, as: UTF8.self) == output)
-        let report = String(decoding: errors, as: UTF8.self)
+        let run = try runTour(["--program", name])
+        #expect(run.status == 2)
+        #expect(run.output == output)
+        let report = run.errors
         #expect(report.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [\(reason)]:\n\twaiting at "), "\(report)")
     }
 

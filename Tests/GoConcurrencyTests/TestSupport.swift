@@ -320,3 +320,37 @@ final class Racer: @unchecked Sendable {
         }
     }
 }
+
+// MARK: - The tour as a child process
+
+/// What a child process did: its exit status and what it wrote.
+struct ChildRun {
+    let status: Int32
+    let output: String
+    let errors: String
+}
+
+/// Runs the tour built next to this test binary with `arguments` (and
+/// `environment` added to this process's own) and waits for it to end.
+func runTour(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildRun {
+    let path = RouteTests.tourPath
+    try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
+    let process = Process()
+    process.executableURL = path
+    process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let standardOutput = Pipe(), standardError = Pipe()
+    process.standardOutput = standardOutput
+    process.standardError = standardError
+    try process.run()
+    // One pipe after the other: the programs run this way write less than a
+    // pipe holds to the one read second.
+    let errors = standardError.fileHandleForReading.readDataToEndOfFile()
+    let printed = standardOutput.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ChildRun(status: process.terminationStatus,
+                    output: String(decoding: printed, as: UTF8.self),
+                    errors: String(decoding: errors, as: UTF8.self))
+}

@@ -163,12 +163,6 @@ struct TimeRuleTests {
         #expect(later == "none")
     }
 
-    @Test func rule32_a_ticker_with_a_non_positive_period_is_a_programmer_error() async {
-        await #expect(processExitsWith: .failure) {
-            _ = Ticker(every: .zero)
-        }
-    }
-
     @Test func rule32_sleep_of_zero_or_less_returns_at_once() async throws {
         // Nothing to wait for: they return without parking (a park would need
         // a timer; none is armed).

@@ -30,7 +30,13 @@ public struct Chan<Element: Sendable>: Sendable {
     /// Makes a channel that buffers up to `capacity` values; 0 (the default)
     /// makes an unbuffered channel, whose sends wait for a receiver.
     ///
-    /// - Precondition: `capacity >= 0`.
+    /// The buffer is allocated now, as Go's is: `capacity` times the
+    /// element's stride in bytes (nothing for values of zero size, such as
+    /// `Void`).
+    ///
+    /// - Precondition: `capacity >= 0`, and the buffer fits in the machine's
+    ///   physical memory; otherwise the program ends with Go's
+    ///   "panic: makechan: size out of range".
     @inlinable
     public init(capacity: Int = 0) {
         storage = ChannelStorage(capacity: capacity)

@@ -27,8 +27,9 @@ struct ChannelState<Element: Sendable> {
     @inlinable
     init(capacity: Int) {
         self.capacity = capacity
-        // The ring is allocated here, once, at its full size.
-        self.buffer = Deque(minimumCapacity: capacity)
+        // The ring is allocated here, once, at its full size (none for
+        // values of zero size, which a channel of any capacity may hold).
+        self.buffer = Deque(minimumCapacity: MemoryLayout<Element>.size == 0 ? 0 : capacity)
     }
 
     @inlinable

@@ -17,6 +17,14 @@
 
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @usableFromInline
 final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable {
     @usableFromInline typealias Node = WaitNode
@@ -32,10 +40,31 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
 
     @inlinable
     init(capacity: Int) {
-        precondition(capacity >= 0, "makechan: size out of range (a channel's capacity must be 0 or more, got \(capacity))")
+        if capacity < 0 || !ChannelStorage.bufferFits(capacity) {
+            goPanic("makechan: size out of range",
+                    detail: "Chan<\(Element.self)>(capacity: \(capacity)): " + (capacity < 0
+                        ? "a channel's capacity must be 0 or more."
+                        : "a buffer of \(capacity) values of \(MemoryLayout<Element>.stride) bytes does not fit in this machine's memory (\(largestChannelBuffer) bytes)."))
+        }
         self.capacity = capacity
         self.channelState = ChannelState(capacity: capacity)
         super.init()
+    }
+
+    /// Whether a buffer of `capacity` values can be allocated, Go's bound
+    /// for `make(chan T, n)`: the element's size times the capacity must not
+    /// overflow and must fit in memory. Go compares it with the largest
+    /// allocation its heap can address; the buffer here is allocated when the
+    /// channel is made, so the bound is this machine's physical memory, past
+    /// which the allocation would fail (an obvious overcommit) or could never
+    /// be filled. Values of zero size (`Void`, an empty struct) need no buffer:
+    /// any capacity fits, as in Go.
+    @inlinable
+    static func bufferFits(_ capacity: Int) -> Bool {
+        if MemoryLayout<Element>.size == 0 { return true }
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        // The machine's memory is looked up only for buffers past 16 MiB.
+        return !overflow && (bytes <= 1 << 24 || bytes <= largestChannelBuffer)
     }
 
     /// Runs `body` on the channel's state under its lock.
@@ -260,3 +289,12 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
     @inlinable
     var isClosed: Bool { withLock { $0.isClosed } }
 }
+
+/// The largest channel buffer, in bytes: the machine's physical memory (see
+/// `ChannelStorage.bufferFits`).
+@usableFromInline
+let largestChannelBuffer: Int = {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+    guard pages > 0, pageSize > 0 else { return Int.max }
+    return pages.multipliedReportingOverflow(by: pageSize).overflow ? Int.max : pages * pageSize
+}()

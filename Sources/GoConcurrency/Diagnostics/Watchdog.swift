@@ -88,7 +88,7 @@ public final class Watchdog: Sendable {
             box.body()
             return nil
         }, box.toOpaque())
-        precondition(result == 0, "Watchdog: cannot start its thread (pthread_create: \(result))")
+        if result != 0 { goFatal("Watchdog: cannot start its thread (pthread_create: \(result))") }
         pthread_detach(thread)
     }
 

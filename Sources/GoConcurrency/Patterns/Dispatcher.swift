@@ -36,11 +36,18 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
         public var maxWorkers: Int
         public var maxQueue: Int
 
-        /// - Precondition: both positive.
+        /// - Precondition: both at least 1.
         public init(maxWorkers: Int, maxQueue: Int) {
-            precondition(maxWorkers > 0 && maxQueue > 0, "Dispatcher: maxWorkers and maxQueue must be positive")
+            Configuration.check(maxWorkers: maxWorkers, maxQueue: maxQueue)
             self.maxWorkers = maxWorkers
             self.maxQueue = maxQueue
+        }
+
+        /// Ends the program with a panic unless both counts are at least 1.
+        static func check(maxWorkers: Int, maxQueue: Int) {
+            if maxWorkers <= 0 || maxQueue <= 0 {
+                goPanic("Dispatcher: maxWorkers and maxQueue must be at least 1, got \(maxWorkers) and \(maxQueue)")
+            }
         }
 
         /// A value of `MAX_WORKERS` or `MAX_QUEUE` that is not a positive integer.
@@ -122,6 +129,8 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
         on runtime: GoRuntime? = nil,
         handler: @escaping @Sendable (Job) async -> Void
     ) {
+        // Its counts are variables: check them again.
+        Configuration.check(maxWorkers: configuration.maxWorkers, maxQueue: configuration.maxQueue)
         self.configuration = configuration
         self.runtime = runtime
         self.handler = handler

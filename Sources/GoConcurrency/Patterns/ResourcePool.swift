@@ -43,7 +43,7 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
         make: @escaping @Sendable () async throws -> Resource,
         close: @escaping @Sendable (Resource) async -> Void
     ) {
-        precondition(capacity > 0, "ResourcePool: Size value too small (capacity \(capacity)).")
+        if capacity <= 0 { goPanic("ResourcePool: Size value too small.", detail: "ResourcePool(capacity: \(capacity)): it keeps at least one resource.") }
         self.capacity = capacity
         self.idle = Chan(capacity: capacity)
         self.make = make

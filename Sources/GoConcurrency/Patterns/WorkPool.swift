@@ -37,7 +37,7 @@ public final class WorkPool: Sendable {
     ///
     /// - Precondition: `count > 0`.
     public init(workers count: Int, on runtime: GoRuntime? = nil) {
-        precondition(count > 0, "WorkPool: at least one worker, got \(count)")
+        if count <= 0 { goPanic("WorkPool: workers must be at least 1, got \(count)") }
         for _ in 0..<count {
             workers.go(on: runtime) { [self] in
                 for await task in work {

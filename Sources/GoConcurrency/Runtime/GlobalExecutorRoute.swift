@@ -49,10 +49,12 @@ extension GoRuntime {
     ///   Swift's experimental executor SPI, which may change with the toolchain.
     public static func installAsGlobalExecutor() {
         let runtime = GoRuntime.shared
-        installedRuntime.withLock { current in
-            precondition(current == nil, "GoRuntime: the global executor is installed already")
+        let first = installedRuntime.withLock { current -> Bool in
+            guard current == nil else { return false }
             current = runtime
+            return true
         }
+        if !first { goPanic("GoRuntime: the global executor is installed already") }
         runtime.runsAsGlobalExecutor = true
         _createExecutors(factory: GoExecutorFactory.self)
     }

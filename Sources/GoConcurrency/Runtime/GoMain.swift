@@ -34,12 +34,26 @@ extension GoRuntime {
     /// `route: .globalExecutor` the runtime is first installed as Swift's
     /// global executor (experimental); `main` must then be the program's first
     /// statement.
+    ///
+    /// - Precondition: called from the program's top-level code, on the main
+    ///   thread, outside any task. From a task (an `async` function, a
+    ///   goroutine, a test), it ends the program with "fatal error:
+    ///   GoRuntime.main called from inside a task": there, start goroutines
+    ///   with `go { }`, or run a program and wait for it with
+    ///   ``run(processors:file:line:_:)``.
     public static func main(
         route: Route = .executorPreference,
         file: StaticString = #fileID,
         line: UInt = #line,
         _ body: @escaping @Sendable () async throws -> Void
     ) -> Never {
+        if withUnsafeCurrentTask(body: { $0 != nil }) {
+            goFatal("GoRuntime.main called from inside a task", detail: """
+                GoRuntime.main runs the program's main goroutine and serves the main thread until the \
+                program ends: call it from top-level code (main.swift), not from async code. From a task, \
+                start goroutines with go { }, or run them and wait with try await GoRuntime.run { }.
+                """)
+        }
         if route == .globalExecutor {
             installAsGlobalExecutor()
         }

@@ -68,10 +68,22 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// GOMAXPROCS at start: the `GOMAXPROCS` environment variable, or the
     /// usable cores.
     public static var defaultProcessorCount: Int {
-        if let value = getenv("GOMAXPROCS"), let count = Int(String(cString: value)), count > 0 {
-            return count
-        }
-        return usableCores
+        processorCount(fromEnvironment: getenv("GOMAXPROCS").map { String(cString: $0) }) ?? usableCores
+    }
+
+    /// GOMAXPROCS as Go reads it from the environment: a decimal number (an
+    /// optional minus sign and digits, nothing else, within 32 bits) greater
+    /// than 0. Anything else (empty, `abc`, `0`, `-3`, ` 4`) is ignored: nil.
+    static func processorCount(fromEnvironment value: String?) -> Int? {
+        guard var digits = value?.utf8[...] else { return nil }
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.count <= 10,
+              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return nil }
+        let count = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard count <= Int(Int32.max), !negative, count > 0 else { return nil }
+        return count
     }
 
     /// The number of cores this process may run on.
@@ -84,14 +96,24 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// counts that every processor shares.
     private let processorList = Locked<[Processor]>([])
     var processors: [Processor] { processorList.withLock { $0 } }
-    /// Room for `maxProcessors` processors; the first `createdCount` are made,
-    /// the first `activeCount` run goroutines (GOMAXPROCS).
-    let peers: UnsafeMutableBufferPointer<Unmanaged<Processor>>
+    /// The processors by id, unretained: the first `createdCount` entries are
+    /// made, the first `activeCount` run goroutines (GOMAXPROCS). Read it
+    /// after the count it is indexed by: a table holds at least as many
+    /// entries as the count published after it.
+    var peers: UnsafeMutablePointer<Unmanaged<Processor>> { peerTable.load(ordering: .acquiring) }
+    /// The table behind `peers`, as long as the processors made so far. A
+    /// processor count beyond it copies it into a larger one (at least
+    /// twice as large) under `processorList`'s lock, published here before
+    /// `createdCount` grows. Other threads read it without a lock, so a
+    /// table it replaces is never freed: they add up to less than the
+    /// current one.
+    private let peerTable: Atomic<UnsafeMutablePointer<Unmanaged<Processor>>>
+    /// Room in the current table. Under `processorList`'s lock.
+    private var peerCapacity = 0
+    /// Tables replaced by larger ones. Under `processorList`'s lock.
+    private var replacedPeerTables: [UnsafeMutablePointer<Unmanaged<Processor>>] = []
     let createdCount = Atomic<Int>(0)
     let activeCount = Atomic<Int>(0)
-
-    /// The largest GOMAXPROCS a runtime accepts.
-    public static let maxProcessors = 256
     /// The thread-specific slot where a worker thread keeps its processor.
     let currentKey: pthread_key_t
     let globalQueue = Locked(Deque<Runnable>())
@@ -114,7 +136,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     public var maxThreads: Int {
         get { threadLimit.load(ordering: .relaxed) }
         set {
-            precondition(newValue >= 1, "GoRuntime: maxThreads must be at least 1, got \(newValue)")
+            if newValue < 1 { goPanic("GoRuntime.maxThreads must be at least 1, got \(newValue)") }
             threadLimit.store(newValue, ordering: .relaxed)
         }
     }
@@ -219,31 +241,55 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// ``setProcessorCount(_:)`` also moves the caller onto an active
     /// processor, as Go's stop-the-world does.
     ///
-    /// - Precondition: `1 ... GoRuntime.maxProcessors`.
+    /// Any count from 1 up works (each processor has a thread of its own,
+    /// counted against ``maxThreads``).
+    ///
+    /// - Precondition: `newValue >= 1`; 0 or less ends the program with a
+    ///   panic (a setter cannot query: ``setProcessorCount(_:)`` with 0 does).
     public var processorCount: Int {
         get { activeCount.load(ordering: .acquiring) }
-        set { changeProcessorCount(newValue) }
+        set {
+            if newValue < 1 {
+                goPanic("GOMAXPROCS: processorCount must be at least 1, got \(newValue)",
+                        detail: "To read GOMAXPROCS, read processorCount or call setProcessorCount(0), which changes nothing, as Go's runtime.GOMAXPROCS(0) does.")
+            }
+            changeProcessorCount(newValue)
+        }
     }
 
     /// Sets GOMAXPROCS (``processorCount``) from a goroutine the way Go's
-    /// `runtime.GOMAXPROCS(n)` does: when the call returns, the caller runs on
-    /// one of the `count` active processors, so the goroutines it starts next
-    /// are scheduled there in Go's order (the last started runs first, from
-    /// `runnext`).
-    public func setProcessorCount(_ count: Int) async {
-        changeProcessorCount(count)
+    /// `runtime.GOMAXPROCS(n)` does, and returns the previous value: when the
+    /// call returns, the caller runs on one of the `count` active processors,
+    /// so the goroutines it starts next are scheduled there in Go's order
+    /// (the last started runs first, from `runnext`). A `count` of 0 or less
+    /// changes nothing: `setProcessorCount(0)` reads GOMAXPROCS, as Go's
+    /// `runtime.GOMAXPROCS(0)` does.
+    @discardableResult
+    public func setProcessorCount(_ count: Int) async -> Int {
+        if count < 1 { return processorCount }
+        let previous = changeProcessorCount(count)
         if let processor = Processor.current, processor.runtime === self, !processor.isActive {
             // To the back of this processor's queue, which it hands to the
             // global queue as it retires; an active processor picks it up.
             await GoRuntime.yield()
         }
+        return previous
     }
 
-    private func changeProcessorCount(_ count: Int) {
-        precondition((1...GoRuntime.maxProcessors).contains(count),
-                     "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
+    /// Sets GOMAXPROCS to `count` (at least 1); returns the previous value.
+    @discardableResult
+    private func changeProcessorCount(_ count: Int) -> Int {
         processorList.withLock { processors in
             let previous = activeCount.load(ordering: .relaxed)
+            if count > processors.count {
+                let threads = threadCount.load(ordering: .relaxed) + count - processors.count
+                if threads > maxThreads {
+                    goFatal("thread exhaustion",
+                            detail: "GOMAXPROCS \(count) needs \(threads) threads, past maxThreads (\(maxThreads)): each processor runs on a thread of its own.")
+                }
+                growPeerTable(to: count)
+            }
+            let made = processors.count
             var started: [Processor] = []
             while processors.count < count {
                 let processor = Processor(id: processors.count, runtime: self)
@@ -259,17 +305,32 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             }
             // Wake the processors that come back, and the ones that must
             // retire (if they sleep as idle, they retire when they wake).
-            for processor in processors[min(previous, count)..<max(previous, count)] where !started.contains(where: { $0 === processor }) {
+            for processor in processors[min(previous, count)..<min(max(previous, count), made)] {
                 processor.wake()
             }
+            return previous
         }
+    }
+
+    /// Makes room in `peers` for `count` processors. Called under
+    /// `processorList`'s lock, before `createdCount` grows.
+    private func growPeerTable(to count: Int) {
+        guard count > peerCapacity else { return }
+        let capacity = peerCapacity == 0 ? count : max(count, 2 * peerCapacity)
+        let table = UnsafeMutablePointer<Unmanaged<Processor>>.allocate(capacity: capacity)
+        let old = peerTable.load(ordering: .relaxed)
+        let created = createdCount.load(ordering: .relaxed)
+        table.initialize(from: old, count: created)
+        peerTable.store(table, ordering: .releasing)
+        replacedPeerTables.append(old)
+        peerCapacity = capacity
     }
 
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
     ///
     /// - Parameters:
-    ///   - count: GOMAXPROCS, from 1 to ``maxProcessors``.
+    ///   - count: GOMAXPROCS, at least 1.
     ///   - clock: For tests: the runtime's timers count this clock's time
     ///     instead of the system's, so they fire only when the test moves it
     ///     (see ``ManualClock``).
@@ -277,13 +338,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     ///   stop: make one per process (or per benchmark configuration), not per
     ///   task.
     public init(processors count: Int, clock: ManualClock? = nil) {
-        precondition((1...GoRuntime.maxProcessors).contains(count),
-                     "GoRuntime: GOMAXPROCS must be between 1 and \(GoRuntime.maxProcessors), got \(count)")
+        if count < 1 { goPanic("GOMAXPROCS: GoRuntime(processors: \(count)): at least 1 processor") }
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        if pthread_key_create(&key, nil) != 0 { goFatal("GoRuntime: no thread-specific key left") }
         currentKey = key
         timers = TimerQueue(clock: clock)
-        peers = .allocate(capacity: GoRuntime.maxProcessors)
+        // An empty table until `changeProcessorCount` sizes it.
+        peerTable = Atomic(UnsafeMutablePointer<Unmanaged<Processor>>.allocate(capacity: 1))
         timers.runtime = self
         clock?.attach(to: self)
         changeProcessorCount(count)

@@ -37,7 +37,7 @@ final class Machine: @unchecked Sendable {
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        if pthread_key_create(&key, nil) != 0 { goFatal("GoRuntime: no thread-specific key left") }
         return key
     }()
 
@@ -53,7 +53,7 @@ final class Machine: @unchecked Sendable {
         let result = pthread_create(&thread, nil, { context in
             Unmanaged<Machine>.fromOpaque(context!).takeUnretainedValue().main()
         }, context)
-        precondition(result == 0, "GoRuntime: cannot start a thread (pthread_create: \(result))")
+        if result != 0 { goFatal("GoRuntime: cannot start a thread (pthread_create: \(result))") }
         pthread_detach(thread)
     }
 

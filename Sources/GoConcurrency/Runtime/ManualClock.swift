@@ -65,7 +65,7 @@ public final class ManualClock: Sendable {
 
     func attach(to runtime: GoRuntime) {
         let attached = owner.compareExchange(expected: 0, desired: runtime.id, ordering: .acquiringAndReleasing).exchanged
-        precondition(attached, "ManualClock: a clock belongs to one runtime")
+        if !attached { goPanic("ManualClock: a clock belongs to one runtime") }
     }
 
     /// Now, in the clock's nanoseconds (the timer heap's unit).

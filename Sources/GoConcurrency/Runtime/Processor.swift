@@ -4,11 +4,13 @@
 // - `runningJob` and `tick` are touched only by the owner thread. `runnext` is
 //   one atomic word, a `Runnable` (a job, or a goroutine with no task yet):
 //   only the owner puts an entry there (an exchange), the owner takes it (an
-//   exchange), and a thief may take it (a compare-and-swap) only when it has
-//   seen the same entry waiting there across two of its steal
-//   attempts while the owner ran no other job (`scheduled` unchanged): the
-//   owner is stuck in one long job (Go gives runnext the same grace). So the
-//   hand-off of a ping-pong pair takes no lock and is never stolen.
+//   exchange), and a thief may take it (a compare-and-swap) only when thieves
+//   have seen the same entry waiting there for the grace period, across two
+//   steal attempts, while the owner ran no other job (`scheduled`
+//   unchanged): the owner is stuck in one long job (Go gives runnext the same
+//   grace). So the hand-off of a ping-pong pair takes no lock and is never
+//   stolen. What thieves saw is `runnextWatch`, under its own lock, which
+//   only thieves take: one record per processor, however many there are.
 // - `local` (the local queue) is a lock-free ring (see `LocalRunQueue`): the
 //   owner puts and takes, other processors steal half of it.
 // - `parker` is a permit: `wake` sets it, `park` waits for it and clears it;
@@ -52,9 +54,10 @@ final class Processor: @unchecked Sendable {
     var hasRunnext: Bool { runnext.load(ordering: .sequentiallyConsistent) != 0 }
     /// Jobs this processor has started, for thieves to tell a stuck owner.
     let scheduled = Atomic<UInt>(0)
-    /// What this processor (as a thief) saw in each victim's runnext on its
-    /// last steal attempt: (the victim's `scheduled`, the job). Owner only.
-    private var seenRunnext: [SeenRunnext] = Array(repeating: SeenRunnext(), count: GoRuntime.maxProcessors)
+    /// What thieves saw in this processor's runnext on their last steal
+    /// attempt: (this processor's `scheduled`, the job, since when). Taken by
+    /// thieves only, never by the owner.
+    private let runnextWatch = Locked(SeenRunnext())
 
     struct SeenRunnext {
         var scheduled: UInt = 0
@@ -160,22 +163,24 @@ final class Processor: @unchecked Sendable {
         return bits == 0 ? nil : Runnable(bits: bits)
     }
 
-    /// A thief's look at this processor's runnext: the job, if the same one
-    /// has been waiting there for the grace period while this processor
-    /// started no other job (it is stuck in one long job). `seen` is the
-    /// thief's memory of what it saw before.
-    func stealRunnext(seen: inout SeenRunnext) -> Runnable? {
+    /// A thief's look at this processor's runnext: the job, if thieves have
+    /// seen the same one waiting there for the grace period while this
+    /// processor started no other job (it is stuck in one long job).
+    func stealRunnext() -> Runnable? {
         let job = runnext.load(ordering: .acquiring)
         if job == 0 { return nil }
         let started = scheduled.load(ordering: .acquiring)
-        guard seen.job == job, seen.scheduled == started else {
-            seen = SeenRunnext(scheduled: started, job: job, since: Monotonic.now())
-            return nil
+        let now = Monotonic.now()
+        let waited = runnextWatch.withLock { seen -> Bool in
+            guard seen.job == job, seen.scheduled == started else {
+                seen = SeenRunnext(scheduled: started, job: job, since: now)
+                return false
+            }
+            return now &- seen.since >= Processor.runnextGraceNanoseconds
         }
-        guard Monotonic.now() &- seen.since >= Processor.runnextGraceNanoseconds,
-              runnext.compareExchange(expected: job, desired: 0, ordering: .acquiringAndReleasing).exchanged
+        guard waited, runnext.compareExchange(expected: job, desired: 0, ordering: .acquiringAndReleasing).exchanged
         else { return nil }
-        seen = SeenRunnext()
+        runnextWatch.withLock { $0 = SeenRunnext() }
         return Runnable(bits: job)
     }
 
@@ -451,9 +456,10 @@ final class Processor: @unchecked Sendable {
     }
 
     private func steal() -> Runnable? {
-        let peers = runtime.peers
         let count = runtime.activeCount.load(ordering: .acquiring)
         if count <= 1 { return nil }
+        // After the count: the table then has room for it.
+        let peers = runtime.peers
         stealRandom ^= stealRandom << 13
         stealRandom ^= stealRandom >> 7
         stealRandom ^= stealRandom << 17
@@ -464,7 +470,7 @@ final class Processor: @unchecked Sendable {
             if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealHalf(into: self) }) {
                 return job
             }
-            if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealRunnext(seen: &seenRunnext[index]) }) {
+            if let job = peers[index]._withUnsafeGuaranteedRef({ $0.stealRunnext() }) {
                 stolen.add(1, ordering: .relaxed)
                 return job
             }

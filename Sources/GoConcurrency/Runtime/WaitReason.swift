@@ -66,7 +66,7 @@ public struct SourceLocation: @unchecked Sendable, Hashable, CustomStringConvert
 
     @inlinable
     public init(fileID: StaticString, line: UInt) {
-        precondition(fileID.hasPointerRepresentation, "SourceLocation: pass #fileID")
+        if !fileID.hasPointerRepresentation { goPanic("SourceLocation: pass #fileID") }
         self.init(file: fileID.utf8Start, fileLength: fileID.utf8CodeUnitCount, line: line)
     }
 

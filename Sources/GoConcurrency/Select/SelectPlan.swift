@@ -30,7 +30,7 @@ struct SelectPlan {
             case .channel:
                 channelCases += 1
             case .otherwise:
-                precondition(defaultIndex < 0, "select: multiple default cases")
+                if defaultIndex >= 0 { goPanic("multiple defaults in select") }
                 defaultIndex = index
             case .timeout(let duration, _):
                 if timeoutDuration.map({ duration < $0 }) ?? true {

@@ -68,7 +68,7 @@ extension Sync {
                 state = MutexState()
                 return (true, [])
             }
-            precondition(wasLocked, "sync: unlock of unlocked mutex")
+            if !wasLocked { goFatal("sync: unlock of unlocked mutex") }
         }
 
         /// How many tasks wait for it (for diagnostics and tests).

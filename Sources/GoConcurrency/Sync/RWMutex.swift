@@ -71,7 +71,7 @@ extension Sync {
                 state.writing = false
                 return (true, RWMutexState.grant(&state, &waiters))
             }
-            precondition(held, "sync: Unlock of unlocked RWMutex")
+            if !held { goFatal("sync: Unlock of unlocked RWMutex") }
         }
 
         /// Releases a read lock.
@@ -83,7 +83,7 @@ extension Sync {
                 state.readers -= 1
                 return (true, RWMutexState.grant(&state, &waiters))
             }
-            precondition(held, "sync: RUnlock of unlocked RWMutex")
+            if !held { goFatal("sync: RUnlock of unlocked RWMutex") }
         }
 
         /// How many tasks wait for it, writers and readers (for diagnostics

@@ -19,7 +19,7 @@ extension Sync {
 
         /// - Precondition: `capacity > 0`.
         public init(capacity: Int) {
-            precondition(capacity > 0, "semaphore: capacity must be positive, got \(capacity)")
+            if capacity <= 0 { goPanic("semaphore: capacity must be positive, got \(capacity)") }
             self.capacity = capacity
             self.storage = SyncStorage(0) { held, waiters in
                 Semaphore.grant(&held, &waiters, capacity: capacity)
@@ -31,7 +31,9 @@ extension Sync {
         /// - Precondition: `0 < weight <= capacity` (a larger request could never be granted).
         /// - Throws: `CancellationError` if the waiting task is cancelled (it then holds nothing).
         public func acquire(_ weight: Int = 1, file: StaticString = #fileID, line: UInt = #line) async throws {
-            precondition(weight > 0 && weight <= capacity, "semaphore: cannot acquire \(weight) of a capacity of \(capacity)")
+            if weight <= 0 || weight > capacity {
+                goPanic("semaphore: cannot acquire \(weight) of a capacity of \(capacity)")
+            }
             let capacity = self.capacity
             try await storage.wait(reason: .semacquire, at: SourceLocation(fileID: file, line: line), weight: weight) { held, waiters in
                 guard waiters.isEmpty && held + weight <= capacity else { return false }
@@ -60,7 +62,7 @@ extension Sync {
                 held -= weight
                 return (true, Semaphore.grant(&held, &waiters, capacity: capacity))
             }
-            precondition(valid, "semaphore: released more than held")
+            if !valid { goPanic("semaphore: released more than held", detail: "Semaphore.release(\(weight)).") }
         }
 
         /// The weight held now (for diagnostics).

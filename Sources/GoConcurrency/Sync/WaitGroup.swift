@@ -25,19 +25,25 @@ extension Sync {
         /// zero, every `wait` returns.
         ///
         /// - Precondition: the counter stays at zero or above ("sync: negative
-        ///   WaitGroup counter", a programmer error, as in Go).
+        ///   WaitGroup counter", a programmer error, as in Go) and within
+        ///   `Int` ("sync: WaitGroup counter overflow").
         public func add(_ delta: Int = 1) {
-            let valid = storage.update { counter, waiters -> (Bool, [SyncWaiter]) in
-                let new = counter + delta
-                guard new >= 0 else { return (false, []) }
+            let result = storage.update { counter, waiters -> (Int?, [SyncWaiter]) in
+                let (new, overflow) = counter.addingReportingOverflow(delta)
+                guard !overflow, new >= 0 else { return (overflow ? nil : new, []) }
                 counter = new
                 var released: [SyncWaiter] = []
                 if new == 0 {
                     while let waiter = waiters.popFirst() { released.append(waiter) }
                 }
-                return (true, released)
+                return (new, released)
             }
-            precondition(valid, "sync: negative WaitGroup counter")
+            guard let result else {
+                goPanic("sync: WaitGroup counter overflow", detail: "WaitGroup.add(\(delta)) took the counter past Int.max.")
+            }
+            if result < 0 {
+                goPanic("sync: negative WaitGroup counter", detail: "WaitGroup.add(\(delta)) or done() with the counter at \(result - delta).")
+            }
         }
 
         /// Subtracts one from the counter (Go: `wg.Done()`).

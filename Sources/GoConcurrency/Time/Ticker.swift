@@ -47,7 +47,7 @@ public final class Ticker: Sendable {
 
     private static func checked(_ period: Duration, _ function: String) -> UInt64 {
         let nanoseconds = Monotonic.nanoseconds(period)
-        precondition(nanoseconds > 0, "non-positive interval for \(function) (period: \(period))")
+        if nanoseconds == 0 { goPanic("non-positive interval for \(function)", detail: "period: \(period)") }
         return nanoseconds
     }
 }
