@@ -514,11 +514,12 @@ struct SchedulerTests {
         #expect(result.ran, "the readied goroutine waited while a processor slept")
     }
 
-    @Test func goroutines_started_by_busy_ones_run_whatever_the_idle_processor_is_doing() async throws {
-        // The same, many times, without waiting for the other processor to
-        // park first: the new goroutine may be queued while that processor
-        // is waking, looking, napping or parking, and must run in every case.
-        let runtime = GoRuntime(processors: 2)
+    @Test(arguments: [2, 4])
+    func goroutines_started_by_busy_ones_run_whatever_the_idle_processors_are_doing(processors: Int) async throws {
+        // The same, many times, without waiting for the other processors to
+        // park first: the new goroutine may be queued while they are waking,
+        // looking, napping or parking, and must run in every case.
+        let runtime = GoRuntime(processors: processors)
         let rounds = Stress.size(50)
         let outcome = Chan<Int>(capacity: 1)
         go(on: runtime) {
