@@ -52,7 +52,8 @@ final class Processor: @unchecked Sendable {
     /// under `idleLock`, read without it after a wake-up (an enqueuer that
     /// popped us cleared it before waking us).
     let listedIdle = Atomic<Bool>(false)
-    /// Whether a job waits in `runnext` (for the deadlock check).
+    /// Whether a job waits in `runnext` (for the deadlock check, and for
+    /// another processor's last look before it parks).
     var hasRunnext: Bool { runnext.load(ordering: .sequentiallyConsistent) != 0 }
     /// Jobs this processor has started, for thieves to tell a stuck owner.
     let scheduled = Atomic<UInt>(0)
