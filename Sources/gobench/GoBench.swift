@@ -28,6 +28,9 @@ let workloads: [Workload] = [
     Workload(name: "workpool_8", ops: 1_000_000, run: workpool),
     // Not in the Go anchor: the select/default spelling of `nonblocking`.
     Workload(name: "nonblocking_select", ops: 10_000_000, run: nonblockingSelect),
+    // Not in the Go anchor: pingpong between a plain Swift task and a
+    // goroutine, so that every other hand-off comes from outside the runtime.
+    Workload(name: "task_pingpong", ops: 100_000, run: taskPingpong),
     // Not in the Go anchor: a goroutine dump of 100,000 parked goroutines,
     // reported per goroutine listed.
     Workload(name: "dump_100k", ops: 100_000, run: dumpParked),

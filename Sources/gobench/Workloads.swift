@@ -43,20 +43,43 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw WorkloadFailure(description: message()) }
 }
 
-func pingpong(_ n: Int) async throws {
-    let a = Chan<Int>(), b = Chan<Int>()
+/// Starts pingpong's other side: a goroutine that answers each value from
+/// `a` with the next one on `b`, and closes `b` when `a` closes.
+func spawnEcho(from a: Chan<Int>, to b: Chan<Int>) {
     spawn {
         for await v in a {
             try await b.send(v + 1)
         }
         try b.close()
     }
+}
+
+func pingpong(_ n: Int) async throws {
+    let a = Chan<Int>(), b = Chan<Int>()
+    spawnEcho(from: a, to: b)
     for i in 0..<n {
         try await a.send(i)
         let reply = try await b.receive()
         try check(reply == i + 1, "pingpong: wrong value")
     }
     try a.close()
+}
+
+/// pingpong with a plain Swift task (not a goroutine) on one side: each value
+/// it sends readies the goroutine from a thread that is not one of the
+/// runtime's, as a program's main code or a server's request handler does.
+/// (On `-route global` the task is the runtime's too, and this is pingpong.)
+func taskPingpong(_ n: Int) async throws {
+    let a = Chan<Int>(), b = Chan<Int>()
+    spawnEcho(from: a, to: b)
+    try await Task.detached {
+        for i in 0..<n {
+            try await a.send(i)
+            let reply = try await b.receive()
+            try check(reply == i + 1, "task_pingpong: wrong value")
+        }
+        try a.close()
+    }.value
 }
 
 func stream(_ n: Int, capacity: Int) async throws {

@@ -455,10 +455,100 @@ struct SchedulerTests {
                     if ran.increment() == count { try done.close() }
                 }
             }
-            // Busy, never parking, until the others have all run.
-            while ran.value < count { sched_yield() }
+            // Busy, never parking, until the others have all run (bounded,
+            // so that a job stranded on this processor fails the test
+            // instead of hanging it).
+            let allRan = spinUntil { ran.value == count }
+            if !allRan { try done.close() }
         }
         _ = try await done.receive()
+        #expect(ran.value == count, "\(count - ran.value) goroutines waited for the busy processor")
         #expect(runtime.stolenJobs > before, "the idle processor stole nothing")
     }
+
+    // MARK: Liveness: a ready goroutine does not wait for a busy processor
+
+    @Test func a_goroutine_started_by_a_busy_one_runs_on_the_idle_processor() async throws {
+        // Given two processors (a runtime of its own), one parked and the
+        // other running a goroutine that never suspends,
+        let runtime = GoRuntime(processors: 2)
+        let ran = Flag()
+        let outcome = Chan<(otherParked: Bool, ran: Bool)>(capacity: 1)
+        go(on: runtime) {
+            let otherParked = spinUntil { runtime.idleCount.load(ordering: .relaxed) == 1 }
+            // When it starts a goroutine and waits for it without suspending,
+            go(on: runtime) { ran.set() }
+            // Then the new goroutine runs on the idle processor meanwhile
+            // (not when the busy one is done, which here would be never).
+            try await outcome.send((otherParked, spinUntil { ran.isSet }))
+        }
+        let result = try #require(try await outcome.receive())
+        #expect(result.otherParked)
+        #expect(result.ran, "the new goroutine waited while a processor slept")
+    }
+
+    @Test func a_goroutine_readied_by_a_busy_one_runs_on_the_idle_processor() async throws {
+        // Given two processors (a runtime of its own), a goroutine parked
+        // receiving from a buffered channel, one processor parked and the
+        // other running a goroutine that never suspends,
+        let runtime = GoRuntime(processors: 2)
+        let wake = Chan<Void>(capacity: 1)
+        let ran = Flag()
+        go(on: runtime) {
+            _ = try await wake.receive()
+            ran.set()
+        }
+        try await waitUntil("the receiver parks") { wake.parkedReceivers == 1 }
+        let outcome = Chan<(otherParked: Bool, sent: Bool, ran: Bool)>(capacity: 1)
+        go(on: runtime) {
+            let otherParked = spinUntil { runtime.idleCount.load(ordering: .relaxed) == 1 }
+            // When it readies the receiver (a send that does not suspend) and
+            // waits for it without suspending,
+            let sent = wake.trySend(()) == .sent
+            // Then the receiver runs on the idle processor meanwhile.
+            try await outcome.send((otherParked, sent, spinUntil { ran.isSet }))
+        }
+        let result = try #require(try await outcome.receive())
+        #expect(result.otherParked)
+        #expect(result.sent)
+        #expect(result.ran, "the readied goroutine waited while a processor slept")
+    }
+
+    @Test(arguments: [2, 4])
+    func goroutines_started_by_busy_ones_run_whatever_the_idle_processors_are_doing(processors: Int) async throws {
+        // The same, many times, without waiting for the other processors to
+        // park first: the new goroutine may be queued while they are waking,
+        // looking, napping or parking, and must run in every case.
+        let runtime = GoRuntime(processors: processors)
+        let rounds = Stress.size(50)
+        let outcome = Chan<Int>(capacity: 1)
+        go(on: runtime) {
+            var completed = 0
+            for _ in 0..<rounds {
+                let ran = Flag()
+                go(on: runtime) { ran.set() }
+                guard spinUntil({ ran.isSet }) else { break }
+                completed += 1
+                // Suspend, so that this goroutine may move and the other
+                // processor's state varies from round to round.
+                await GoRuntime.yield()
+            }
+            try await outcome.send(completed)
+        }
+        let completed = try #require(try await outcome.receive())
+        #expect(completed == rounds, "round \(completed + 1): the new goroutine waited while a processor slept")
+    }
+}
+
+/// Spins on the calling thread, never suspending (a CPU-bound goroutine),
+/// until `condition` holds; false if it still does not after a generous bound
+/// (a hang guard: the caller then reports a failure instead of spinning for
+/// ever).
+private func spinUntil(_ condition: () -> Bool) -> Bool {
+    let clock = ContinuousClock()
+    let end = clock.now.advanced(by: .seconds(20))
+    while !condition() {
+        if clock.now >= end { return false }
+    }
+    return true
 }

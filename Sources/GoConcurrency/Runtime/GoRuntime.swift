@@ -30,21 +30,28 @@
 // the global queue is never starved; otherwise taking its share of the queue
 // into the local one in one go), then steals half of another P's queue;
 // with nothing found it spins (one nap, at least the runnext grace, and one
-// more look), then parks its thread until an enqueue wakes it. A P is woken
-// when work lands where it could take it: in the global queue or in a local queue (not for `runnext`,
-// which its owner is about to run anyway; waking a P for it would cost a futex
-// wake per hand-off and gain nothing), and only if no P is spinning already
-// (it will find it). A P that found work while spinning wakes one more (Go's
-// wakep), and a P woken from its park looks as a spinner, so a burst of jobs
-// spreads over the idle processors one wake at a time, wherever it was queued.
+// more look), then parks its thread until an enqueue wakes it. Every enqueue
+// wakes a parked P if no P is spinning (a spinner will find the job), as Go's
+// ready and newproc do: `runnext` included, since its owner may be stuck in a
+// long job, and then only another P can run it (after the grace). A pair
+// handing off through `runnext` therefore wakes the other P once per spin of
+// it, not once per hand-off: while it spins, the pair wakes nobody. An
+// enqueue from outside, which goes to the global queue, also ends a spinner's
+// nap: that job is nobody's to run soon. A P that found work while spinning
+// wakes one more (Go's wakep), and a P woken from its park looks as a
+// spinner, so a burst of jobs spreads over the idle processors one wake at a
+// time, wherever it was queued.
 //
 // Invariants:
 // - `idle` (under `idleLock`) lists the parked processors; a processor appears
 //   there only while its thread is in (or about to enter) `park`.
-// - Before parking, a processor registers as idle and then looks at every
-//   queue once more; an enqueuer publishes its job before it reads the idle
-//   list. So either the processor sees the job or the enqueuer sees the
-//   processor idle and wakes it: no job is stranded.
+// - Before parking, a processor registers as idle (no longer spinning) and
+//   then looks at every queue once more, every processor's `runnext`
+//   included; an enqueuer publishes its job before it reads the idle and
+//   spinning counts (all sequentially consistent). So either the processor
+//   sees the job or the enqueuer sees it idle and wakes it, or sees another
+//   spinning, which in turn looks once more before it parks: no job is
+//   stranded, not even behind a goroutine that never suspends.
 
 import DequeModule
 import Synchronization
@@ -121,8 +128,11 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     let idleLock = Locked<[Processor]>([])
     let idleCount = Atomic<Int>(0)
     /// Processors looking for work before they park; while there is one,
-    /// enqueuers wake nobody.
+    /// enqueuers wake no parked processor (it will find their jobs).
     let spinningCount = Atomic<Int>(0)
+    /// The id of a spinning processor napping between its two looks, or -1:
+    /// an enqueue from outside ends its nap (see `place`).
+    let napper = Atomic<Int>(-1)
     /// Machines (threads) with no processor to run, parked.
     let idleMachines = Locked<[Machine]>([])
     /// Machines started, idle ones included.
@@ -218,11 +228,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Records of ended goroutines that `go` reused.
     var goroutineRecordsReused: Int { processors.reduce(0) { $0 + $1.recordsReused.load(ordering: .relaxed) } }
 
-    /// Whether some processor has jobs queued (runnext excluded).
+    /// Whether some processor has jobs queued, in its local queue or its
+    /// runnext: a processor about to park looks at every runnext too, since a
+    /// busy owner may not come back to its own for a long time.
     func anyQueuedWork() -> Bool {
         let created = createdCount.load(ordering: .acquiring)
         for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
-            $0.local.count > 0
+            $0.local.count > 0 || $0.hasRunnext
         }) {
             return true
         }
@@ -386,7 +398,8 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// Queues `entry` (a readied job, or a goroutine `go` starts, which has
     /// no task yet) on `processor`, the caller's (`currentProcessorReference`),
-    /// or on the global queue off this runtime's worker threads.
+    /// or on the global queue off this runtime's worker threads, and wakes a
+    /// processor to take it if none is spinning and one is parked.
     func place(_ entry: Runnable, on processor: Unmanaged<Processor>?) {
         if let processor {
             if processor._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
@@ -394,8 +407,23 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
             }
         } else {
             putGlobal(CollectionOfOne(entry))
-            wakeIdleProcessor()
+            wakeForGlobalWork()
         }
+    }
+
+    /// After an enqueue on the global queue from outside: a napping spinner
+    /// looks now (it would otherwise take the job only when its nap ends, a
+    /// wait on every hand-off from a plain task to a goroutine), or, with no
+    /// spinner, an idle processor is woken.
+    private func wakeForGlobalWork() {
+        if spinningCount.load(ordering: .sequentiallyConsistent) > 0 {
+            let napping = napper.load(ordering: .sequentiallyConsistent)
+            if napping >= 0 {
+                peers[napping]._withUnsafeGuaranteedRef { $0.wake() }
+            }
+            return
+        }
+        wakeIdleProcessor()
     }
 
     /// Queues `entries` on the global queue: from outside the processors, a
@@ -449,10 +477,17 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Wakes one parked processor, if any.
+    /// Wakes one parked processor, if any, unless one is spinning. Inlined:
+    /// every enqueue calls it, and with no processor parked (the busy case)
+    /// it is one load.
+    @inline(__always)
     func wakeIdleProcessor() {
         if idleCount.load(ordering: .sequentiallyConsistent) == 0 { return }
         if spinningCount.load(ordering: .sequentiallyConsistent) > 0 { return }
+        wakeParkedProcessor()
+    }
+
+    private func wakeParkedProcessor() {
         let processor = idleLock.withLock { idle -> Processor? in
             guard let processor = idle.popLast() else { return nil }
             processor.listedIdle.store(false, ordering: .relaxed)

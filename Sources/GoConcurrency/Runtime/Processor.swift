@@ -17,7 +17,11 @@
 //   a wake that finds the processor running just leaves a permit, and the next
 //   park returns at once and looks for work again. A spinner's nap is a park
 //   with a deadline: it consumes a permit, and ends early only if the wake
-//   wants the processor back or retired.
+//   wants the processor back or retired, or a job waits in the global queue.
+// - A job put in runnext is never left there while every other processor
+//   sleeps: the putter wakes one if none is spinning, and a processor about
+//   to park counts every processor's runnext in its last look (a spinner
+//   that saw the job too early to take it looks again, after the grace).
 
 import DequeModule
 import Synchronization
@@ -50,7 +54,8 @@ final class Processor: @unchecked Sendable {
     /// under `idleLock`, read without it after a wake-up (an enqueuer that
     /// popped us cleared it before waking us).
     let listedIdle = Atomic<Bool>(false)
-    /// Whether a job waits in `runnext` (for the deadlock check).
+    /// Whether a job waits in `runnext` (for the deadlock check, and for
+    /// another processor's last look before it parks).
     var hasRunnext: Bool { runnext.load(ordering: .sequentiallyConsistent) != 0 }
     /// Jobs this processor has started, for thieves to tell a stuck owner.
     let scheduled = Atomic<UInt>(0)
@@ -115,8 +120,11 @@ final class Processor: @unchecked Sendable {
     // MARK: Queues
 
     /// Puts a job readied by the running goroutine, or a goroutine it
-    /// started. True if other processors should be woken to share the work
-    /// (the local queue grew). Called on the owner's thread only.
+    /// started. True if it was queued (rather than kept to run at once), and
+    /// an idle processor should then be woken if none is spinning: the owner
+    /// may run the running goroutine for a long time, and another processor
+    /// must be able to take the job meanwhile (from runnext, after its grace).
+    /// Called on the owner's thread only.
     func putLocal(_ entry: Runnable) -> Bool {
         if !entry.isGoroutine {
             if capturing {
@@ -135,14 +143,19 @@ final class Processor: @unchecked Sendable {
                 return true
             }
         }
+        // Sequentially consistent, like the local queue's put: the caller
+        // next reads the idle and spinning counts, while a processor about to
+        // park changes them and then reads every runnext; only a full fence
+        // on each side keeps both from missing the other.
         if runnext.load(ordering: .relaxed) == 0 {
-            // Empty: thieves only ever empty it, so a plain store is enough.
-            runnext.store(entry.bits, ordering: .releasing)
-            return false
+            // Empty: thieves only ever empty it, so a store is enough.
+            runnext.store(entry.bits, ordering: .sequentiallyConsistent)
+            return true
         }
-        let previous = runnext.exchange(entry.bits, ordering: .acquiringAndReleasing)
-        guard previous != 0 else { return false }
-        append(Runnable(bits: previous))
+        let previous = runnext.exchange(entry.bits, ordering: .sequentiallyConsistent)
+        if previous != 0 {
+            append(Runnable(bits: previous))
+        }
         return true
     }
 
@@ -480,7 +493,8 @@ final class Processor: @unchecked Sendable {
 
     /// Looks for work twice before parking (Go's spinning M), with a nap
     /// between the looks: a hand-off between processors then costs no futex
-    /// wake, and while one processor spins, enqueuers wake nobody. `looked`
+    /// wake, and while one processor spins, enqueuers on the processors wake
+    /// nobody (an enqueue from outside ends the nap instead). `looked`
     /// says the caller has just looked (and found nothing), which then counts
     /// as the first look.
     ///
@@ -501,12 +515,17 @@ final class Processor: @unchecked Sendable {
     /// The nap lasts the runnext grace from the end of the first look, so
     /// that a job seen in a busy processor's runnext at the first look has
     /// waited its grace by the second and is taken if its owner is stuck: the owner may be waiting
-    /// for it. A wake that ends the nap early (to give the processor back
-    /// after a blocking call, to retire, or a permit left over) ends the spin
-    /// if it was for one of the first two; otherwise the nap goes on. With
-    /// one processor there is nothing to steal, and only the global queue and
-    /// timers to watch: it parks after one look, so that an enqueue from
-    /// outside wakes it at once.
+    /// for it. (One seen only at the second look keeps the processor from
+    /// parking: its last look before parking counts every runnext, and it
+    /// spins again.) A wake that ends the nap early (to give the processor
+    /// back after a blocking call, to retire, or a permit left over) ends the
+    /// spin if it was for one of the first two; otherwise the nap goes on,
+    /// unless a job waits in the global queue: that one is nobody's to run
+    /// soon, and an enqueue from outside wakes the napper to take it now (a
+    /// plain task handing values to a goroutine would otherwise wait out a
+    /// nap on every hand-off). With one processor there is nothing to steal,
+    /// and only the global queue and timers to watch: it parks after one
+    /// look, so that an enqueue from outside wakes it at once.
     private func spinForWork(looked: Bool) -> Runnable? {
         // Borrowed for the whole spin: a retain per look would write the
         // runtime's first cache line, which the busy processors read.
@@ -540,13 +559,26 @@ final class Processor: @unchecked Sendable {
     }
 
     /// A spinner's nap: parks until `end` (counted from after the look
-    /// before it, so that the look after it comes a full grace later), or
-    /// until a wake that wants the processor for something else; a permit
-    /// left over from an earlier wake does not end it. True if the spin
-    /// should look again.
+    /// before it, so that the look after it comes a full grace later), until
+    /// a job waits in the global queue, or until a wake that wants the
+    /// processor for something else; a permit left over from an earlier wake
+    /// does not end it. True if the spin should look again.
     private func nap(until end: UInt64, in runtime: GoRuntime) -> Bool {
+        // Listed as the napper before the global queue is read: an enqueuer
+        // from outside publishes its job and then reads the napper, so either
+        // the nap sees the job or the enqueuer wakes it (both sequentially
+        // consistent). Only one spinner is listed; another one's nap ends on
+        // time, and the global queue's job waits at most for that.
+        runtime.napper.store(id, ordering: .sequentiallyConsistent)
+        defer {
+            _ = runtime.napper.compareExchange(expected: id, desired: -1, ordering: .relaxed)
+        }
         while isWanted(in: runtime) {
-            if Monotonic.now() >= end { return true }
+            // A job in the global queue is nobody's to run soon: it ends the
+            // nap, which only gives a busy owner time to run its own jobs.
+            if Monotonic.now() >= end || runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 {
+                return true
+            }
             parker.park(until: end)
         }
         return false
@@ -559,8 +591,11 @@ final class Processor: @unchecked Sendable {
             listedIdle.store(true, ordering: .relaxed)
             runtime.idleCount.add(1, ordering: .sequentiallyConsistent)
         }
-        // Look once more, now that enqueuers can see us idle.
-        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || anyLocalWork()
+        // Look once more, now that enqueuers can see us idle: at every
+        // queue, other processors' runnext included (a busy owner may not
+        // come back to its own for a long time, and its putter woke nobody if
+        // it saw us spinning).
+        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || runtime.anyQueuedWork()
                 || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) || !isActive {
             if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
@@ -626,10 +661,6 @@ final class Processor: @unchecked Sendable {
             runtime.idleMoves.add(1, ordering: .sequentiallyConsistent)
             return true
         }
-    }
-
-    private func anyLocalWork() -> Bool {
-        runnext.load(ordering: .sequentiallyConsistent) != 0 || runtime.anyQueuedWork()
     }
 
     func wake() {
