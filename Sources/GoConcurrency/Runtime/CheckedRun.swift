@@ -31,6 +31,7 @@
 //   whose leave brings it to 0 after the end is the last to touch the
 //   scheduler, and holds a reference to the runtime while it clears it.
 
+import DequeModule
 import Synchronization
 
 extension GoRuntime {
@@ -122,13 +123,16 @@ extension GoRuntime {
     /// started leave the registry and their records are released; jobs are
     /// dropped (their tasks stay suspended).
     func dropQueuedEntries() {
-        let entries = globalQueue.withLock { queue in
-            defer { queue.removeAll() }
-            return Array(queue)
+        var unstarted: [Goroutine] = []
+        globalQueue.withLock { queue in
+            while let entry = queue.popFirst() {
+                if entry.isGoroutine { unstarted.append(entry.takeGoroutine()) }
+            }
+            queue = Deque()
         }
         globalCount.store(0, ordering: .sequentiallyConsistent)
-        for entry in entries where entry.isGoroutine {
-            GoroutineRegistry.shared.remove(entry.takeGoroutine())
+        for goroutine in unstarted {
+            GoroutineRegistry.shared.remove(goroutine)
         }
     }
 }

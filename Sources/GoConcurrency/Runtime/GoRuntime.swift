@@ -97,11 +97,14 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// runtime's processors only). A key per runtime ran out after about a
     /// thousand runtimes; one made early is also one of the first 32, which
     /// glibc reads without its second-level table.
-    static let currentKey: pthread_key_t = {
+    static let processorKey: pthread_key_t = {
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
         return key
     }()
+    /// The same key, read from the runtime on the hot paths (no lazy
+    /// global's check).
+    let currentKey = GoRuntime.processorKey
     let globalQueue = Locked(Deque<Runnable>())
     let globalCount = Atomic<Int>(0)
     let idleLock = Locked<[Processor]>([])
@@ -336,7 +339,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// write the processor's first cache line, which thieves read). Nil on a
     /// thread of another runtime (the key is the process's).
     var currentProcessorReference: Unmanaged<Processor>? {
-        guard let pointer = pthread_getspecific(GoRuntime.currentKey) else { return nil }
+        guard let pointer = pthread_getspecific(currentKey) else { return nil }
         let processor = Unmanaged<Processor>.fromOpaque(pointer)
         return processor._withUnsafeGuaranteedRef { $0.runtime === self } ? processor : nil
     }

@@ -31,7 +31,8 @@ import Darwin
 final class Processor: @unchecked Sendable {
     let id: Int
     /// The runtime outlives its processors' use of it (it is never deinitialised
-    /// while its threads run), so no reference count is touched to reach it.
+    /// while its threads run: each holds it, see `Machine`), so no reference
+    /// count is touched to reach it.
     unowned(unsafe) let runtime: GoRuntime
     let runtimeReference: Unmanaged<GoRuntime>
     let local = LocalRunQueue()
@@ -256,7 +257,7 @@ final class Processor: @unchecked Sendable {
     /// processor away in `blocking` takes it back (false), or the runtime
     /// ends (true: the thread leaves).
     func run(on machine: Machine) -> Bool {
-        pthread_setspecific(GoRuntime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         let executor = runtime.asUnownedTaskExecutor()
         // Just back from a park: the processor was woken to look for work, and
         // looks as a spinner, so that what it finds hands the search on to one
@@ -372,7 +373,7 @@ final class Processor: @unchecked Sendable {
         if listedIdle.load(ordering: .acquiring) {
             _ = leaveIdleList()
         }
-        pthread_setspecific(GoRuntime.currentKey, nil)
+        pthread_setspecific(runtime.currentKey, nil)
     }
 
     // MARK: Blocking calls (Go's entersyscall / exitsyscall)
@@ -394,13 +395,13 @@ final class Processor: @unchecked Sendable {
         let job = runningJob
         // From here on the calling thread is no processor's: what it enqueues
         // goes to the global queue.
-        pthread_setspecific(GoRuntime.currentKey, nil)
+        pthread_setspecific(runtime.currentKey, nil)
         handOffs.add(1, ordering: .releasing)
         do {
             try runtime.startMachine(for: self)
         } catch {
             handOffs.subtract(1, ordering: .releasing)
-            pthread_setspecific(GoRuntime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+            pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
             throw error
         }
         return job
@@ -417,7 +418,7 @@ final class Processor: @unchecked Sendable {
         wake()  // in case the processor is parked with nothing to do
         machine.parker.park()
         handOffs.subtract(1, ordering: .releasing)
-        pthread_setspecific(GoRuntime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         runningJob = job
         runningTask.store(UInt(bitPattern: job), ordering: .relaxed)
     }
@@ -431,7 +432,7 @@ final class Processor: @unchecked Sendable {
             return machine
         }
         guard let machine else { return false }
-        pthread_setspecific(GoRuntime.currentKey, nil)
+        pthread_setspecific(runtime.currentKey, nil)
         machine.parker.unpark()
         return true
     }
