@@ -10,14 +10,21 @@
 //
 // Off the hot path: `go` only notes the count every 1,024 goroutines (a mask
 // test on the count it already keeps), and the check costs a few relaxed
-// loads on the way to a park; the trim itself (milliseconds, one pass over
-// the heap) runs at most once a second, on a processor with nothing to do.
+// loads on the way to a park; the trim itself (a pass over malloc's heap,
+// milliseconds after a big spike) runs on a processor with nothing to do.
+// Trims are paid for by goroutines, not rationed by a clock: each needs the
+// count to have fallen by `minimumDrop` and to a quarter of the peak since
+// the last one, which resets the peak. So one spike costs a few trims at
+// most (one more each time what is left falls to a quarter), a new one
+// needs `minimumDrop` goroutines more first, and the last processor to park
+// when the spike is over always finds the trim it needs (a rate limit by
+// time could refuse it, and nothing would ask again).
 // Only with glibc; elsewhere nothing happens.
 //
 // Invariants:
 // - `peak` is at least the largest multiple of `sampleEvery` the live count
 //   reached since the last trim, which resets it to the count then.
-// - One trim at a time (`trimming`), at most one per `interval`.
+// - One trim at a time (`trimming`).
 
 import Synchronization
 
@@ -35,11 +42,7 @@ enum Scavenger {
     /// A spike worth trimming after: this many goroutines more at the peak
     /// than now, and now at most a quarter of the peak.
     static let minimumDrop = 8_192
-    /// Nanoseconds between two trims at least.
-    static let interval: UInt64 = 1_000_000_000
-
     private static let peak = Atomic<Int>(0)
-    private static let lastTrim = Atomic<UInt64>(0)
     private static let trimming = Atomic<Bool>(false)
     /// Trims done, for tests.
     static let trims = Atomic<Int>(0)
@@ -62,17 +65,16 @@ enum Scavenger {
         guard highest - live >= minimumDrop, live <= highest / 4,
               runtime.idleCount.load(ordering: .relaxed) >= runtime.activeCount.load(ordering: .relaxed)
         else { return }
-        let now = Monotonic.now()
-        let last = lastTrim.load(ordering: .relaxed)
-        guard last == 0 || now &- last >= interval,
-              !trimming.exchange(true, ordering: .acquiring)
-        else { return }
+        guard !trimming.exchange(true, ordering: .acquiring) else { return }
         peak.store(live, ordering: .relaxed)
         #if canImport(Glibc)
+        // The records the runtime keeps for reuse were made during the spike,
+        // spread over its pages: each would keep a page from going back.
+        var kept: [Goroutine] = []
+        while runtime.freeRecords.take(into: &kept) { kept.removeAll() }
         _ = mallocTrim(0)
         trims.add(1, ordering: .relaxed)
         #endif
-        lastTrim.store(Monotonic.now(), ordering: .relaxed)
         trimming.store(false, ordering: .releasing)
     }
 }
