@@ -107,7 +107,7 @@ extension GoRuntime {
         var stuck: [(goroutine: Goroutine, wait: Goroutine.Wait)] = []
         var provable = true
         GoroutineRegistry.shared.forEach { goroutine in
-            guard provable, goroutine.runtime === self else { return }
+            guard provable, goroutine.runtimeID == id else { return }
             guard let wait = goroutine.waitingFor, wait.reason.blocksForEver, !wait.outside,
                   goroutine.plainTasksAlive == 0
             else {

@@ -65,7 +65,7 @@ extension GoRuntime {
     @inline(__always)
     static func startingOn(_ chosen: GoRuntime?, by starter: Unmanaged<Goroutine>?) -> Unmanaged<GoRuntime> {
         chosen.map { Unmanaged.passUnretained($0) }
-            ?? starter.map { unmanaged(id: $0._withUnsafeGuaranteedRef { $0.runtimeID }) }
+            ?? starter.map { $0._withUnsafeGuaranteedRef { $0.runtimeReference } }
             ?? Unmanaged.passUnretained(shared)
     }
 }
@@ -77,21 +77,21 @@ private func start(
     by starter: Unmanaged<Goroutine>?,
     at location: SourceLocation
 ) {
-    let starterRuntimeID = starter?._withUnsafeGuaranteedRef { $0.runtimeID }
-    if let starterRuntimeID, starterRuntimeID != runtime.id {
+    let starterRuntime = starter?._withUnsafeGuaranteedRef { $0.runtimeReference }
+    if let starterRuntime, starterRuntime.toOpaque() != Unmanaged.passUnretained(runtime).toOpaque() {
         // Each runtime's deadlock check watches its own goroutines only; the
         // two now share objects, so neither can tell that the other will not act.
-        GoRuntime.unmanaged(id: starterRuntimeID)._withUnsafeGuaranteedRef { $0.openToOutside() }
+        starterRuntime._withUnsafeGuaranteedRef { $0.openToOutside() }
         runtime.openToOutside()
     }
     // Looked up once: for a record to reuse, and to queue the goroutine on.
     let processor = runtime.currentProcessorReference
     let goroutine: Goroutine
     if let record = processor?._withUnsafeGuaranteedRef({ $0.takeFreeRecord() }) {
-        record.reuse(startedAt: location, runtimeID: runtime.id, body: body)
+        record.reuse(startedAt: location, runtime: runtime, body: body)
         goroutine = record
     } else {
-        goroutine = Goroutine(startedAt: location, runtimeID: runtime.id, body: body)
+        goroutine = Goroutine(startedAt: location, runtime: runtime, body: body)
     }
     // Inside a leak-check scope, or started by a goroutine (or a plain task of
     // one) that was: goroutines' tasks inherit no task-local values, so the
@@ -139,7 +139,7 @@ private func runGoroutines(first: Goroutine) async {
         await runGoroutine(goroutine)
         // The processor of this thread (a goroutine's task runs on its
         // runtime's processors, and holds one between its jobs).
-        guard let processor = GoRuntime.unmanaged(id: goroutine.runtimeID)._withUnsafeGuaranteedRef({ $0.currentProcessorReference })
+        guard let processor = goroutine.runtimeReference._withUnsafeGuaranteedRef({ $0.currentProcessorReference })
         else { return }
         // Out of the registry, its handle gone: if this task holds the only
         // reference (no dump, plain task or panic report keeps it), the

@@ -101,7 +101,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// The processors, owned by the runtime for its whole life; `peers` is the
     /// same list for the scheduler's loops, which must not touch reference
     /// counts that every processor shares.
-    private let processorList = Locked<[Processor]>([])
+    let processorList = Locked<[Processor]>([])
     var processors: [Processor] { processorList.withLock { $0 } }
     /// The processors by id, unretained: the first `createdCount` entries are
     /// made, the first `activeCount` run goroutines (GOMAXPROCS). Read it
@@ -121,8 +121,19 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     private var replacedPeerTables: [UnsafeMutablePointer<Unmanaged<Processor>>] = []
     let createdCount = Atomic<Int>(0)
     let activeCount = Atomic<Int>(0)
-    /// The thread-specific slot where a worker thread keeps its processor.
-    let currentKey: pthread_key_t
+    /// The thread-specific slot where a worker thread keeps its processor:
+    /// one for the process, whatever the runtime (a thread runs one
+    /// runtime's processors only). A key per runtime ran out after about a
+    /// thousand runtimes; one made early is also one of the first 32, which
+    /// glibc reads without its second-level table.
+    static let processorKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
+        return key
+    }()
+    /// The same key, read from the runtime on the hot paths (no lazy
+    /// global's check).
+    let currentKey = GoRuntime.processorKey
     let globalQueue = Locked(Deque<Runnable>())
     let globalCount = Atomic<Int>(0)
     let idleLock = Locked<[Processor]>([])
@@ -187,21 +198,29 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
     private let globalRoute = Atomic<Bool>(false)
 
-    /// The runtime's address, as a number: identifies it without touching
-    /// its reference count (runtimes are never deallocated).
-    @usableFromInline var id: UInt { UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()) }
+    /// The runtime's serial number (1, 2, 3, ... in the order they were
+    /// made; never reused): what goroutine records, channels and sync
+    /// primitives keep to say which runtime they belong to, compared without
+    /// touching the runtime. Not its address: a runtime that ended may be
+    /// freed, and a later one may be made at the same address.
+    @usableFromInline let id: UInt
+    private static let nextID = Atomic<UInt>(1)
 
-    /// The runtime whose `id` is `id` (not 0), unretained: runtimes live as
-    /// long as the process.
-    static func unmanaged(id: UInt) -> Unmanaged<GoRuntime> {
-        Unmanaged<GoRuntime>.fromOpaque(UnsafeRawPointer(bitPattern: id).unsafelyUnwrapped)
-    }
-
-    /// The runtime whose `id` is `id`; nil for 0.
+    /// The runtime whose `id` is `id`, if it still exists (nil for 0): for
+    /// the rare paths that reach a runtime from an id (an object made by its
+    /// goroutines being shared with the outside, a test clock).
     @usableFromInline
-    static func withID(_ id: UInt) -> GoRuntime? {
-        id == 0 ? nil : unmanaged(id: id).takeUnretainedValue()
+    static func live(id: UInt) -> GoRuntime? {
+        if id == 0 { return nil }
+        return runtimes.withLock { $0[id]?.runtime }
     }
+
+    /// Whether the runtime ends with its checked run (see `end`); otherwise
+    /// it lives as long as the process.
+    let isMortal: Bool
+    /// Set for good by `end`.
+    let ended = Atomic<Bool>(false)
+    var hasEnded: Bool { ended.load(ordering: .acquiring) }
 
     /// `blocking` calls in flight on this runtime's threads.
     let blockingCalls = Atomic<Int>(0)
@@ -292,6 +311,8 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     @discardableResult
     private func changeProcessorCount(_ count: Int) -> Int {
         processorList.withLock { processors in
+            // An ended runtime stays at 0 processors (see `end`).
+            if hasEnded { return activeCount.load(ordering: .relaxed) }
             let previous = activeCount.load(ordering: .relaxed)
             if count > processors.count {
                 let threads = threadCount.load(ordering: .relaxed) + count - processors.count
@@ -346,24 +367,41 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     ///   - clock: For tests: the runtime's timers count this clock's time
     ///     instead of the system's, so they fire only when the test moves it
     ///     (see ``ManualClock``).
-    /// - Important: A runtime is never deallocated, and its threads never
-    ///   stop: make one per process (or per benchmark configuration), not per
-    ///   task.
-    public init(processors count: Int, clock: ManualClock? = nil) {
+    /// - Important: A runtime made this way is never deallocated, and its
+    ///   threads never stop: make one per process (or per benchmark
+    ///   configuration), not per task. (The runtime of a checked run,
+    ///   ``run(processors:file:line:_:)``, ends with the run.)
+    public convenience init(processors count: Int, clock: ManualClock? = nil) {
+        self.init(processors: count, clock: clock, endsWithRun: false)
+    }
+
+    /// `endsWithRun`: the runtime of a checked run, which `end()` stops
+    /// when the run ends; otherwise it lives as long as the process.
+    init(processors count: Int, clock: ManualClock?, endsWithRun: Bool) {
         if count < 1 { goPanic("GOMAXPROCS: GoRuntime(processors: \(count)): at least 1 processor") }
-        var key = pthread_key_t()
-        if pthread_key_create(&key, nil) != 0 { goFatal("GoRuntime: no thread-specific key left") }
-        currentKey = key
+        id = GoRuntime.nextID.add(1, ordering: .relaxed).oldValue
+        isMortal = endsWithRun
         timers = TimerQueue(clock: clock)
         // An empty table until `changeProcessorCount` sizes it.
         peerTable = Atomic(UnsafeMutablePointer<Unmanaged<Processor>>.allocate(capacity: 1))
-        timers.runtime = self
+        timers.attach(to: self)
+        if !endsWithRun {
+            // It lives as long as the process: its worker threads and
+            // goroutine records use it without reference counting.
+            _ = Unmanaged.passRetained(self)
+        }
+        GoRuntime.runtimes.withLock { $0[id] = WeakRuntime(runtime: self) }
         clock?.attach(to: self)
         changeProcessorCount(count)
-        // A runtime lives as long as the process: its worker threads use it
-        // without reference counting, and they never stop.
-        _ = Unmanaged.passRetained(self)
-        GoRuntime.runtimes.withLock { $0.append(self) }
+    }
+
+    deinit {
+        // Only a runtime that ended gets here, once its threads are gone and
+        // nothing refers to it (see `end`).
+        GoRuntime.runtimes.withLock { _ = $0.removeValue(forKey: id) }
+        dropQueuedEntries()
+        peers.deallocate()
+        for table in replacedPeerTables { table.deallocate() }
     }
 
     /// The processor whose worker thread is the calling thread, if any.
@@ -372,16 +410,20 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     }
 
     /// The same, unretained: for hot paths that borrow it (a retain would
-    /// write the processor's first cache line, which thieves read).
+    /// write the processor's first cache line, which thieves read). Nil on a
+    /// thread of another runtime (the key is the process's).
     var currentProcessorReference: Unmanaged<Processor>? {
-        pthread_getspecific(currentKey).map { Unmanaged<Processor>.fromOpaque($0) }
+        guard let pointer = pthread_getspecific(currentKey) else { return nil }
+        let processor = Unmanaged<Processor>.fromOpaque(pointer)
+        return processor._withUnsafeGuaranteedRef { $0.runtime === self } ? processor : nil
     }
 
-    /// Every runtime made in this process (they are never deallocated).
-    private static let runtimes = Locked<[GoRuntime]>([])
+    /// Every runtime that exists in this process, by `id`, held weakly: a
+    /// checked run's runtime goes once it has ended and nothing refers to it.
+    private static let runtimes = Locked<[UInt: WeakRuntime]>([:])
 
     static func allRuntimes() -> [GoRuntime] {
-        runtimes.withLock { $0 }
+        runtimes.withLock { $0.values.compactMap(\.runtime) }
     }
 
     /// The identities of the tasks the processors are running right now.
@@ -469,6 +511,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// sleep until it instead, and if nobody sleeps for timers, an idle
     /// processor must wake to become the sleeper.
     func earliestTimerChanged() {
+        if hasEnded { return }
         let sleeper = timerSleeper.load(ordering: .sequentiallyConsistent)
         if sleeper >= 0 {
             peers[sleeper]._withUnsafeGuaranteedRef { $0.wake() }
@@ -497,4 +540,9 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         }
         processor?.wake()
     }
+}
+
+/// A runtime held weakly, in the list of every runtime.
+struct WeakRuntime {
+    weak var runtime: GoRuntime?
 }

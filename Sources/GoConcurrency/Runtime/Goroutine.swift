@@ -91,9 +91,15 @@ final class Goroutine: @unchecked Sendable {
     @usableFromInline let waitSince = Atomic<UInt64>(0)
     /// The `GoRuntime.id` of the runtime it runs on.
     @usableFromInline @exclusivity(unchecked) private(set) var runtimeID: UInt
+    /// The runtime it runs on, unretained for the hot paths that borrow it.
+    /// The record keeps it alive (one strong reference, taken and given up
+    /// by the record itself, when the runtime is one that can end: a checked
+    /// run's), so wherever the record is seen — its tasks, a plain task that
+    /// copied its handle, a dump — so is a live runtime.
+    @exclusivity(unchecked) private(set) var runtimeReference: Unmanaged<GoRuntime>
 
     /// The runtime it runs on.
-    @usableFromInline var runtime: GoRuntime { GoRuntime.withID(runtimeID).unsafelyUnwrapped }
+    @usableFromInline var runtime: GoRuntime { runtimeReference.takeUnretainedValue() }
     /// Its handle's address, 0 until its task starts (the handle is kept
     /// alive by the goroutine's task for as long as the record is registered;
     /// an atomic word because the deadlock check reads it from other threads).
@@ -134,21 +140,33 @@ final class Goroutine: @unchecked Sendable {
     @exclusivity(unchecked)
     private var body: (@Sendable () async throws -> Void)?
 
-    init(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
+    init(startedAt: SourceLocation, runtime: GoRuntime, body: @escaping @Sendable () async throws -> Void) {
         self.id = Goroutine.newID()
         self.startedAt = startedAt
-        self.runtimeID = runtimeID
+        self.runtimeID = runtime.id
+        self.runtimeReference = Unmanaged.passUnretained(runtime)
         self.body = body
+        if runtime.isMortal { _ = runtimeReference.retain() }
+    }
+
+    deinit {
+        if runtimeReference._withUnsafeGuaranteedRef({ $0.isMortal }) { runtimeReference.release() }
     }
 
     /// Makes an ended goroutine's record the record of a new one (Go reuses
     /// a dead G). Only for a record that nothing else references: it has left
     /// the registry, its handle is gone, and the free list that kept it
     /// handed it to the caller alone.
-    func reuse(startedAt: SourceLocation, runtimeID: UInt, body: @escaping @Sendable () async throws -> Void) {
+    func reuse(startedAt: SourceLocation, runtime: GoRuntime, body: @escaping @Sendable () async throws -> Void) {
         id = Goroutine.newID()
         self.startedAt = startedAt
-        self.runtimeID = runtimeID
+        if runtime.id != runtimeID {
+            // Not seen so far: each runtime reuses its own records.
+            if runtime.isMortal { _ = Unmanaged.passUnretained(runtime).retain() }
+            if runtimeReference._withUnsafeGuaranteedRef({ $0.isMortal }) { runtimeReference.release() }
+            runtimeReference = Unmanaged.passUnretained(runtime)
+            runtimeID = runtime.id
+        }
         self.body = body
         leakScope = nil
         rootTask.store(0, ordering: .relaxed)

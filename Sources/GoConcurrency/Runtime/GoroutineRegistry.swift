@@ -35,7 +35,7 @@ final class GoroutineRegistry: @unchecked Sendable {
     let live = Atomic<Int>(0)
 
     func add(_ goroutine: Goroutine) {
-        live.add(1, ordering: .relaxed)
+        Scavenger.started(live: live.add(1, ordering: .relaxed).newValue)
         shards[goroutine.id % GoroutineRegistry.shardCount]._withUnsafeGuaranteedRef { shard in
             shard.lock.lock()
             // The list's reference to the old head moves to the new record.

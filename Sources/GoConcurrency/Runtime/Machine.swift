@@ -12,6 +12,11 @@
 //   processor over, before it unparks the machine.
 // - Idle machines are listed in the runtime's `idleMachines` (under its lock)
 //   and parked on their `parker`.
+// - A machine's thread holds a strong reference to its runtime from before
+//   the thread starts until it leaves (a runtime that ended: `GoRuntime.end`),
+//   and counts in `threadCount` until then; the last thread to leave an ended
+//   runtime clears what is left in it (`GoRuntime.lastThreadLeft`). Until
+//   then the runtime cannot be freed under a thread that uses it unretained.
 
 #if canImport(Glibc)
 import Glibc
@@ -46,9 +51,12 @@ final class Machine: @unchecked Sendable {
         self.assigned = processor
     }
 
-    /// Starts the machine's thread. Machines live as long as the process.
+    /// Starts the machine's thread, which lives until its runtime ends.
     func start() {
         var thread = pthread_t()
+        // The thread's references to the runtime and to this machine,
+        // released as it leaves.
+        _ = Unmanaged.passRetained(runtime)
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, { context in
             Unmanaged<Machine>.fromOpaque(context!).takeUnretainedValue().main()
@@ -57,23 +65,36 @@ final class Machine: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    private func main() -> Never {
+    private func main() -> UnsafeMutableRawPointer? {
         pthread_setspecific(Machine.key, Unmanaged.passUnretained(self).toOpaque())
         while true {
-            let processor = runtime.idleMachines.withLock { idle -> Processor? in
+            // A processor handed to us is run even after the runtime ended:
+            // the blocking call that handed it off waits to take it back.
+            let (processor, leave) = runtime.idleMachines.withLock { idle -> (Processor?, Bool) in
                 if let processor = assigned {
                     assigned = nil
-                    return processor
+                    return (processor, false)
                 }
+                if runtime.hasEnded { return (nil, true) }
                 idle.append(self)
-                return nil
+                return (nil, false)
             }
+            if leave { break }
             if let processor {
-                processor.run(on: self)  // returns when the processor is taken back
+                // Returns when the processor is taken back, or the runtime ended.
+                if processor.run(on: self) { break }
             } else {
-                parker.park()  // until a processor is assigned to us
+                parker.park()  // until a processor is assigned to us, or the runtime ends
             }
         }
+        pthread_setspecific(Machine.key, nil)
+        let held = Unmanaged.passUnretained(runtime)
+        if held._withUnsafeGuaranteedRef({ $0.threadCount.subtract(1, ordering: .acquiringAndReleasing).newValue }) == 0 {
+            held._withUnsafeGuaranteedRef { $0.lastThreadLeft() }
+        }
+        Unmanaged.passUnretained(self).release()
+        held.release()  // may free the runtime
+        return nil
     }
 }
 

@@ -49,7 +49,7 @@ public final class ManualClock: Sendable {
     /// timer that became due (on its processors, right after this returns).
     public func advance(by duration: Duration) {
         nanoseconds.add(Monotonic.nanoseconds(duration), ordering: .sequentiallyConsistent)
-        if let runtime = GoRuntime.withID(owner.load(ordering: .acquiring)) {
+        if let runtime = GoRuntime.live(id: owner.load(ordering: .acquiring)) {
             runtime.earliestTimerChanged()
         }
     }
@@ -58,7 +58,7 @@ public final class ManualClock: Sendable {
     /// (stopped ones excluded): a test waits until the code it drives has
     /// armed its timers before it moves the clock.
     public var pendingTimers: Int {
-        GoRuntime.withID(owner.load(ordering: .acquiring))?.timers.pendingCount ?? 0
+        GoRuntime.live(id: owner.load(ordering: .acquiring))?.timers.pendingCount ?? 0
     }
 
     // MARK: For the runtime

@@ -171,9 +171,10 @@ protocol WaitObject: AnyObject {
 }
 
 extension WaitObject {
-    /// The runtime of the goroutine that made it, if a goroutine did.
+    /// The runtime of the goroutine that made it, if a goroutine did and
+    /// that runtime still exists.
     @inlinable
-    var madeBy: GoRuntime? { GoRuntime.withID(madeByID) }
+    var madeBy: GoRuntime? { GoRuntime.live(id: madeByID) }
 
     /// Marks it shared with the outside; the first time, the runtime whose
     /// goroutine made it is opened to the outside for good.

@@ -37,9 +37,10 @@ import Darwin
 final class Processor: @unchecked Sendable {
     let id: Int
     /// The runtime outlives its processors' use of it (it is never deinitialised
-    /// while its threads run), so no reference count is touched to reach it.
+    /// while its threads run: each holds it, see `Machine`), so no reference
+    /// count is touched to reach it.
     unowned(unsafe) let runtime: GoRuntime
-    private let runtimeReference: Unmanaged<GoRuntime>
+    let runtimeReference: Unmanaged<GoRuntime>
     let local = LocalRunQueue()
     let stolen = Atomic<Int>(0)
     /// Tasks this processor made to start goroutines (the others ran on a
@@ -271,8 +272,9 @@ final class Processor: @unchecked Sendable {
     }
 
     /// The scheduling loop, run by `machine` until the machine that handed this
-    /// processor away in `blocking` takes it back.
-    func run(on machine: Machine) {
+    /// processor away in `blocking` takes it back (false), or the runtime
+    /// ends (true: the thread leaves).
+    func run(on machine: Machine) -> Bool {
         pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         let executor = runtime.asUnownedTaskExecutor()
         // Just back from a park: the processor was woken to look for work, and
@@ -283,10 +285,13 @@ final class Processor: @unchecked Sendable {
         var woken = false
         while true {
             if takeBackRequested.load(ordering: .acquiring), giveBack() {
-                return
+                return false
             }
             if !isActive {
-                retire()
+                if retire() {
+                    leaveEndedRuntime()
+                    return true
+                }
                 continue
             }
             let searched = woken || searchedEmpty
@@ -349,8 +354,9 @@ final class Processor: @unchecked Sendable {
     /// Leaves the scheduling while GOMAXPROCS is below this processor's id:
     /// its queued jobs move to the global queue (where the active processors
     /// take them) and it sleeps until it is active again or its processor is
-    /// wanted back by a blocking call's thread.
-    private func retire() {
+    /// wanted back by a blocking call's thread. True if the runtime ended
+    /// instead (its count is 0 for good: see `GoRuntime.end`).
+    private func retire() -> Bool {
         // While the jobs are in no queue, `sleepsRetired` is still false: the
         // deadlock check does not count this processor as quiet.
         var moved: [Runnable] = []
@@ -367,15 +373,34 @@ final class Processor: @unchecked Sendable {
         // Pass the baton: an active processor looks at the global queue.
         runtime.wakeIdleProcessor()
         while !isActive && !takeBackRequested.load(ordering: .acquiring) {
+            // An ended runtime's processor still goes back to a blocking
+            // call that handed it off (its caller waits for it) before its
+            // thread leaves.
+            if runtime.hasEnded && handOffs.load(ordering: .acquiring) == 0 { return true }
             parker.park()
         }
         sleepsRetired.store(false, ordering: .sequentiallyConsistent)
+        return false
+    }
+
+    /// The runtime ended: this processor's thread leaves it, dropping what
+    /// only this thread may touch (its records kept for reuse hold the
+    /// runtime). Its queues were handed to the global queue as it retired.
+    private func leaveEndedRuntime() {
+        freeRecords.removeAll()
+        if listedIdle.load(ordering: .acquiring) {
+            _ = leaveIdleList()
+        }
+        pthread_setspecific(runtime.currentKey, nil)
     }
 
     // MARK: Blocking calls (Go's entersyscall / exitsyscall)
 
     /// Set while some machine that handed this processor off wants it back.
     private let takeBackRequested = Atomic<Bool>(false)
+    /// Blocking calls that handed this processor off and have not taken it
+    /// back yet (changed only by the thread running the processor).
+    private let handOffs = Atomic<Int>(0)
     /// Those machines, each waiting on its parker, in the order they asked
     /// (several, when a goroutine that ran meanwhile made a blocking call too).
     /// Protected by `runtime.idleMachines`' lock.
@@ -389,9 +414,11 @@ final class Processor: @unchecked Sendable {
         // From here on the calling thread is no processor's: what it enqueues
         // goes to the global queue.
         pthread_setspecific(runtime.currentKey, nil)
+        handOffs.add(1, ordering: .releasing)
         do {
             try runtime.startMachine(for: self)
         } catch {
+            handOffs.subtract(1, ordering: .releasing)
             pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
             throw error
         }
@@ -408,6 +435,7 @@ final class Processor: @unchecked Sendable {
         }
         wake()  // in case the processor is parked with nothing to do
         machine.parker.park()
+        handOffs.subtract(1, ordering: .releasing)
         pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
         runningJob = job
         runningTask.store(UInt(bitPattern: job), ordering: .relaxed)
@@ -599,6 +627,9 @@ final class Processor: @unchecked Sendable {
                 || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) || !isActive {
             if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
+        } else {
+            // Nothing to run: after a spike, give memory back (see `Scavenger`).
+            Scavenger.processorParks(in: runtime)
         }
         sleepUntilWakeOrTimer()
         // Woken by anything but an enqueuer (which takes us off the list

@@ -19,6 +19,10 @@
 // - Deadlines are in the queue's time: `Monotonic` nanoseconds, or those of
 //   its `ManualClock` on a runtime made for tests. Whatever arms a timer reads
 //   "now" from the queue (`now()`), never from `Monotonic` directly.
+// - `running` is true until the runtime ends (a checked run's runtime,
+//   whose threads hold it until then): a timer armed later (from outside, on
+//   a `Timer` made by one of its goroutines) wakes nobody and never fires,
+//   and the queue, which such a timer keeps, never reaches the runtime again.
 
 import HeapModule
 import Synchronization
@@ -60,12 +64,19 @@ final class TimerQueue: @unchecked Sendable {
     /// Where a timer armed by the caller goes: its goroutine's runtime, or
     /// ``GoRuntime/shared`` outside goroutines. A goroutine's timers are thus
     /// its own runtime's, which its deadlock check must see pending.
+    /// (A plain task that a goroutine of an ended runtime started arms them
+    /// on ``GoRuntime/shared``: that runtime fires none.)
     @usableFromInline
-    static var current: TimerQueue { (Goroutine.current?.runtime ?? GoRuntime.shared).timers }
+    static var current: TimerQueue {
+        guard let runtime = Goroutine.current?.runtime, !runtime.hasEnded else { return GoRuntime.shared.timers }
+        return runtime.timers
+    }
 
     /// The runtime whose processors fire these timers (set once, by its init,
     /// before any of its threads start).
-    unowned(unsafe) var runtime: GoRuntime!
+    unowned(unsafe) private(set) var runtime: GoRuntime!
+    /// Whether the runtime has not ended. Protected by `lock`.
+    private var running = true
     private let lock = Lock()
     private var heap = Heap<Item>()
     private var sequence: UInt64 = 0
@@ -77,6 +88,19 @@ final class TimerQueue: @unchecked Sendable {
 
     init(clock: ManualClock? = nil) {
         self.clock = clock
+    }
+
+    /// Gives the queue to `runtime` (once, from its init).
+    func attach(to runtime: GoRuntime) {
+        self.runtime = runtime
+    }
+
+    /// The runtime ended: its processors fire nothing more, and arming wakes
+    /// nobody.
+    func end() {
+        lock.lock()
+        running = false
+        lock.unlock()
     }
 
     /// Now, in the unit of the queue's deadlines.
@@ -114,12 +138,21 @@ final class TimerQueue: @unchecked Sendable {
         sequence &+= 1
         heap.insert(Item(deadline: deadline, sequence: sequence, entry: entry))
         let becomesFirst = deadline < earliest.load(ordering: .relaxed)
+        let wake = becomesFirst && running
+        let mortal = wake && runtime.isMortal
         if becomesFirst {
             earliest.store(deadline, ordering: .sequentiallyConsistent)
         }
+        if mortal {
+            // Retained while the lock is held: a runtime that can end is
+            // alive while `running` (its threads hold it), and must stay so
+            // until it is woken.
+            _ = Unmanaged.passUnretained(runtime).retain()
+        }
         lock.unlock()
-        if becomesFirst {
+        if wake {
             runtime.earliestTimerChanged()
+            if mortal { Unmanaged.passUnretained(runtime).release() }
         }
         return entry
     }
