@@ -397,15 +397,22 @@ struct PatternTests {
 
     @Test func a_runner_that_timed_out_takes_no_interrupt_from_the_next_one() async {
         // A's goroutine runs on after A timed out and checks for interrupts
-        // before its next task; B's Ctrl-C must still stop B.
+        // before its next task; B's Ctrl-C must still stop B. Each step waits
+        // for the one before: A's first task until A has timed out and B's
+        // signal is counted, B's task until A's goroutine has looked (its
+        // second task ran; had it taken B's interrupt, it would never run).
         await #expect(processExitsWith: .exitCode(2)) {
+            let releaseA = Chan<Void>(), aLooked = Flag()
             let a = Runner(timeout: .milliseconds(50))
-            a.add({ _ in try await sleep(for: .milliseconds(400)) }, { _ in })
+            a.add({ _ in _ = try await releaseA.receive() }, { _ in aLooked.set() })
             do { try await a.start(); exit(30) } catch Runner.Failure.timeout {} catch { exit(31) }
             let b = Runner(timeout: .seconds(60))
             b.add({ _ in
+                let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
-                try await sleep(for: .milliseconds(800))  // A's goroutine looks meanwhile
+                try await untilCounted(after: before)
+                try releaseA.close()
+                try await waitUntil("A's goroutine looked for an interrupt") { aLooked.isSet }
             }, { _ in })
             do {
                 try await b.start()
