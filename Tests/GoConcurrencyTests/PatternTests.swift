@@ -356,17 +356,63 @@ struct PatternTests {
         }
     }
 
+    @Test func a_sigint_sent_while_a_runner_listened_never_ends_the_process_after_it_stopped() async {
+        // A Ctrl-C sent while a runner listens is the runner's, even when the
+        // kernel hands it to a thread only after the runner stopped listening
+        // (under load a woken thread can wait milliseconds for a core). Busy
+        // threads that never take SIGINT make those waits likely; every round
+        // sends two signals, the second often still undelivered when the run
+        // notices the first and puts the default action back.
+        await #expect(processExitsWith: .exitCode(2)) {
+            for _ in 0..<4 {
+                startThread {
+                    var mask = sigset_t()
+                    sigemptyset(&mask)
+                    sigaddset(&mask, SIGINT)
+                    pthread_sigmask(SIG_BLOCK, &mask, nil)
+                    var spin = 0
+                    while true { spin &+= 1 }
+                }
+            }
+            for round in 0..<Stress.size(200) {
+                let runner = Runner(timeout: .seconds(60))
+                runner.add({ _ in
+                    let before = InterruptSignal.count
+                    kill(getpid(), SIGINT)
+                    kill(getpid(), SIGINT)
+                    try await untilCounted(after: before)
+                }, { _ in exit(Int32(5)) })
+                do {
+                    try await runner.start()
+                    exit(3)
+                } catch Runner.Failure.interrupted {
+                    _ = round
+                } catch {
+                    exit(4)
+                }
+            }
+            exit(2)
+        }
+    }
+
     @Test func a_runner_that_timed_out_takes_no_interrupt_from_the_next_one() async {
         // A's goroutine runs on after A timed out and checks for interrupts
-        // before its next task; B's Ctrl-C must still stop B.
+        // before its next task; B's Ctrl-C must still stop B. Each step waits
+        // for the one before: A's first task until A has timed out and B's
+        // signal is counted, B's task until A's goroutine has looked (its
+        // second task ran; had it taken B's interrupt, it would never run).
         await #expect(processExitsWith: .exitCode(2)) {
+            let releaseA = Chan<Void>(), aLooked = Flag()
             let a = Runner(timeout: .milliseconds(50))
-            a.add({ _ in try await sleep(for: .milliseconds(400)) }, { _ in })
+            a.add({ _ in _ = try await releaseA.receive() }, { _ in aLooked.set() })
             do { try await a.start(); exit(30) } catch Runner.Failure.timeout {} catch { exit(31) }
             let b = Runner(timeout: .seconds(60))
             b.add({ _ in
+                let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
-                try await sleep(for: .milliseconds(800))  // A's goroutine looks meanwhile
+                try await untilCounted(after: before)
+                try releaseA.close()
+                try await waitUntil("A's goroutine looked for an interrupt") { aLooked.isSet }
             }, { _ in })
             do {
                 try await b.start()

@@ -33,13 +33,12 @@ struct RouteTests {
         return directory.appendingPathComponent("tour")
     }
 
-    @Test("The tour plays every example as Go does, on each route", arguments: GoRuntime.Route.allCases)
-    func tourOnRoute(_ route: GoRuntime.Route) throws {
-        let path = RouteTests.tourPath
-        try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
+    /// Runs the tour with `arguments`; its status, output and summary line
+    /// ("N played: S same as Go[, U not compared], D different or failed[; P not played yet].").
+    static func playTour(_ arguments: [String]) throws -> (status: Int32, text: String, summary: String) {
         let process = Process()
-        process.executableURL = path
-        process.arguments = ["--route", route.rawValue, "--time-scale", "0.2"]  // 200 ms between the select example's timers: margin for a loaded machine
+        process.executableURL = tourPath
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -48,20 +47,58 @@ struct RouteTests {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         let summary = text.split(separator: "\n").last { $0.contains(" played: ") }.map(String.init) ?? ""
-        #expect(process.terminationStatus == 0, "tour --route \(route.rawValue) exited with \(process.terminationStatus): \(summary)")
-        // "N played: S same as Go[, U not compared], D different or failed[; P not played yet]."
-        func count(before words: String) -> Int? {
-            guard let range = summary.range(of: " " + words) else { return nil }
-            let digits = summary[..<range.lowerBound].reversed().prefix { $0.isNumber }
-            return Int(String(digits.reversed()))
+        return (process.terminationStatus, text, summary)
+    }
+
+    /// The number before `words` in a tour summary line.
+    static func count(before words: String, in summary: String) -> Int? {
+        guard let range = summary.range(of: " " + words) else { return nil }
+        let digits = summary[..<range.lowerBound].reversed().prefix { $0.isNumber }
+        return Int(String(digits.reversed()))
+    }
+
+    /// The names of the examples the tour marked as different or failed
+    /// (each example's header is "  N/M  name: title").
+    static func failedExampleNames(in text: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.indices.filter { lines[$0].hasPrefix("✗") || lines[$0].hasPrefix("  ✗") }.compactMap { index in
+            lines[..<index].last { $0.contains(/^\s*\d+\/\d+\s+\S+:/) }.flatMap { header in
+                header.firstMatch(of: /^\s*\d+\/\d+\s+(\S+):/).map { String($0.1) }
+            }
         }
-        let played = try #require(count(before: "played:"), "no summary line in the tour's output:\n\(text.suffix(2000))")
-        let same = try #require(count(before: "same as Go"))
-        let notCompared = count(before: "not compared") ?? 0
-        let different = try #require(count(before: "different or failed"))
+    }
+
+    @Test("The tour plays every example as Go does, on each route", arguments: GoRuntime.Route.allCases)
+    func tourOnRoute(_ route: GoRuntime.Route) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: RouteTests.tourPath.path), "no tour executable at \(RouteTests.tourPath.path)")
+        // At a fifth of Go's times: 200 ms between the select example's timers.
+        let (status, text, summary) = try RouteTests.playTour(["--route", route.rawValue, "--time-scale", "0.2"])
+        let played = try #require(RouteTests.count(before: "played:", in: summary), "no summary line in the tour's output:\n\(text.suffix(2000))")
+        let same = try #require(RouteTests.count(before: "same as Go", in: summary))
+        let notCompared = RouteTests.count(before: "not compared", in: summary) ?? 0
+        let different = try #require(RouteTests.count(before: "different or failed", in: summary))
         #expect(played > 0)
-        #expect(different == 0, "\(summary)\n\(RouteTests.failedExamples(in: text))")
-        #expect(same + notCompared == played, "\(summary)")
+        // Examples whose output is ordered by their timers (select's "one"
+        // at 1 s before "two" at 2 s) depend on the machine keeping those
+        // times apart; a loaded one once woke the 200 ms goroutine after the
+        // 400 ms one. Each example that differed plays again alone at Go's
+        // own times, and must match then.
+        let failed = RouteTests.failedExampleNames(in: text)
+        var sameWhenReplayed = 0
+        if different > 0, failed.count == different {
+            for name in failed {
+                let again = try RouteTests.playTour([name, "--route", route.rawValue, "--time-scale", "1"])
+                if again.status == 0, RouteTests.count(before: "same as Go", in: again.summary) == 1 {
+                    sameWhenReplayed += 1
+                } else {
+                    Issue.record("\(name) differs at Go's own times too:\n\(again.summary)\n\(RouteTests.failedExamples(in: again.text))")
+                }
+            }
+        }
+        let stillDifferent = different - sameWhenReplayed
+        #expect(stillDifferent == 0, "\(summary)\n\(RouteTests.failedExamples(in: text))")
+        #expect(status == 0 || (different > 0 && stillDifferent == 0), "tour --route \(route.rawValue) exited with \(status): \(summary)")
+        #expect(same + notCompared + sameWhenReplayed == played, "\(summary)")
         // Every example shows the Swift program that plays it, read from its
         // source file: one `struct ...: TourProgram {` block per example.
         let headers = text.split(separator: "\n").filter { $0.hasPrefix("────") }.count / 2
@@ -108,11 +145,17 @@ struct RouteTests {
             return (process.terminationStatus, printed, sentDuringTask1)
         }
 
-        // Ctrl-C while task 1 sleeps (3 s at this scale, room for a loaded
-        // machine to deliver the signal): the runner stops before task 2.
-        var (interrupted, interruptedText, inTime) = try await run(interruptAfter: "Processor - Task #1.", timeScale: "3")
+        // Ctrl-C while task 1 sleeps (10 s at this scale): the runner stops
+        // before task 2. The signal travels through libdispatch (a thread's
+        // handler, the manager thread, the source's queue) before the runner
+        // counts it, three thread wake-ups; with a load of 20 on 2 cores the
+        // runner once had not counted it by the end of the 3 s this test
+        // used to allow.
+        // The interrupted run ends when task 1 does, so the margin costs the
+        // suite only this test's time.
+        var (interrupted, interruptedText, inTime) = try await run(interruptAfter: "Processor - Task #1.", timeScale: "10")
         for _ in 0..<2 where !inTime {  // sent too late to be a test of it: again
-            (interrupted, interruptedText, inTime) = try await run(interruptAfter: "Processor - Task #1.", timeScale: "3")
+            (interrupted, interruptedText, inTime) = try await run(interruptAfter: "Processor - Task #1.", timeScale: "10")
         }
         try #require(inTime, "the test could not send SIGINT during task 1 in three tries")
         // The thread sanitizer holds a signal back until the thread it landed

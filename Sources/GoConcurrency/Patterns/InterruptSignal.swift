@@ -10,7 +10,12 @@
 // - While `listeners > 0`, SIGINT is handled for the Dispatch source; the
 //   disposition that was there before the first `start` is saved in
 //   `previous` and put back by the last `stop`, so that afterwards Ctrl-C
-//   does what it did before.
+//   does what it did before. A SIGINT sent before that `stop` is the
+//   listeners' even when no thread has taken it yet: `stop` takes what the
+//   kernel still holds before it puts `previous` back (two Ctrl-C in a row
+//   ended the process when the second was delivered after the first was
+//   noticed; under load a thread the kernel picks for a signal can wait
+//   milliseconds for a core).
 // - `source` is made by the first `start` in the process and never cancelled;
 //   `dispatchHandling` is the handler libdispatch installed for it.
 // - `listeners`, `previous`, `source` and `dispatchHandling` are protected by
@@ -106,13 +111,41 @@ enum InterruptSignal {
         count > baseline
     }
 
+    /// Puts `previous` back as SIGINT's handling, first taking (and counting)
+    /// a SIGINT the kernel still holds for the process: one sent while a
+    /// runner listened that no thread has taken yet (a thread the kernel
+    /// picked may wait for a core), which `previous` would otherwise meet.
+    /// Called with `state`'s lock held.
+    private static func restorePreviousHandling(_ previous: inout sigaction) {
+        #if canImport(Darwin)
+        // Ignored there while listening: a signal is dropped when it is sent,
+        // never left pending.
+        sigaction(SIGINT, &previous, nil)
+        #else
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        var callersMask = sigset_t()
+        // Blocked here, a pending SIGINT can be taken with sigtimedwait; and one
+        // sent from now on still goes to some other thread, which meets the
+        // handling in place at that moment.
+        pthread_sigmask(SIG_BLOCK, &interrupt, &callersMask)
+        var noWait = timespec()
+        var taken = false
+        while sigtimedwait(&interrupt, nil, &noWait) == SIGINT { taken = true }
+        if taken { received.add(1, ordering: .releasing) }
+        sigaction(SIGINT, &previous, nil)
+        pthread_sigmask(SIG_SETMASK, &callersMask, nil)
+        #endif
+    }
+
     /// Stops listening; the last listener puts SIGINT's previous handling back.
     static func stop() {
         state.withLock { state in
             guard state.listeners > 0 else { return }
             state.listeners -= 1
             if state.listeners == 0 {
-                sigaction(SIGINT, &state.previous, nil)
+                restorePreviousHandling(&state.previous)
             }
         }
     }
