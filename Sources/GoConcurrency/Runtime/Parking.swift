@@ -39,7 +39,8 @@ enum Parking {
     /// cancelled). `onCancel` runs if the task is cancelled meanwhile; it
     /// resumes the continuation only if it can take it back from where
     /// `register` queued it. The root task of a goroutine cannot be
-    /// cancelled, so it parks without a handler.
+    /// cancelled, so it parks without a handler (unless it is a cancellable
+    /// one, a `Sync.ErrorGroup` member: see `Goroutine.cancellable`).
     ///
     /// `object` is what it parks on: a goroutine's wait on an object shared
     /// with the outside is recorded as one the outside may end; anyone else
@@ -54,14 +55,29 @@ enum Parking {
         onCancel: @Sendable () -> Void
     ) async throws -> T {
         if let goroutine = Goroutine.rooted(at: task) {
-            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID)) }
+            let cancellable = goroutine._withUnsafeGuaranteedRef {
+                $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
+                return $0.cancellable
+            }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+            if cancellable {
+                return try await parkCancellably(register: register, onCancel: onCancel)
+            }
             return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation, false)
             }
         }
         object.shareWithOutsideUnlessFamily()
-        return try await withTaskCancellationHandler {
+        return try await parkCancellably(register: register, onCancel: onCancel)
+    }
+
+    /// The part of `park(task:...)` for a task that can be cancelled.
+    @inlinable @inline(__always)
+    nonisolated(nonsending) static func parkCancellably<T>(
+        register: (UnsafeContinuation<T, any Error>, _ cancellable: Bool) -> Void,
+        onCancel: @Sendable () -> Void
+    ) async throws -> T {
+        try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation, true)
             }
@@ -82,7 +98,8 @@ enum Parking {
     /// Cancellation claims the waiter as `Waiter.cancelled` and resumes it. The
     /// caller unregisters afterwards, whoever claimed: claimers never touch the
     /// other places the waiter is queued. The root task of a goroutine cannot
-    /// be cancelled, so it parks without a handler.
+    /// be cancelled, so it parks without a handler (unless it is a
+    /// cancellable one: see `Goroutine.cancellable`).
     ///
     /// `objects` answers for what it waits on (a select's channels) what the
     /// plain park asks of its one object: whether any may be used outside the
@@ -99,8 +116,15 @@ enum Parking {
         if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
             let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtimeID }
             let outside = objects(.mayBeUsedOutside(runtime: runtime))
-            goroutine._withUnsafeGuaranteedRef { $0.parked(waiter.reason, at: waiter.location, outside: outside) }
+            let cancellable = goroutine._withUnsafeGuaranteedRef {
+                $0.parked(waiter.reason, at: waiter.location, outside: outside)
+                return $0.cancellable
+            }
             defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+            if cancellable {
+                await parkCancellably(waiter, register: register)
+                return
+            }
             await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
                 register(waiter)
@@ -108,6 +132,12 @@ enum Parking {
             return
         }
         _ = objects(.shareWithOutsideUnlessFamily)
+        await parkCancellably(waiter, register: register)
+    }
+
+    /// The part of `park(_:on:register:)` for a task that can be cancelled.
+    @inlinable @inline(__always)
+    nonisolated(nonsending) static func parkCancellably(_ waiter: Waiter, register: (Waiter) -> Void) async {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
