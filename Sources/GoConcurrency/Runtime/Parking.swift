@@ -54,30 +54,26 @@ enum Parking {
         register: (UnsafeContinuation<T, any Error>, _ cancellable: Bool) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
-        if let goroutine = Goroutine.rooted(at: task) {
+        let goroutine = Goroutine.rooted(at: task)
+        if let goroutine {
             let cancellable = goroutine._withUnsafeGuaranteedRef {
                 $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
                 return $0.cancellable
             }
-            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
-            if cancellable {
-                return try await parkCancellably(register: register, onCancel: onCancel)
+            if !cancellable {
+                defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+                return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+                    register(continuation, false)
+                }
             }
-            return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-                register(continuation, false)
-            }
+        } else {
+            object.shareWithOutsideUnlessFamily()
         }
-        object.shareWithOutsideUnlessFamily()
-        return try await parkCancellably(register: register, onCancel: onCancel)
-    }
-
-    /// The part of `park(task:...)` for a task that can be cancelled.
-    @inlinable @inline(__always)
-    nonisolated(nonsending) static func parkCancellably<T>(
-        register: (UnsafeContinuation<T, any Error>, _ cancellable: Bool) -> Void,
-        onCancel: @Sendable () -> Void
-    ) async throws -> T {
-        try await withTaskCancellationHandler {
+        // A task that can be cancelled: a plain one, or a cancellable
+        // goroutine's (its park recorded above). One path for both, so that
+        // the park's async frame holds no second copy of it.
+        defer { goroutine?._withUnsafeGuaranteedRef { $0.unparked() } }
+        return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
                 register(continuation, true)
             }
@@ -113,31 +109,27 @@ enum Parking {
         on objects: (WaitObjectQuery) -> Bool = { _ in false },
         register: (Waiter) -> Void
     ) async {
-        if let goroutine = Goroutine.rooted(at: TaskIdentity.current) {
+        let goroutine = Goroutine.rooted(at: TaskIdentity.current)
+        if let goroutine {
             let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtimeID }
             let outside = objects(.mayBeUsedOutside(runtime: runtime))
             let cancellable = goroutine._withUnsafeGuaranteedRef {
                 $0.parked(waiter.reason, at: waiter.location, outside: outside)
                 return $0.cancellable
             }
-            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
-            if cancellable {
-                await parkCancellably(waiter, register: register)
+            if !cancellable {
+                defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+                await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    waiter.continuation = continuation
+                    register(waiter)
+                }
                 return
             }
-            await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                waiter.continuation = continuation
-                register(waiter)
-            }
-            return
+        } else {
+            _ = objects(.shareWithOutsideUnlessFamily)
         }
-        _ = objects(.shareWithOutsideUnlessFamily)
-        await parkCancellably(waiter, register: register)
-    }
-
-    /// The part of `park(_:on:register:)` for a task that can be cancelled.
-    @inlinable @inline(__always)
-    nonisolated(nonsending) static func parkCancellably(_ waiter: Waiter, register: (Waiter) -> Void) async {
+        // A plain task, or a cancellable goroutine's (see `park(task:...)`).
+        defer { goroutine?._withUnsafeGuaranteedRef { $0.unparked() } }
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 waiter.continuation = continuation
