@@ -70,6 +70,88 @@ struct DiagnosticsTests {
         #expect(short.description.hasPrefix("goroutine 8 [chan receive]:"))
     }
 
+    @Test func an_error_group_member_is_listed_like_a_goroutine_with_its_wait() async throws {
+        let group = Sync.ErrorGroup()
+        let never = Chan<Int>()
+        let memberID = Shared<Int?>(nil)
+        let receiveLine = Shared<Int>(0)
+        let startLine = #line; group.go {
+            memberID.set(GoRuntime.currentGoroutineID)
+            receiveLine.set(#line); _ = try await never.receive()
+        }
+        try await waitUntil("the member parks") { never.parkedReceivers == 1 }
+        let id = try #require(memberID.value, "the member is a goroutine")
+        let info = try #require(GoRuntime.goroutines().first { $0.id == id }, "the member is listed")
+        #expect(info.createdAt == SourceLocation(fileID: #fileID, line: UInt(startLine)))
+        #expect(info.state == .waiting(.channelReceive, at: SourceLocation(fileID: #fileID, line: UInt(receiveLine.value))))
+        #expect(withoutWaitLength("\(GoRuntime.dump())").contains("goroutine \(id) [chan receive]:"))
+        try never.close()
+        try await group.wait()
+        try await waitUntil("the member has ended") { !GoRuntime.goroutines().contains { $0.id == id } }
+    }
+
+    @Test func a_goroutine_awaiting_something_the_runtime_does_not_manage_is_listed_as_waiting_outside_it() async throws {
+        // Given a goroutine in Swift's own Task.sleep and one awaiting an
+        // AsyncStream (neither parks through the runtime)
+        let (stream, feed) = AsyncStream<Int>.makeStream()
+        let sleeperID = Shared<Int?>(nil), readerID = Shared<Int?>(nil)
+        go {
+            sleeperID.set(GoRuntime.currentGoroutineID)
+            try await Task.sleep(for: .seconds(60))
+        }
+        go {
+            readerID.set(GoRuntime.currentGoroutineID)
+            for await _ in stream {}
+        }
+        try await waitUntil("both have started") { sleeperID.value != nil && readerID.value != nil }
+        let ids = [sleeperID.value!, readerID.value!]
+        func outside(_ id: Int) -> Bool {
+            GoRuntime.goroutines().first { $0.id == id }?.stateText == "waiting outside the runtime"
+        }
+        // Then each is listed as waiting outside the runtime, not runnable
+        try await waitUntil("both are suspended") { ids.allSatisfy(outside) }
+        for id in ids {
+            let info = try #require(GoRuntime.goroutines().first { $0.id == id })
+            #expect(info.state == .waitingOutside)
+            #expect(info.description.hasPrefix("goroutine \(id) [waiting outside the runtime]:\ncreated at GoConcurrencyTests/DiagnosticsTests.swift:"))
+        }
+        feed.finish()
+        try await waitUntil("the reader has ended") { !GoRuntime.goroutines().contains { $0.id == readerID.value } }
+    }
+
+    @Test func goroutines_queued_behind_a_running_one_are_runnable() async throws {
+        // Given a runtime with one processor, where R waits on a channel,
+        // then Y starts S (into runnext) and yields (to the local queue's
+        // tail), and S readies R (into runnext) and spins
+        let runtime = GoRuntime(processors: 1)
+        let gate = Chan<Int>()
+        let release = Flag(), sent = Flag()
+        let readiedID = Shared<Int?>(nil), yielderID = Shared<Int?>(nil), spinnerID = Shared<Int?>(nil)
+        go(on: runtime) {
+            readiedID.set(GoRuntime.currentGoroutineID)
+            _ = try await gate.receive()
+        }
+        try await waitUntil("R waits") { gate.parkedReceivers == 1 }
+        go(on: runtime) {
+            yielderID.set(GoRuntime.currentGoroutineID)
+            go {
+                spinnerID.set(GoRuntime.currentGoroutineID)
+                try await gate.send(1)
+                sent.set()
+                while !release.isSet { usleep(100) }
+            }
+            await GoRuntime.yield()
+        }
+        try await waitUntil("S has readied R and spins") { sent.isSet }
+        // Then the dump says S runs, and R and Y are runnable
+        let states = Dictionary(uniqueKeysWithValues: runtime.dump().goroutines.map { ($0.id, $0.stateText) })
+        #expect(states[spinnerID.value!] == "running")
+        #expect(states[readiedID.value!] == "runnable")
+        #expect(states[yielderID.value!] == "runnable")
+        release.set()
+        try await waitUntil("all have ended") { runtime.dump().goroutines.isEmpty }
+    }
+
     // MARK: Panics (Guarantees, rule 37)
 
     @Test("Rule 37: an error escaping a goroutine prints panic, the goroutine and where it started, and exits 2")

@@ -181,4 +181,99 @@ struct SelectHandlerTests {
         #expect([syncDefault, asyncDefault, syncTimeout, asyncTimeout] == ["default", "async default", "timeout", "async timeout"])
         expectNoWaiters(on: quiet)
     }
+
+    // MARK: select is an expression: the way a case ends a loop
+
+    /// What a select in a loop tells the loop (the README's idiom).
+    private enum Step: Equatable { case next, stop }
+
+    /// Which case a select took, for the tests of its value.
+    private enum Taken: Equatable { case received(Int?), sent, timedOut, defaulted, other }
+
+    @Test func select_returns_the_chosen_handlers_value_for_each_kind_of_case() async throws {
+        let ready = Chan<Int>(capacity: 1), room = Chan<Int>(capacity: 1), quiet = Chan<Int>()
+        try await ready.send(7)
+        // A receive case, a send case, a default, a timeout: each select
+        // returns the value of the one handler that ran.
+        let received: Taken = try await select {
+            ready.onReceive { .received($0) }
+            quiet.onReceive { _ in .other }
+        }
+        let sent: Taken = try await select {
+            room.onSend(1) { .sent }
+            quiet.onReceive { _ in .other }
+        }
+        let defaulted: Taken = try await select {
+            quiet.onReceive { _ in .other }
+            otherwise { .defaulted }
+        }
+        let timedOut: Taken = try await select {
+            quiet.onReceive { _ in .other }
+            after(.milliseconds(1)) { .timedOut }
+        }
+        #expect([received, sent, defaulted, timedOut] == [.received(7), .sent, .defaulted, .timedOut])
+        // And after the select parked: a receive and a send that a partner
+        // completes (it waits for the select to park first).
+        let never = Chan<Int>()
+        let partner = Task {
+            try await waitUntil("the receiving select parks") { quiet.parkedReceivers == 1 }
+            try await quiet.send(8)
+            try await waitUntil("the sending select parks") { quiet.parkedSenders == 1 }
+            return try await quiet.receive()
+        }
+        let wokenReceive: Taken = try await select {
+            quiet.onReceive { .received($0) }
+            never.onReceive { _ in .other }
+        }
+        let wokenSend: Taken = try await select {
+            quiet.onSend(9) { .sent }
+            never.onReceive { _ in .other }
+        }
+        #expect([wokenReceive, wokenSend] == [.received(8), .sent])
+        #expect(try await partner.value == 9)
+        expectNoWaiters(on: quiet)
+        expectNoWaiters(on: never)
+    }
+
+    @Test func a_go_for_select_loop_stops_on_the_value_its_select_returns() async throws {
+        // Go:  for { select { case <-done: return count; case v := <-input: count += v } }
+        let input = Chan<Int>(), done = Chan<Void>()
+        go {
+            for value in 1...3 { try await input.send(value) }
+            try done.close()
+        }
+        var count = 0
+        while true {
+            let step: Step = try await select {
+                done.onReceive { _ in .stop }
+                input.onReceive { value in
+                    count += value!
+                    return .next
+                }
+            }
+            if step == .stop { break }
+        }
+        #expect(count == 6)
+    }
+
+    @Test func a_labelled_break_out_of_a_for_select_loop_is_a_break_on_the_selects_value() async throws {
+        // Go:  loop: for { select { case v, ok := <-input: if !ok { break loop }; sum += v
+        //                           case <-time.After(time.Minute): break loop } }
+        let input = Chan<Int>(capacity: 3)
+        for value in [4, 5, 6] { try await input.send(value) }
+        try input.close()
+        var sum = 0
+        loop: while true {
+            let more = try await select {
+                input.onReceive { value in
+                    guard let value else { return false }   // closed and drained
+                    sum += value
+                    return true
+                }
+                after(.seconds(60)) { false }
+            }
+            if !more { break loop }
+        }
+        #expect(sum == 15)
+    }
 }

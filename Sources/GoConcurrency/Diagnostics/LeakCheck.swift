@@ -77,10 +77,10 @@ extension GoRuntime {
             let alive = GoroutineRegistry.shared.all().filter { scope.contains($0.leakScope) }
             if alive.isEmpty { return result }
             if clock.now >= deadline {
-                let running = Set(allRuntimes().flatMap { $0.runningTasks() })
+                let places = TaskPlaces.now()
                 let now = Monotonic.coarseNow()
                 throw GoroutineLeak(goroutines: alive.map {
-                    GoroutineInfo($0, wait: $0.waitingFor, running: running, now: now)
+                    GoroutineInfo($0, wait: $0.waitingFor, places: places, now: now)
                 })
             }
             try await Task.sleep(for: .milliseconds(1))

@@ -75,7 +75,7 @@ extension GoRuntime {
         var infos: [GoroutineInfo] = []
         for task in tasks {
             guard let goroutine = byTask[task], let wait = goroutine.waitingFor, wait.reason == .mutexLock else { return [] }
-            infos.append(GoroutineInfo(goroutine, wait: wait, running: [], now: now))
+            infos.append(GoroutineInfo(goroutine, wait: wait, places: .none, now: now))
         }
         guard let lowest = infos.indices.min(by: { infos[$0].id < infos[$1].id }) else { return [] }
         return [MutexCycle(goroutines: Array(infos[lowest...] + infos[..<lowest]))]

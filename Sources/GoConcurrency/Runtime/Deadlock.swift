@@ -125,7 +125,7 @@ extension GoRuntime {
         else { return nil }
         let now = Monotonic.coarseNow()
         let infos = stuck.sorted { $0.goroutine.id < $1.goroutine.id }
-            .map { GoroutineInfo($0.goroutine, wait: $0.wait, running: [], now: now) }
+            .map { GoroutineInfo($0.goroutine, wait: $0.wait, places: .none, now: now) }
         return Deadlock(dump: GoroutineDump(goroutines: infos))
     }
 

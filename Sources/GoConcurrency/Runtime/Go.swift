@@ -77,13 +77,7 @@ private func start(
     by starter: Unmanaged<Goroutine>?,
     at location: SourceLocation
 ) {
-    let starterRuntime = starter?._withUnsafeGuaranteedRef { $0.runtimeReference }
-    if let starterRuntime, starterRuntime.toOpaque() != Unmanaged.passUnretained(runtime).toOpaque() {
-        // Each runtime's deadlock check watches its own goroutines only; the
-        // two now share objects, so neither can tell that the other will not act.
-        starterRuntime._withUnsafeGuaranteedRef { $0.openToOutside() }
-        runtime.openToOutside()
-    }
+    openIfCrossing(from: starter, to: runtime)
     // Looked up once: for a record to reuse, and to queue the goroutine on.
     let processor = runtime.currentProcessorReference
     let goroutine: Goroutine
@@ -102,6 +96,44 @@ private func start(
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
     // ended runs it (`runGoroutines`).
     runtime.place(Runnable(starting: goroutine), on: processor)
+}
+
+/// A goroutine of one runtime starts one on another: each runtime's
+/// deadlock check watches its own goroutines only, and the two now share
+/// objects, so neither can tell that the other will not act.
+@inline(__always)
+private func openIfCrossing(from starter: Unmanaged<Goroutine>?, to runtime: GoRuntime) {
+    let starterRuntime = starter?._withUnsafeGuaranteedRef { $0.runtimeReference }
+    if let starterRuntime, starterRuntime.toOpaque() != Unmanaged.passUnretained(runtime).toOpaque() {
+        // Each runtime's deadlock check watches its own goroutines only; the
+        // two now share objects, so neither can tell that the other will not act.
+        starterRuntime._withUnsafeGuaranteedRef { $0.openToOutside() }
+        runtime.openToOutside()
+    }
+}
+
+/// Starts `body` as a goroutine whose task can be cancelled, and returns
+/// that task: how a `Sync.ErrorGroup` starts its members (x/sync's errgroup
+/// starts each with `go`). It is listed, counted, leak-checked and watched
+/// by the deadlock check like any goroutine, and its parks record what it
+/// waits for; unlike one `go` starts, its parks take a cancellation handler
+/// (they throw `CancellationError` once its task is cancelled), so that the
+/// group can stop it. Its task is made at once, detached as a goroutine's
+/// is (it inherits nothing from its starter), and runs this goroutine only.
+func goCancellable(
+    on runtime: GoRuntime,
+    at location: SourceLocation,
+    _ body: @escaping @Sendable () async -> Void
+) -> Task<Void, Never> {
+    let starter = Goroutine.currentUnretained
+    openIfCrossing(from: starter, to: runtime)
+    let goroutine = Goroutine(startedAt: location, runtime: runtime, cancellable: true, body: body)
+    goroutine.leakScope = LeakScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
+    GoroutineRegistry.shared.add(goroutine)
+    if runtime.runsAsGlobalExecutor {
+        return Task.detached { await runGoroutine(goroutine) }
+    }
+    return Task.detached(executorPreference: runtime) { await runGoroutine(goroutine) }
 }
 
 /// Makes the task that runs `goroutine` (and, after it, the goroutines its

@@ -97,6 +97,14 @@ final class Goroutine: @unchecked Sendable {
     /// run's), so wherever the record is seen — its tasks, a plain task that
     /// copied its handle, a dump — so is a live runtime.
     @exclusivity(unchecked) private(set) var runtimeReference: Unmanaged<GoRuntime>
+    /// Set while it is in `GoRuntime.yield`: it is runnable then, though its
+    /// task waits behind a job of Swift's own (`Task.yield` queues one that
+    /// resumes the task), which the dump cannot tell from another's.
+    let yielding = Atomic<Bool>(false)
+    /// Whether its task can be cancelled (a `Sync.ErrorGroup` member, started
+    /// by `goCancellable`): its parks then take a cancellation handler. False
+    /// for every goroutine `go` starts, which no one can cancel.
+    @usableFromInline @exclusivity(unchecked) private(set) var cancellable: Bool
 
     /// The runtime it runs on.
     @usableFromInline var runtime: GoRuntime { runtimeReference.takeUnretainedValue() }
@@ -140,11 +148,13 @@ final class Goroutine: @unchecked Sendable {
     @exclusivity(unchecked)
     private var body: (@Sendable () async throws -> Void)?
 
-    init(startedAt: SourceLocation, runtime: GoRuntime, body: @escaping @Sendable () async throws -> Void) {
+    init(startedAt: SourceLocation, runtime: GoRuntime, cancellable: Bool = false,
+         body: @escaping @Sendable () async throws -> Void) {
         self.id = Goroutine.newID()
         self.startedAt = startedAt
         self.runtimeID = runtime.id
         self.runtimeReference = Unmanaged.passUnretained(runtime)
+        self.cancellable = cancellable
         self.body = body
         if runtime.isMortal { _ = runtimeReference.retain() }
     }
@@ -168,10 +178,12 @@ final class Goroutine: @unchecked Sendable {
             runtimeID = runtime.id
         }
         self.body = body
+        cancellable = false
         leakScope = nil
         rootTask.store(0, ordering: .relaxed)
         waitWord.store(0, ordering: .relaxed)
         waitSince.store(0, ordering: .relaxed)
+        yielding.store(false, ordering: .relaxed)
         handleBits.store(0, ordering: .relaxed)
         handleBase.store(0, ordering: .relaxed)
     }
@@ -203,9 +215,9 @@ final class Goroutine: @unchecked Sendable {
     /// runtime.
     @usableFromInline static let outsideBit: UInt64 = 1 << 31
 
-    /// The goroutine whose root task is `task`, if it is one: such a task
-    /// cannot be cancelled (`go` hands out no handle), and its parks are
-    /// recorded.
+    /// The goroutine whose root task is `task`, if it is one: its parks are
+    /// recorded, and such a task cannot be cancelled (`go` hands out no
+    /// handle) unless the goroutine is `cancellable`.
     ///
     /// Unretained: the goroutine's task is the caller, so the record lives at
     /// least as long as the call that asks (its handle, bound for the task's

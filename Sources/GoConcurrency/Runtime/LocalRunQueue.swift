@@ -142,4 +142,16 @@ final class LocalRunQueue: @unchecked Sendable {
             return (job, Int(taking))
         }
     }
+
+    /// Any thread, for goroutine dumps: calls `body` with each job queued
+    /// now. Without a lock, so only a snapshot: a job taken meanwhile may be
+    /// listed, one put meanwhile missed, and a slot reused meanwhile read.
+    func forEachQueued(_ body: (UInt) -> Void) {
+        let first = head.load(ordering: .acquiring)
+        let end = tail.load(ordering: .acquiring)
+        let queued = min(end &- first, LocalRunQueue.capacity)  // head and tail read at different moments
+        for offset in 0..<queued {
+            body(slot(first &+ offset).pointee.load(ordering: .relaxed))
+        }
+    }
 }

@@ -47,7 +47,8 @@ enum Parking {
     /// cancelled). `onCancel` runs if the task is cancelled meanwhile; it
     /// resumes the continuation only if it can take it back from where
     /// `register` queued it. The root task of a goroutine cannot be
-    /// cancelled, so it parks without a handler.
+    /// cancelled, so it parks without a handler (unless it is a cancellable
+    /// one, a `Sync.ErrorGroup` member: see `Goroutine.cancellable`).
     ///
     /// `object` is what it parks on: a goroutine's wait on an object shared
     /// with the outside is recorded as one the outside may end; anyone else
@@ -61,15 +62,26 @@ enum Parking {
         register: (UnsafeContinuation<T, any Error>, _ cancellable: Bool) -> Void,
         onCancel: @Sendable () -> Void
     ) async throws -> T {
-        if let goroutine = Goroutine.rooted(at: task) {
-            goroutine._withUnsafeGuaranteedRef { $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID)) }
-            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
-            defer { goconcurrency_sanitizer_resumed(task.pointer) }
-            return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-                register(continuation, false)
+        let goroutine = Goroutine.rooted(at: task)
+        if let goroutine {
+            let cancellable = goroutine._withUnsafeGuaranteedRef {
+                $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
+                return $0.cancellable
             }
+            if !cancellable {
+                defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+                defer { goconcurrency_sanitizer_resumed(task.pointer) }
+                return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+                    register(continuation, false)
+                }
+            }
+        } else {
+            object.shareWithOutsideUnlessFamily()
         }
-        object.shareWithOutsideUnlessFamily()
+        // A task that can be cancelled: a plain one, or a cancellable
+        // goroutine's (its park recorded above). One path for both, so that
+        // the park's async frame holds no second copy of it.
+        defer { goroutine?._withUnsafeGuaranteedRef { $0.unparked() } }
         defer { goconcurrency_sanitizer_resumed(task.pointer) }
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
@@ -92,7 +104,8 @@ enum Parking {
     /// Cancellation claims the waiter as `Waiter.cancelled` and resumes it. The
     /// caller unregisters afterwards, whoever claimed: claimers never touch the
     /// other places the waiter is queued. The root task of a goroutine cannot
-    /// be cancelled, so it parks without a handler.
+    /// be cancelled, so it parks without a handler (unless it is a
+    /// cancellable one: see `Goroutine.cancellable`).
     ///
     /// `objects` answers for what it waits on (a select's channels) what the
     /// plain park asks of its one object: whether any may be used outside the
@@ -107,19 +120,28 @@ enum Parking {
         register: (Waiter) -> Void
     ) async {
         let task = TaskIdentity.current
-        if let goroutine = Goroutine.rooted(at: task) {
+        let goroutine = Goroutine.rooted(at: task)
+        if let goroutine {
             let runtime = goroutine._withUnsafeGuaranteedRef { $0.runtimeID }
             let outside = objects(.mayBeUsedOutside(runtime: runtime))
-            goroutine._withUnsafeGuaranteedRef { $0.parked(waiter.reason, at: waiter.location, outside: outside) }
-            defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
-            defer { goconcurrency_sanitizer_resumed(task.pointer) }
-            await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                waiter.continuation = continuation
-                register(waiter)
+            let cancellable = goroutine._withUnsafeGuaranteedRef {
+                $0.parked(waiter.reason, at: waiter.location, outside: outside)
+                return $0.cancellable
             }
-            return
+            if !cancellable {
+                defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+                defer { goconcurrency_sanitizer_resumed(task.pointer) }
+                await _unsafeInheritExecutor_withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    waiter.continuation = continuation
+                    register(waiter)
+                }
+                return
+            }
+        } else {
+            _ = objects(.shareWithOutsideUnlessFamily)
         }
-        _ = objects(.shareWithOutsideUnlessFamily)
+        // A plain task, or a cancellable goroutine's (see `park(task:...)`).
+        defer { goroutine?._withUnsafeGuaranteedRef { $0.unparked() } }
         defer { goconcurrency_sanitizer_resumed(task.pointer) }
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in

@@ -698,3 +698,16 @@ final class Processor: @unchecked Sendable {
         parker.unpark()
     }
 }
+
+extension Processor {
+    /// Any thread, for goroutine dumps: adds the address of each job in
+    /// runnext and the local queue now (a snapshot; goroutines not started
+    /// yet are left out: their records say so themselves).
+    func collectQueuedJobs(into jobs: inout Set<UInt>) {
+        let next = runnext.load(ordering: .acquiring)
+        if next != 0, !Runnable(bits: next).isGoroutine { jobs.insert(next) }
+        local.forEachQueued { bits in
+            if !Runnable(bits: bits).isGoroutine { jobs.insert(bits) }
+        }
+    }
+}

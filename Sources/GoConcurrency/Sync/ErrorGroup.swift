@@ -19,9 +19,12 @@ extension Sync {
     ///     }
     ///     try await group.wait()
     ///
-    /// Members are tasks on the runtime's processors, but not goroutines: they
-    /// must be cancellable, and GoConcurrency's channel operations, select,
-    /// sleep and sync primitives throw `CancellationError` in a cancelled task.
+    /// Members are goroutines, as errgroup's are: listed in goroutine dumps
+    /// with what they wait for, counted, leak-checked, and, like any goroutine,
+    /// started with nothing inherited from the caller (no task-local values,
+    /// no priority). Unlike the goroutines `go` starts, they can be cancelled:
+    /// GoConcurrency's channel operations, select, sleep and sync primitives
+    /// throw `CancellationError` in a cancelled member.
     public final class ErrorGroup: @unchecked Sendable {
         /// Where members run; nil: the runtime of the goroutine that starts
         /// each (see `init(runtime:)`).
@@ -39,14 +42,19 @@ extension Sync {
             self.runtime = runtime
         }
 
-        /// Starts `body` as a member of the group.
-        public func go(_ body: @escaping @Sendable () async throws -> Void) {
+        /// Starts `body` as a member of the group (a goroutine, listed as
+        /// created at the call).
+        public func go(
+            file: StaticString = #fileID,
+            line: UInt = #line,
+            _ body: @escaping @Sendable () async throws -> Void
+        ) {
             members.add(1)
             lock.lock()
             let member = nextMember
             nextMember += 1
             let cancelled = firstError != nil
-            let task = Task(executorPreference: GoRuntime.startingOn(runtime)) {
+            let task = goCancellable(on: GoRuntime.startingOn(runtime), at: SourceLocation(fileID: file, line: line)) {
                 do {
                     try await body()
                 } catch {
