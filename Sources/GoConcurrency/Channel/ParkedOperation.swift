@@ -16,7 +16,7 @@
 /// The identity of a task, to find its parked operation when it is cancelled.
 /// A plain pointer: it holds no reference, the parked task outlives its entry.
 @usableFromInline
-struct TaskIdentity: Equatable, @unchecked Sendable {
+struct TaskIdentity: Hashable, @unchecked Sendable {
     @usableFromInline let pointer: UnsafeRawPointer?
 
     @inlinable
@@ -50,6 +50,11 @@ protocol ParkedOperation {
     var node: WaitNode? { get }
     /// The task of a parked plain operation.
     var task: TaskIdentity { get }
+    /// What a cancelled task's entry is overwritten with in the middle of its
+    /// queue, so that no other entry moves: no task, no node.
+    static var removed: Self { get }
+    /// Whether this is such an entry.
+    var isRemoved: Bool { get }
 }
 
 extension TaskIdentity {
@@ -83,7 +88,19 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
+    init(removed: Void) {
+        self.continuation = nil
+        self.node = nil
+    }
+
+    @inlinable
     var task: TaskIdentity { TaskIdentity(of: continuation) }
+
+    @inlinable
+    static var removed: ParkedReceiver { ParkedReceiver(removed: ()) }
+
+    @inlinable
+    var isRemoved: Bool { continuation == nil && node == nil }
 }
 
 /// A parked sender, with the value it offers.
@@ -109,7 +126,20 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
+    init(removed: Void) {
+        self.value = nil
+        self.continuation = nil
+        self.node = nil
+    }
+
+    @inlinable
     var task: TaskIdentity { TaskIdentity(of: continuation) }
+
+    @inlinable
+    static var removed: ParkedSender { ParkedSender(removed: ()) }
+
+    @inlinable
+    var isRemoved: Bool { continuation == nil && node == nil }
 
     /// The value offered.
     @inlinable
