@@ -51,10 +51,9 @@ protocol ParkedOperation {
     /// The task of a parked plain operation.
     var task: TaskIdentity { get }
     /// What a cancelled task's entry is overwritten with in the middle of its
-    /// queue, so that no other entry moves: no task, no node.
+    /// queue, so that no other entry moves: a node of `Waiter.removedEntry`,
+    /// which is never waiting, so the entry is stale from the start.
     static var removed: Self { get }
-    /// Whether this is such an entry.
-    var isRemoved: Bool { get }
 }
 
 extension TaskIdentity {
@@ -90,7 +89,7 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
     @inlinable
     init(removed: Void) {
         self.continuation = nil
-        self.node = nil
+        self.node = WaitNode(owner: Waiter.removedEntry, caseIndex: 0)
     }
 
     @inlinable
@@ -98,9 +97,6 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
 
     @inlinable
     static var removed: ParkedReceiver { ParkedReceiver(removed: ()) }
-
-    @inlinable
-    var isRemoved: Bool { continuation == nil && node == nil }
 }
 
 /// A parked sender, with the value it offers.
@@ -129,7 +125,7 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
     init(removed: Void) {
         self.value = nil
         self.continuation = nil
-        self.node = nil
+        self.node = WaitNode(owner: Waiter.removedEntry, caseIndex: 0)
     }
 
     @inlinable
@@ -137,9 +133,6 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
 
     @inlinable
     static var removed: ParkedSender { ParkedSender(removed: ()) }
-
-    @inlinable
-    var isRemoved: Bool { continuation == nil && node == nil }
 
     /// The value offered.
     @inlinable

@@ -7,23 +7,27 @@
 //   (its select chose another case, or the select was cancelled or timed out):
 //   stale entries are skipped and dropped by whoever meets them.
 // - Every position has a ticket: the entry at position p (0 is `head`) has
-//   ticket `headTicket + p`; a pop moves `headTicket` on by one while any
-//   task is listed or any entry removed (otherwise no ticket is in use, and
-//   the hot paths leave it alone). A task that
-//   can be cancelled is listed in `tickets` from its append until its entry
-//   leaves the queue, so its cancellation finds the entry by its ticket and
-//   takes it out in O(1) (Go unlinks a cancelled waiter from its doubly-linked
-//   queue): the entry is overwritten in place by a *removed* entry, so no
-//   other entry moves and every ticket stays right. Tasks that cannot be
-//   cancelled (a goroutine's root task, every hot path) are never listed.
-// - `head` is never a removed entry: a pop that would uncover one drops it.
+//   ticket `headTicket + p`; every pop moves `headTicket` on by one. The
+//   tickets of tasks that can be cancelled are listed in `tickets` (goroutines'
+//   root tasks, and so the hot paths, never are). A cancellation finds its
+//   entry by its ticket and takes it out in O(1), whatever the queue's length
+//   (Go unlinks a cancelled waiter from its doubly-linked queue): the entry is
+//   overwritten in place by a *removed* entry, so no other entry moves and
+//   every ticket stays right. A pop does not touch `tickets`: a listed ticket
+//   below `headTicket` is a popped entry's (its task was resumed by whoever
+//   popped it, and its cancellation finds nothing to take back); such tickets
+//   are pruned when they could outnumber the queue, at the next listing.
+// - A removed entry is a node of `Waiter.removedEntry`, a waiter claimed for
+//   good: it is stale from the start, so the pops, `hasClaimable` and the
+//   compaction skip and drop it as they do a lost select's node, and the hot
+//   paths carry no test of their own for it.
 // - A select that lost takes its nodes out by `unregister`: a short queue's
-//   node is overwritten as removed, a long queue's is left stale and counted.
-//   Once stale and removed entries could be half of the queue, it is compacted
-//   and the listed tickets renumbered, O(n) once n/2 entries are dead. So
-//   removal is O(1) amortised, a loop of selects or cancellations does not
-//   grow memory (rule 25), and a lost case never pairs with anyone (rule 23):
-//   its waiter cannot be claimed.
+//   node is overwritten as removed, a long queue's is left stale. Both are
+//   counted in `unregistered`; once stale entries could be half of the queue,
+//   it is compacted and the listed tickets renumbered, O(n) once n/2 entries
+//   are stale. So removal is O(1) amortised, a loop of selects or
+//   cancellations does not grow memory (rule 25), and a lost case never pairs
+//   with anyone (rule 23): its waiter cannot be claimed.
 // - The first entry is kept apart from the others (`head`), and `head` is nil
 //   only when `rest` is empty too: most queues hold no entry or one (a
 //   ping-pong pair, a stream's one parked side), and then a park and its
@@ -37,18 +41,14 @@ struct WaitQueue<Entry: ParkedOperation> {
     @usableFromInline var head: Entry?
     /// The entries after `head`, in order, removed ones included.
     @usableFromInline var rest = Deque<Entry>()
-    /// Nodes unregistered but left queued since the last compaction: an
+    /// Nodes unregistered and entries removed since the last compaction: an
     /// upper bound on the stale entries still queued.
     @usableFromInline var unregistered = 0
-    /// Removed entries in `rest`.
-    @usableFromInline var removed = 0
     /// The ticket of position 0 (`head`).
     @usableFromInline var headTicket = 0
-    /// The ticket of each queued task that can be cancelled.
+    /// The tickets of tasks that can be cancelled: of every such task queued,
+    /// and of some popped ones (below `headTicket`).
     @usableFromInline var tickets: [TaskIdentity: Int] = [:]
-    /// How many tasks `tickets` lists: read by every pop, which must not
-    /// touch the dictionary when it is empty.
-    @usableFromInline var listed = 0
     /// Entries looked at by the removals of cancelled tasks and by
     /// compactions: what tests count to see that a removal does not grow
     /// with the queue.
@@ -57,9 +57,9 @@ struct WaitQueue<Entry: ParkedOperation> {
     @inlinable
     init() {}
 
-    /// Entries queued, stale ones included, removed ones not.
+    /// Entries queued, stale and removed ones included.
     @inlinable
-    var count: Int { head == nil ? 0 : 1 + rest.count - removed }
+    var count: Int { head == nil ? 0 : 1 + rest.count }
 
     @inlinable
     mutating func append(_ entry: Entry) {
@@ -71,54 +71,46 @@ struct WaitQueue<Entry: ParkedOperation> {
     }
 
     /// Appends the entry of a task that can be cancelled: `removeTask` can
-    /// take it out.
-    @inlinable
+    /// take it out. Out of line: the dictionary's code stays off the park
+    /// it is called from.
+    @inlinable @inline(never)
     mutating func appendCancellable(_ entry: Entry) {
+        if tickets.count >= 16 && tickets.count > 2 * count {
+            pruneTickets()
+        }
         tickets[entry.task] = headTicket &+ (head == nil ? 0 : 1 + rest.count)
-        listed += 1
         append(entry)
     }
 
+    /// Forgets the tickets of popped entries.
+    @usableFromInline
+    mutating func pruneTickets() {
+        removalSteps += tickets.count
+        let first = headTicket
+        tickets = tickets.filter { $0.value >= first }
+    }
+
+    /// Pops the first entry, stale or not.
     @inlinable
     mutating func popFirst() -> Entry? {
         guard let first = head else { return nil }
         head = rest.isEmpty ? nil : rest.removeFirst()
-        if removed != 0 || listed != 0 { popped(first) }
+        headTicket &+= 1
         return first
     }
 
-    /// After a pop in a queue with removed entries or listed tasks: the
-    /// tickets move on by one, the popped `entry` is no longer listed, and
-    /// the removed entries the pop uncovered are dropped, so `head` is live
-    /// again. Out of line: the hot paths (no task that can be cancelled,
-    /// nothing removed) never come here, and there no ticket is in use, so
-    /// `headTicket` need not move.
-    @inlinable @inline(never)
-    mutating func popped(_ entry: Entry) {
-        headTicket &+= 1
-        if listed != 0, entry.node == nil, tickets.removeValue(forKey: entry.task) != nil {
-            listed -= 1
-        }
-        while removed != 0, let next = head, next.isRemoved {
-            removed -= 1
-            head = rest.isEmpty ? nil : rest.removeFirst()
-            headTicket &+= 1
-        }
-    }
-
     /// Calls `body` with each entry, first to last, until it returns false.
-    /// Removed entries are skipped.
     @inlinable
     func forEach(_ body: (Entry) -> Bool) {
         guard let head, body(head) else { return }
-        for entry in rest where !entry.isRemoved && !body(entry) {
+        for entry in rest where !body(entry) {
             return
         }
     }
 
     /// Pops entries from the front until one is claimed: a task's entry is
     /// claimed by popping it, a node's by claiming its waiter for its case.
-    /// Stale nodes on the way are dropped.
+    /// Stale nodes (removed entries too) on the way are dropped.
     @inlinable
     mutating func popFirstClaimed() -> Entry? {
         while let entry = popFirst() {
@@ -151,17 +143,17 @@ struct WaitQueue<Entry: ParkedOperation> {
     /// found by its ticket, in O(1) whatever the queue's length.
     @inlinable
     mutating func removeTask(_ task: TaskIdentity) -> Entry? {
-        guard listed != 0, let ticket = tickets.removeValue(forKey: task) else { return nil }
-        listed -= 1
+        guard let ticket = tickets.removeValue(forKey: task) else { return nil }
         removalSteps += 1
         let position = ticket &- headTicket
+        if position < 0 { return nil }  // popped already: resumed by its partner
+        assert(position <= rest.count, "GoConcurrency: a wait queue's ticket points past its end")
         if position == 0 {
             return popFirst()
         }
-        assert(position > 0 && position <= rest.count, "GoConcurrency: a wait queue's ticket points outside it")
         let entry = rest[position - 1]
         rest[position - 1] = Entry.removed
-        removed += 1
+        unregistered += 1
         compactIfMostlyStale()
         return entry
     }
@@ -177,7 +169,6 @@ struct WaitQueue<Entry: ParkedOperation> {
         if rest.count <= 8 {
             if let index = rest.firstIndex(where: { $0.node == node }) {
                 rest[index] = Entry.removed
-                removed += 1
             }
             return
         }
@@ -185,34 +176,36 @@ struct WaitQueue<Entry: ParkedOperation> {
         compactIfMostlyStale()
     }
 
-    /// Compacts once stale and removed entries could be half of the queue.
+    /// Compacts once stale entries could be half of the queue.
     @inlinable
     mutating func compactIfMostlyStale() {
-        let dead = unregistered + removed
-        if dead >= 16 && dead * 2 >= rest.count {
+        if unregistered >= 16 && unregistered * 2 >= rest.count {
             compact()
         }
     }
 
-    /// Drops every removed and stale entry after `head`, and renumbers the
-    /// tickets of the tasks that move.
+    /// Drops every stale entry (removed ones too) after `head`, and renumbers
+    /// the tickets of the tasks that move (forgetting those of popped entries).
     @usableFromInline
     mutating func compact() {
         removalSteps += rest.count
         rest.removeAll { entry in
-            if entry.isRemoved { return true }
             guard let node = entry.node else { return false }
             return !node.owner.isWaiting
         }
         unregistered = 0
-        removed = 0
-        if listed == 0 { return }
+        if tickets.isEmpty { return }
+        var renumbered: [TaskIdentity: Int] = [:]
+        if let head, head.node == nil, tickets[head.task] == headTicket {
+            renumbered[head.task] = headTicket
+        }
         for (offset, entry) in rest.enumerated() where entry.node == nil {
             let task = entry.task
-            if tickets[task] != nil {
-                tickets[task] = headTicket &+ 1 &+ offset
+            if let ticket = tickets[task], ticket > headTicket {  // queued, not a popped one's
+                renumbered[task] = headTicket &+ 1 &+ offset
             }
         }
+        tickets = renumbered
     }
 
     /// Claims every entry that can be claimed and returns them; drops the rest.
@@ -223,6 +216,7 @@ struct WaitQueue<Entry: ParkedOperation> {
             claimed.append(entry)
         }
         unregistered = 0
+        tickets = [:]
         return claimed
     }
 }
