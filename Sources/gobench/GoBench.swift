@@ -67,7 +67,17 @@ struct GoBench: ParsableCommand {
     @Flag(name: .customLong("steals", withSingleDash: true), help: "After each workload, print '# <workload> steals <jobs>' to standard error: the jobs idle processors took from busy ones' queues while it ran (not with -scaling).")
     var steals = false
 
+    @Option(name: .customLong("cancel-parked", withSingleDash: true), help: "Instead of the workloads: park this many plain tasks receiving on one channel, then on 64, cancel them all, and print 'cancel_parked <channels> <seconds to cancel> <tasks>' (a task's cancellation takes its entry out of the channel's queue).")
+    var cancelParked: Int?
+
     func execute() async throws {
+        if let cancelParked {
+            for channels in [1, 64] {
+                let seconds = try await cancelParkedTasks(cancelParked, channels: channels)
+                print("cancel_parked \(channels) \(formatted(seconds)) \(cancelParked)")
+            }
+            return
+        }
         if list {
             for workload in workloads { print(workload.name) }
             return
@@ -147,3 +157,27 @@ struct GoBench: ParsableCommand {
 }
 
 extension GoRuntime.Route: ExpressibleByArgument {}
+
+/// Parks `n` plain tasks receiving on `channels` channels (round robin), then
+/// cancels them all, the last parked first, and returns the seconds from the first cancel until every
+/// task has finished.
+func cancelParkedTasks(_ n: Int, channels: Int) async throws -> Double {
+    let chans = (0..<channels).map { _ in Chan<Int>() }
+    let started = Chan<Void>(capacity: n)
+    var tasks: [Task<Void, Never>] = []
+    tasks.reserveCapacity(n)
+    for index in 0..<n {
+        let chan = chans[index % channels]
+        tasks.append(Task {
+            _ = started.trySend(())
+            _ = try? await chan.receive()
+        })
+    }
+    while started.count < n { try await Task.sleep(for: .milliseconds(10)) }
+    try await Task.sleep(for: .milliseconds(500))  // the last ones reach their park
+    let start = ContinuousClock.now
+    for task in tasks.reversed() { task.cancel() }  // the newest first: the farthest from the queue's head
+    for task in tasks { await task.value }
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}

@@ -10,6 +10,67 @@ import GoConcurrency
 @Suite("Cancellation", .timeLimit(Stress.timeLimit))
 struct CancellationTests {
 
+    // MARK: The cost of a cancellation
+
+    /// Where the cancellation-cost test parks its tasks.
+    enum QueueKind: String, Sendable, CaseIterable {
+        case channel, syncPrimitive
+    }
+
+    /// A queue of parked tasks, as the cancellation-cost test sees it.
+    struct ParkedQueue: Sendable {
+        let park: @Sendable () async throws -> Void
+        let waiting: @Sendable () -> Int
+        let steps: @Sendable () -> Int
+
+        init(_ kind: QueueKind) {
+            switch kind {
+            case .channel:
+                let channel = Chan<Int>()
+                park = { _ = try await channel.receive() }
+                waiting = { channel.parkedReceivers }
+                steps = { channel.cancelRemovalSteps }
+            case .syncPrimitive:
+                let probe = SyncQueueProbe()
+                park = { try await probe.park() }
+                waiting = { probe.waitingCount }
+                steps = { probe.cancelRemovalSteps }
+            }
+        }
+    }
+
+    @Test(arguments: QueueKind.allCases)
+    func a_cancelled_waiter_leaves_its_queue_in_steps_that_do_not_grow_with_the_queue(kind: QueueKind) async throws {
+        // Given queues of 10 and of 2,000 parked tasks
+        var middleSteps: [Int: Int] = [:]
+        let long = Stress.size(2_000)
+        for length in [10, long] {
+            let queue = ParkedQueue(kind)
+            var tasks: [Task<Void, any Error>] = []
+            for _ in 0..<length {
+                let park = queue.park
+                tasks.append(Task { try await park() })
+            }
+            try await waitUntil("\(length) tasks park") { queue.waiting() == length }
+            // When the task in the middle is cancelled
+            let before = queue.steps()
+            tasks[length / 2].cancel()
+            try await waitUntil("it leaves") { queue.waiting() == length - 1 }
+            middleSteps[length] = queue.steps() - before
+            // And then every other one, last first (the farthest from the head)
+            let beforeAll = queue.steps()
+            for task in tasks.reversed() { task.cancel() }
+            try await waitUntil("all leave") { queue.waiting() == 0 }
+            let allSteps = queue.steps() - beforeAll
+            for task in tasks { _ = try? await task.value }
+            // Then the whole queue took a bounded number of steps per cancellation
+            #expect(allSteps <= 4 * length, "\(kind): \(allSteps) steps to cancel \(length - 1) waiters")
+        }
+        // And the one in the middle took no more steps in the long queue than in the short
+        let short = middleSteps[10] ?? 0, longSteps = middleSteps[long] ?? 0
+        #expect(longSteps <= short && short <= 4, "middle of 10: \(short) steps; middle of \(long): \(longSteps)")
+    }
+
     // MARK: Blocked operations
 
     @Test(arguments: [0, 1])

@@ -268,6 +268,43 @@ struct PatternTests {
         #expect(closedCount.value == made.value)
     }
 
+    @Test func overlapping_closes_both_return_after_every_idle_resource_is_closed_and_acquire_then_throws() async throws {
+        // Repeated: the window between one close and the other is narrow.
+        for round in 0..<Stress.size(50) {
+            // Given a pool holding four idle resources, whose close takes a while
+            let closedCount = Counter()
+            let pool = ResourcePool<Connection>(capacity: 4) {
+                Connection(id: 0)
+            } close: { connection in
+                await Task.yield()
+                connection.closed.set()
+                closedCount.increment()
+            }
+            var idle: [Connection] = []
+            for _ in 0..<4 { idle.append(try await pool.acquire()) }
+            for connection in idle { await pool.release(connection) }
+            // When two callers close it at once
+            let problems = Shared<[String]>([])
+            await withTaskGroup(of: Void.self) { group in
+                for caller in 0..<2 {
+                    group.addTask {
+                        await pool.close()
+                        // Then each returns only once every idle resource is
+                        // closed, and an acquire afterwards throws
+                        if closedCount.value != 4 {
+                            problems.append("round \(round): close \(caller) returned with \(closedCount.value) of 4 closed")
+                        }
+                        if (try? await pool.acquire()) != nil {
+                            problems.append("round \(round): acquire after close \(caller) succeeded")
+                        }
+                    }
+                }
+            }
+            #expect(problems.value.isEmpty, "\(problems.value.prefix(4))")
+            #expect(closedCount.value == 4)
+        }
+    }
+
     // MARK: Runner
 
     @Test func a_runner_runs_its_tasks_in_order_with_their_ids() async throws {
@@ -523,6 +560,47 @@ struct PatternTests {
         #expect(all == Array(0..<submitted.value), "every submitted job ran or came back, once")
         #expect(dispatcher.busyWorkers == 0)
         #expect(dispatcher.queueDepth == 0)
+    }
+
+    @Test(arguments: [Dispatcher<Int>.StopMode.returnQueued, .drain])
+    func overlapping_stops_hand_each_queued_job_to_one_place_only(other: Dispatcher<Int>.StopMode) async throws {
+        // Repeated: the stops must overlap while jobs are still queued.
+        for round in 0..<Stress.size(20) {
+            // Given a dispatcher whose two workers wait on a gate, with a full queue
+            let gate = Chan<Void>()
+            let ran = Shared<[Int]>([])
+            let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 2, maxQueue: 32)) { job in
+                _ = try? await gate.receive()
+                ran.append(job)
+            }
+            dispatcher.start()
+            let jobs = 2 + 1 + 32  // two running, one in the dispatcher's hands, a full queue
+            for job in 0..<jobs { try await dispatcher.submit(job) }
+            try await waitUntil("the workers are busy and the queue full") {
+                dispatcher.busyWorkers == 2 && dispatcher.queueDepth == jobs - 2
+            }
+            // When a `.returnQueued` stop and another stop overlap
+            let returned = Shared<[[Int]]>([])
+            let drainReturned = Shared<[Int]>([])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { returned.append(await dispatcher.stop(.returnQueued)) }
+                group.addTask {
+                    let jobs = await dispatcher.stop(other)
+                    if other == .drain { drainReturned.withLock { $0.append(contentsOf: jobs) } } else { returned.append(jobs) }
+                }
+                group.addTask {
+                    for _ in 0..<10 { await Task.yield() }  // most often after both stops began
+                    try? gate.close()
+                }
+            }
+            // Then every job ran or was handed back, exactly once, and a drain
+            // handed back none
+            let all = (ran.value + returned.value.flatMap { $0 } + drainReturned.value).sorted()
+            #expect(all == Array(0..<jobs), "round \(round): \(all.count) jobs accounted for, \(jobs) submitted")
+            #expect(drainReturned.value.isEmpty, "round \(round)")
+            #expect(dispatcher.busyWorkers == 0 && dispatcher.queueDepth == 0)
+            if all != Array(0..<jobs) { break }
+        }
     }
 
     @Test func dispatcher_configuration_comes_from_the_environment_with_clear_errors() throws {

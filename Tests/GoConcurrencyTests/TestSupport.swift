@@ -211,6 +211,30 @@ extension WaitQueue {
     }
 }
 
+extension Chan {
+    /// Queue entries looked at so far by removals of cancelled tasks, both
+    /// queues together: the work a cancellation does under the channel's lock.
+    var cancelRemovalSteps: Int {
+        storage.withLock { $0.senders.removalSteps + $0.receivers.removalSteps }
+    }
+}
+
+/// A sync primitive's queue on its own, for counting what a cancellation
+/// costs: `park` queues the calling task until it is cancelled (nothing ever
+/// grants it).
+final class SyncQueueProbe: Sendable {
+    let storage = SyncStorage<Int>(0)
+
+    func park() async throws {
+        try await storage.wait(reason: .semacquire, at: SourceLocation(fileID: #fileID, line: #line)) { _, _ in false }
+    }
+
+    var waitingCount: Int { storage.waitingCount }
+
+    /// Queue entries looked at so far by removals of cancelled tasks.
+    var cancelRemovalSteps: Int { storage.read { _, waiters in waiters.removalSteps } }
+}
+
 /// Entries in the runtime's timer heap, cancelled ones included: a loop of
 /// selects whose timeouts never fire must not make it grow (Guarantees, rule 25).
 func timerHeapEntries(of runtime: GoRuntime) -> Int { runtime.timers.storedCount }

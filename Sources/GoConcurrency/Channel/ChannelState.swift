@@ -114,8 +114,12 @@ struct ChannelState<Element: Sendable> {
         // The cancellation handler takes this lock: checked here, cancellation
         // is either seen now or finds the entry queued. (A goroutine's root
         // task cannot be cancelled: no check.)
-        if cancellable && Task.isCancelled { return .cancelled }
-        senders.append(ParkedSender(task: task, value: value, continuation: continuation))
+        if cancellable {
+            if Task.isCancelled { return .cancelled }
+            senders.appendCancellable(ParkedSender(task: task, value: value, continuation: continuation))
+        } else {
+            senders.append(ParkedSender(task: task, value: value, continuation: continuation))
+        }
         return .parked
     }
 
@@ -137,8 +141,12 @@ struct ChannelState<Element: Sendable> {
         case .closed: return .closed
         case .wouldBlock: break
         }
-        if cancellable && Task.isCancelled { return .cancelled }
-        receivers.append(ParkedReceiver(task: task, continuation: continuation))
+        if cancellable {
+            if Task.isCancelled { return .cancelled }
+            receivers.appendCancellable(ParkedReceiver(task: task, continuation: continuation))
+        } else {
+            receivers.append(ParkedReceiver(task: task, continuation: continuation))
+        }
         return .parked
     }
 

@@ -16,7 +16,7 @@
 /// The identity of a task, to find its parked operation when it is cancelled.
 /// A plain pointer: it holds no reference, the parked task outlives its entry.
 @usableFromInline
-struct TaskIdentity: Equatable, @unchecked Sendable {
+struct TaskIdentity: Hashable, @unchecked Sendable {
     @usableFromInline let pointer: UnsafeRawPointer?
 
     @inlinable
@@ -50,6 +50,10 @@ protocol ParkedOperation {
     var node: WaitNode? { get }
     /// The task of a parked plain operation.
     var task: TaskIdentity { get }
+    /// What a cancelled task's entry is overwritten with in the middle of its
+    /// queue, so that no other entry moves: a node of `Waiter.removedEntry`,
+    /// which is never waiting, so the entry is stale from the start.
+    static var removed: Self { get }
 }
 
 extension TaskIdentity {
@@ -83,7 +87,16 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
+    init(removed: Void) {
+        self.continuation = nil
+        self.node = WaitNode(owner: Waiter.removedEntry, caseIndex: 0)
+    }
+
+    @inlinable
     var task: TaskIdentity { TaskIdentity(of: continuation) }
+
+    @inlinable
+    static var removed: ParkedReceiver { ParkedReceiver(removed: ()) }
 }
 
 /// A parked sender, with the value it offers.
@@ -109,7 +122,17 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
     }
 
     @inlinable
+    init(removed: Void) {
+        self.value = nil
+        self.continuation = nil
+        self.node = WaitNode(owner: Waiter.removedEntry, caseIndex: 0)
+    }
+
+    @inlinable
     var task: TaskIdentity { TaskIdentity(of: continuation) }
+
+    @inlinable
+    static var removed: ParkedSender { ParkedSender(removed: ()) }
 
     /// The value offered.
     @inlinable

@@ -10,6 +10,11 @@
 //   channel (that worker runs it) or, once stopping, sets it aside.
 // - After `stop` begins, `submit` throws `Stopped`; `stop` returns once every
 //   worker has finished its job and left.
+// - Stopping is one transition, taken once: the first `stop` swaps `stopping`
+//   from false to true and alone closes the queue, waits for the workers and
+//   hands back `setAside`; a `stop` that finds it taken waits until `stopped`
+//   is closed (the first one's work is done) and hands back nothing, so no
+//   set-aside job reaches two callers.
 
 import Synchronization
 
@@ -117,6 +122,10 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// waits for a free worker: still queued, as far as callers can tell.
     private let held = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
+    /// Set by the first `stop`, the one that does the stopping.
+    private let stopping = Atomic<Bool>(false)
+    /// Closed by the first `stop` once every worker has left.
+    private let stopped = Chan<Void>()
     /// Jobs set aside by a `.returnQueued` stop. Written by the dispatcher
     /// goroutine only, read by `stop` after it has finished.
     private var setAside: [Job] = []
@@ -202,8 +211,18 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// Stops taking jobs, deals with the queued ones as `mode` says, and
     /// returns once every worker has left; returns the jobs it did not run
     /// (none with `.drain`).
+    ///
+    /// The first call decides: a call that comes while another is stopping,
+    /// or after it, waits until that one has finished and returns an empty
+    /// list, whatever its own mode. So every job runs or is handed back to
+    /// one caller, once.
     @discardableResult
     public func stop(_ mode: StopMode) async -> [Job] {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else {
+            _ = try? await stopped.receive()  // returns when the first stop closes it
+            return []
+        }
+        defer { try? stopped.close() }
         if mode == .returnQueued { try? returning.close() }
         try? jobQueue.close()
         start()  // a dispatcher never started still drains or returns its queue

@@ -6,9 +6,17 @@
 // channel's lock orders every release against the close):
 // - An idle resource is in `idle` or was closed, never both, never lost:
 //   `release` either queues it (room left, pool open) or closes it.
-// - `close` runs once (only the first close of `idle` succeeds): it closes
-//   every resource still buffered; a resource released afterwards finds the
-//   channel closed and is closed at once. `acquire` after close throws `Closed`.
+// - Closing is one transition, taken once: the first `close` swaps `closing`
+//   from false to true, then closes `idle` and every resource still buffered
+//   (a resource released afterwards finds the channel closed and is closed at
+//   once), then closes `closed`. A `close` that finds `closing` taken waits
+//   for `closed`, so every `close` returns after the idle resources are closed.
+// - `acquire` reads `closing` first: once a close has begun it throws `Closed`
+//   and takes nothing from `idle`. An acquire that overlaps the close may
+//   still take an idle resource; the channel hands each buffered resource to
+//   one party only, that acquire or the close.
+
+import Synchronization
 
 
 /// A pool of reusable resources (the seed's `pool` package): `acquire` hands
@@ -32,6 +40,10 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     private let idle: Chan<Resource>
     private let make: @Sendable () async throws -> Resource
     private let closeResource: @Sendable (Resource) async -> Void
+    /// Set by the first `close`, the one that closes the resources.
+    private let closing = Atomic<Bool>(false)
+    /// Closed by the first `close` once every idle resource is closed.
+    private let closed = Chan<Void>()
 
     /// - Parameters:
     ///   - capacity: how many idle resources it keeps (more may be in use).
@@ -54,6 +66,7 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     ///
     /// - Throws: ``Closed`` once the pool is closed; what `make` throws.
     public func acquire() async throws -> Resource {
+        if closing.load(ordering: .acquiring) { throw Closed() }
         switch idle.tryReceive() {
         case .value(let resource):
             return resource
@@ -75,12 +88,20 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     /// How many idle resources it holds now.
     public var idleCount: Int { idle.count }
 
-    /// Closes the pool and every idle resource, once; later calls do nothing.
+    /// Closes the pool and every idle resource, once. A call that comes while
+    /// another is closing, or after it, closes nothing and returns once that
+    /// one has closed the idle resources. Every `acquire` that starts after a
+    /// `close` has begun throws ``Closed``.
     public func close() async {
-        guard (try? idle.close()) != nil else { return }  // closed already
+        guard !closing.exchange(true, ordering: .acquiringAndReleasing) else {
+            _ = try? await closed.receive()  // returns when the first close closes it
+            return
+        }
+        try? idle.close()
         // A closed channel still gives up what it buffers, then reports closed.
         while let resource = idle.tryReceive().value {
             await closeResource(resource)
         }
+        try? closed.close()
     }
 }

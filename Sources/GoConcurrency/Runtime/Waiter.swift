@@ -51,6 +51,16 @@ final class Waiter: @unchecked Sendable {
         self.location = location
     }
 
+    /// The owner of a channel queue's removed entries (a cancelled task's
+    /// place, kept so that no other entry moves): claimed for good, so that
+    /// every removed entry is a stale node no one can claim or resume.
+    @usableFromInline
+    static let removedEntry: Waiter = {
+        let waiter = Waiter(reason: .channelReceive, location: SourceLocation(fileID: #fileID, line: #line))
+        _ = waiter.tryClaim(Waiter.aborted)
+        return waiter
+    }()
+
     /// Claims the waiter with `outcome`; true if this call won.
     @inlinable
     final func tryClaim(_ outcome: Int) -> Bool {

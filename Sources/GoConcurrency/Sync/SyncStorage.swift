@@ -97,7 +97,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
         guard let holder else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        return (holder(state), waiters.queue.map(\.task.bits))
+        return (holder(state), waiters.tasks.map(\.bits))
     }
 
     /// How many tasks are queued on it.

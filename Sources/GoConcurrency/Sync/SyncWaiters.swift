@@ -4,6 +4,14 @@
 // - Each parked task is queued once, with its continuation, until exactly one
 //   party removes it under the lock and resumes it after unlocking: the
 //   primitive granting what it waits for, or its own cancellation handler.
+// - Every position has a ticket: the slot at position p has ticket
+//   `firstTicket + p`; a pop moves `firstTicket` on by one. A task that can be
+//   cancelled is listed in `tickets` while it is queued, so its cancellation
+//   finds its slot by the ticket and empties it in O(1), whatever the queue's
+//   length; no other slot moves, so every ticket stays right.
+// - The first slot is never empty (a pop drops the empty slots it uncovers);
+//   once empty slots could be half of the queue, it is compacted and the
+//   tickets renumbered, O(n) for at least n/2 removals.
 
 import DequeModule
 
@@ -13,27 +21,75 @@ struct SyncWaiter {
     /// What it waits for: a semaphore's weight, a reader (1) or writer (0) of
     /// an RWMutex; 1 elsewhere.
     let weight: Int
+    /// Whether its task can be cancelled (a goroutine's root task cannot).
+    let cancellable: Bool
 }
 
 struct SyncWaiters {
-    private(set) var queue = Deque<SyncWaiter>()
+    /// The queued waiters; nil for a slot emptied by a cancellation.
+    private var queue = Deque<SyncWaiter?>()
+    /// Empty slots in `queue`.
+    private var emptied = 0
+    /// The ticket of the first slot.
+    private var firstTicket = 0
+    /// The ticket of each queued waiter whose task can be cancelled.
+    private var tickets: [TaskIdentity: Int] = [:]
+    /// Slots looked at by the removals of cancelled tasks and by compactions:
+    /// what tests count to see that a removal does not grow with the queue.
+    private(set) var removalSteps = 0
 
     var isEmpty: Bool { queue.isEmpty }
-    var count: Int { queue.count }
-    var first: SyncWaiter? { queue.first }
+    var count: Int { queue.count - emptied }
+    var first: SyncWaiter? { queue.first ?? nil }
+
+    /// The queued tasks, first to last.
+    var tasks: [TaskIdentity] { queue.compactMap { $0?.task } }
 
     mutating func append(_ waiter: SyncWaiter) {
+        if waiter.cancellable {
+            tickets[waiter.task] = firstTicket + queue.count
+        }
         queue.append(waiter)
     }
 
     mutating func popFirst() -> SyncWaiter? {
-        queue.popFirst()
+        guard let first = queue.popFirst() else { return nil }
+        firstTicket += 1
+        while emptied != 0, let next = queue.first, next == nil {
+            queue.removeFirst()
+            firstTicket += 1
+            emptied -= 1
+        }
+        if let first, first.cancellable {
+            tickets[first.task] = nil
+        }
+        return first
     }
 
-    /// Takes the waiter of `task` out (its cancellation), if still queued.
+    /// Takes the waiter of `task` out (its cancellation), if still queued:
+    /// found by its ticket, in O(1) whatever the queue's length.
     mutating func remove(_ task: TaskIdentity) -> SyncWaiter? {
-        guard let index = queue.firstIndex(where: { $0.task == task }) else { return nil }
-        return queue.remove(at: index)
+        guard let ticket = tickets.removeValue(forKey: task) else { return nil }
+        removalSteps += 1
+        let position = ticket - firstTicket
+        if position == 0 { return popFirst() }
+        let waiter = queue[position]
+        queue[position] = nil
+        emptied += 1
+        if emptied >= 16 && emptied * 2 >= queue.count { compact() }
+        return waiter
+    }
+
+    /// Drops the empty slots and renumbers the tickets.
+    private mutating func compact() {
+        removalSteps += queue.count
+        queue.removeAll { $0 == nil }
+        emptied = 0
+        for (offset, waiter) in queue.enumerated() {
+            if let waiter, waiter.cancellable {
+                tickets[waiter.task] = firstTicket + offset
+            }
+        }
     }
 }
 
@@ -71,8 +127,8 @@ func parkOnSync(
     cancel: @escaping @Sendable (TaskIdentity) -> SyncWaiter?
 ) async throws {
     let task = TaskIdentity.current
-    try await Parking.park(task: task, reason: reason, at: location, on: object) { (continuation: UnsafeContinuation<Void, any Error>, _) in
-        switch register(SyncWaiter(task: task, continuation: continuation, weight: weight)) {
+    try await Parking.park(task: task, reason: reason, at: location, on: object) { (continuation: UnsafeContinuation<Void, any Error>, cancellable) in
+        switch register(SyncWaiter(task: task, continuation: continuation, weight: weight, cancellable: cancellable)) {
         case .granted:
             continuation.resume()
         case .queued:
