@@ -93,10 +93,10 @@ private func start(
     } else {
         goroutine = Goroutine(startedAt: location, runtimeID: runtime.id, body: body)
     }
-    // Inside a leak-check scope, or started by a goroutine (or a plain task of
-    // one) that was: goroutines' tasks inherit no task-local values, so the
-    // starter's record carries the scope on.
-    goroutine.leakScope = LeakScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
+    // Inside a `GoroutineScope` (a leak check's), or started by a goroutine (or
+    // a plain task of one) that was: goroutines' tasks inherit no task-local
+    // values, so the starter's record carries the scope on.
+    goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
     GoroutineRegistry.shared.add(goroutine)
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
