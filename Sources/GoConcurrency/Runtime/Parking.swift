@@ -15,7 +15,7 @@
 // continuation where the caller runs, which is where it must resume anyway;
 // they are emitted into this module (`@_alwaysEmitIntoClient`), so nothing at
 // run time depends on them. Measured: 6 executor switches per ping-pong round
-// trip become 4 (BENCHMARKS.md).
+// trip become 4 (BENCHMARKS-HISTORY.md).
 //
 // The parks are never inlined (`@inline(never)`; still `@inlinable`, so the
 // caller's module specialises them). After a continuation resumes, the
