@@ -41,7 +41,7 @@ let package = Package(
         // as Swift servers ship (`swift build --static-swift-stdlib`): the
         // concurrency runtime's thread-locals are then plain reads instead of
         // `__tls_get_addr` calls (27 per ping-pong round trip) and its calls skip
-        // the PLT; hand-offs are 10-40% faster (BENCHMARKS.md). The two
+        // the PLT; hand-offs are 10-40% faster (BENCHMARKS-HISTORY.md). The two
         // libraries named are FoundationEssentials' own (argument-parser uses
         // it), which only the static link needs spelled out. Unsafe flags on an
         // executable do not reach packages that depend on the library.

@@ -4,7 +4,7 @@
 
 import Foundation
 import Testing
-@testable import GoConcurrency
+@_spi(Testing) @testable import GoConcurrency
 
 @Suite("Deadlock detection", .timeLimit(Stress.timeLimit))
 struct DeadlockTests {

@@ -3,7 +3,7 @@
 
 import Foundation
 import Testing
-@testable import GoConcurrency
+@_spi(Testing) @testable import GoConcurrency
 
 #if canImport(Glibc)
 import Glibc

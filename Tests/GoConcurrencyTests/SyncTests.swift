@@ -6,7 +6,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import GoConcurrency
+@_spi(Testing) @testable import GoConcurrency
 
 @Suite("Sync (Guarantees, rule 34)", .timeLimit(Stress.timeLimit))
 struct SyncTests {

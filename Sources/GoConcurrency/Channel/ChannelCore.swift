@@ -1,6 +1,6 @@
-// What every channel has, whatever its element type: its lock, and what the
-// deadlock detector asks of a wait object. `ChannelStorage<Element>` is its
-// only subclass.
+// What every channel has, whatever its element type: its lock, and (from
+// `WaitObject`) what the deadlock detector asks of a wait object.
+// `ChannelStorage<Element>` is its only subclass.
 //
 // A select reaches its channels through this class, unretained: taking the
 // locks of all its channels, and telling the park what it waits on, need
@@ -11,23 +11,14 @@
 // - `lock` guards the subclass's channel state; a select holds it only in its
 //   atomic poll before a default (`lockForSelect` / `unlockForSelect`), and
 //   resumes nobody while it does.
-// - `outside` only ever goes from false to true.
-
-import Synchronization
 
 @usableFromInline
-class ChannelCore: @unchecked Sendable {
+class ChannelCore: WaitObject, @unchecked Sendable {
     @usableFromInline let lock = Lock()
-    /// Whether code outside goroutines may use it (see `WaitObject`).
-    @usableFromInline let outside: Atomic<Bool>
-    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did.
-    @usableFromInline let madeByID: UInt
 
     @inlinable
-    init() {
-        let maker = Goroutine.current?.runtimeID ?? 0
-        self.madeByID = maker
-        self.outside = Atomic(maker == 0)
+    override init() {
+        super.init()
     }
 
     /// Takes the channel's lock for a select's atomic poll (Go's selectgo
@@ -42,15 +33,5 @@ class ChannelCore: @unchecked Sendable {
     @inlinable
     final func unlockForSelect() {
         lock.unlock()
-    }
-}
-
-extension ChannelCore: WaitObject {
-    @inlinable
-    final var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
-
-    @inlinable
-    final func markShared() -> Bool {
-        !outside.exchange(true, ordering: .relaxed)
     }
 }

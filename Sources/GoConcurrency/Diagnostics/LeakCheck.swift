@@ -1,8 +1,6 @@
 // Leak checks for tests (what uber-go/goleak gives Go users): no goroutine
 // started inside a scope may outlive it.
 
-import Synchronization
-
 /// Goroutines started inside a ``GoRuntime/checkingLeaks(grace:_:)`` scope
 /// that were still alive after it, with what each waits for and where it was
 /// started.
@@ -11,38 +9,6 @@ public struct GoroutineLeak: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(goroutines.count) goroutine\(goroutines.count == 1 ? "" : "s") leaked:\n\n\(GoroutineDump(goroutines: goroutines))"
-    }
-}
-
-/// A scope of `checkingLeaks`: goroutines started under it (directly, or by
-/// goroutines and tasks started under it) carry it.
-final class LeakScope: Sendable {
-    @TaskLocal static var current: LeakScope?
-
-    /// Set for good when the first scope is made: until then no task can
-    /// see one, and `go` skips the task-local lookup (a runtime call on
-    /// every goroutine started).
-    private static let everMade = Atomic<Bool>(false)
-
-    /// The scope of the calling task, if any.
-    static var enclosing: LeakScope? {
-        everMade.load(ordering: .acquiring) ? current : nil
-    }
-
-    let parent: LeakScope?
-
-    init(parent: LeakScope?) {
-        self.parent = parent
-        LeakScope.everMade.store(true, ordering: .releasing)
-    }
-
-    func contains(_ scope: LeakScope?) -> Bool {
-        var scope = scope
-        while let current = scope {
-            if current === self { return true }
-            scope = current.parent
-        }
-        return false
     }
 }
 
@@ -67,14 +33,14 @@ extension GoRuntime {
         grace: Duration = .seconds(2),
         _ body: () async throws -> T
     ) async throws -> T {
-        let scope = LeakScope(parent: LeakScope.current)
-        let result = try await LeakScope.$current.withValue(scope) {
+        let scope = GoroutineScope(parent: GoroutineScope.current)
+        let result = try await GoroutineScope.$current.withValue(scope) {
             try await body()
         }
         let clock = ContinuousClock()
         let deadline = clock.now + grace
         while true {
-            let alive = GoroutineRegistry.shared.all().filter { scope.contains($0.leakScope) }
+            let alive = GoroutineRegistry.shared.all().filter { scope.contains($0.scope) }
             if alive.isEmpty { return result }
             if clock.now >= deadline {
                 let places = TaskPlaces.now()

@@ -9,7 +9,7 @@
 // What it buys: no task has an executor preference, so the Swift runtime no
 // longer looks one up (under the task's status-record lock) every time a
 // goroutine resumes, and `Task { }`, `Task.detached`, `async let` and task
-// groups all run on the runtime's processors. Measured in BENCHMARKS.md.
+// groups all run on the runtime's processors. Measured in BENCHMARKS-HISTORY.md.
 //
 // Invariants:
 // - `installedRuntime` is set once, by `install`, which must run before any

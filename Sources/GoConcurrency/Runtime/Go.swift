@@ -87,10 +87,10 @@ private func start(
     } else {
         goroutine = Goroutine(startedAt: location, runtime: runtime, body: body)
     }
-    // Inside a leak-check scope, or started by a goroutine (or a plain task of
-    // one) that was: goroutines' tasks inherit no task-local values, so the
-    // starter's record carries the scope on.
-    goroutine.leakScope = LeakScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
+    // Inside a `GoroutineScope` (a leak check's), or started by a goroutine (or
+    // a plain task of one) that was: goroutines' tasks inherit no task-local
+    // values, so the starter's record carries the scope on.
+    goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
     GoroutineRegistry.shared.add(goroutine)
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
@@ -128,7 +128,7 @@ func goCancellable(
     let starter = Goroutine.currentUnretained
     openIfCrossing(from: starter, to: runtime)
     let goroutine = Goroutine(startedAt: location, runtime: runtime, cancellable: true, body: body)
-    goroutine.leakScope = LeakScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.leakScope }
+    goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
     GoroutineRegistry.shared.add(goroutine)
     if runtime.runsAsGlobalExecutor {
         return Task.detached { await runGoroutine(goroutine) }

@@ -133,8 +133,8 @@ final class Goroutine: @unchecked Sendable {
     func takeBaseline() {
         handleBase.store(handleReferences(), ordering: .releasing)
     }
-    /// The `checkingLeaks` scope it was started in, if any.
-    var leakScope: LeakScope?
+    /// The `GoroutineScope` it was started in, if any.
+    var scope: GoroutineScope?
 
     /// The registry's links (protected by the registry shard's lock): the
     /// list holds its records through `next`.
@@ -179,7 +179,7 @@ final class Goroutine: @unchecked Sendable {
         }
         self.body = body
         cancellable = false
-        leakScope = nil
+        scope = nil
         rootTask.store(0, ordering: .relaxed)
         waitWord.store(0, ordering: .relaxed)
         waitSince.store(0, ordering: .relaxed)

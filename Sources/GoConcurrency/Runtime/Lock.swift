@@ -6,9 +6,10 @@
 // `swift test --sanitize=thread` every access it protects is reported as a
 // race. Why not a pthread mutex: it costs a call and its bookkeeping on every
 // lock; a ping-pong round trip takes eight, and measured 880 -> 1446 ns.
-// Here the compare-and-swap that takes the lock and the store that releases it
-// are inlined into the caller, so the sanitizer sees the acquire and release
-// and an uncontended lock costs one atomic instruction each way.
+// Here the compare-and-swap that takes the lock is inlined into the caller, and
+// the store that releases it is one call into this module (`unlock` says why it
+// is not inlined): the sanitizer sees the acquire and the release, and an
+// uncontended lock costs one atomic instruction each way.
 //
 // The critical sections it guards are a few dozen instructions (a channel's
 // state machine, a run queue), so a waiter spins a little and then yields

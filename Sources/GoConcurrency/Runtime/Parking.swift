@@ -15,7 +15,7 @@
 // continuation where the caller runs, which is where it must resume anyway;
 // they are emitted into this module (`@_alwaysEmitIntoClient`), so nothing at
 // run time depends on them. Measured: 6 executor switches per ping-pong round
-// trip become 4 (BENCHMARKS.md).
+// trip become 4 (BENCHMARKS-HISTORY.md).
 //
 // The parks are never inlined (`@inline(never)`; still `@inlinable`, so the
 // caller's module specialises them). After a continuation resumes, the
@@ -182,62 +182,4 @@ enum WaitObjectQuery {
     /// Share each with the outside unless it is family
     /// (`WaitObject.shareWithOutsideUnlessFamily()`); the answer is ignored.
     case shareWithOutsideUnlessFamily
-}
-
-/// Something goroutines park on (a channel, a sync primitive), as the deadlock
-/// detector sees it: whether code outside the runtime's goroutines may use it.
-///
-/// An object is shared with the outside from the start if it was made outside
-/// goroutines, and from the moment such code (not a goroutine's child task or
-/// a plain task a goroutine of the same runtime started) parks on it or uses
-/// it from a plain thread (`blockingSend`, `blockingReceive`), or a program says so
-/// (`Chan.markUsedOutsideGoroutines`). It never stops being shared. When an
-/// object made by a runtime's goroutine becomes shared, that runtime is open
-/// to the outside for good: the outside code may hold its other objects too.
-@usableFromInline
-protocol WaitObject: AnyObject {
-    var isSharedWithOutside: Bool { get }
-    /// Sets the shared flag; true if this call set it (it was not set before).
-    func markShared() -> Bool
-    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did: an
-    /// id, compared on every park without touching the runtime's reference
-    /// count, which every processor shares.
-    var madeByID: UInt { get }
-}
-
-extension WaitObject {
-    /// The runtime of the goroutine that made it, if a goroutine did and
-    /// that runtime still exists.
-    @inlinable
-    var madeBy: GoRuntime? { GoRuntime.live(id: madeByID) }
-
-    /// Marks it shared with the outside; the first time, the runtime whose
-    /// goroutine made it is opened to the outside for good.
-    @inlinable
-    func shareWithOutside() {
-        if !isSharedWithOutside, markShared() {
-            madeBy?.openToOutside()
-        }
-    }
-
-    /// Whether something outside the goroutines of the runtime whose
-    /// `GoRuntime.id` is `runtime` may use it: code outside goroutines, or the
-    /// goroutines of another runtime (which `runtime`'s deadlock check does
-    /// not watch).
-    @inlinable
-    func mayBeUsedOutside(of runtime: UInt) -> Bool {
-        isSharedWithOutside || madeByID != runtime
-    }
-
-    /// A task that is not a goroutine's root parks on it: it is shared with
-    /// the outside unless the task belongs to a goroutine of the runtime that
-    /// made it — a plain task a goroutine started (counted through the
-    /// goroutine's handle while it lives) or a child task (whose first job on
-    /// the runtime already opened it: see `Processor.isChildTask`).
-    @usableFromInline
-    func shareWithOutsideUnlessFamily() {
-        if isSharedWithOutside { return }
-        if madeByID != 0, Goroutine.current?.runtimeID == madeByID { return }
-        shareWithOutside()
-    }
 }

@@ -1,5 +1,5 @@
 // Installing a plain signal handler: how SIGQUIT's goroutine dump is taken
-// (Diagnostics/QuitSignal.swift says why). The Runner's SIGINT comes through a
+// (QuitSignal.swift says why). The Runner's SIGINT comes through a
 // Dispatch signal source instead (Patterns/InterruptSignal.swift).
 
 #if canImport(Glibc)

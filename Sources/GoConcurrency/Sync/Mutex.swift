@@ -71,8 +71,8 @@ extension Sync {
             if !wasLocked { goFatal("sync: unlock of unlocked mutex") }
         }
 
-        /// How many tasks wait for it (for diagnostics and tests).
-        public var waitingCount: Int {
+        /// How many tasks wait for it (for tests: `@_spi(Testing) import GoConcurrency`).
+        @_spi(Testing) public var waitingCount: Int {
             storage.waitingCount
         }
 

@@ -86,9 +86,9 @@ extension Sync {
             if !held { goFatal("sync: RUnlock of unlocked RWMutex") }
         }
 
-        /// How many tasks wait for it, writers and readers (for diagnostics
-        /// and tests).
-        public var waitingCount: Int {
+        /// How many tasks wait for it, writers and readers (for tests:
+        /// `@_spi(Testing) import GoConcurrency`).
+        @_spi(Testing) public var waitingCount: Int {
             storage.waitingCount
         }
 

@@ -80,8 +80,8 @@ extension Sync {
             return granted
         }
 
-        /// How many tasks wait (for diagnostics and tests).
-        public var waitingCount: Int {
+        /// How many tasks wait (for tests: `@_spi(Testing) import GoConcurrency`).
+        @_spi(Testing) public var waitingCount: Int {
             storage.waitingCount
         }
     }

@@ -23,16 +23,6 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     private var state: State
     private var waiters = SyncWaiters()
     private let regrant: Regrant
-    /// Whether code outside goroutines may use it (see `WaitObject`).
-    private let outside: Atomic<Bool>
-    /// The `GoRuntime.id` of the goroutine that made it, 0 if none did.
-    let madeByID: UInt
-
-    var isSharedWithOutside: Bool { outside.load(ordering: .relaxed) }
-
-    func markShared() -> Bool {
-        !outside.exchange(true, ordering: .relaxed)
-    }
 
     /// The task holding it, for a primitive with one holder (a mutex): the
     /// mutex-cycle check reads it.
@@ -42,9 +32,7 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
         self.state = state
         self.regrant = regrant
         self.holder = holder
-        let maker = Goroutine.current?.runtimeID ?? 0
-        self.madeByID = maker
-        self.outside = Atomic(maker == 0)
+        super.init()
     }
 
     /// Parks the calling task unless `grantNow` (run under the lock, with the

@@ -74,9 +74,9 @@ extension Sync {
             storage.read { counter, _ in counter }
         }
 
-        /// How many tasks wait for the counter to reach zero (for
-        /// diagnostics and tests).
-        public var waitingCount: Int {
+        /// How many tasks wait for the counter to reach zero (for tests:
+        /// `@_spi(Testing) import GoConcurrency`).
+        @_spi(Testing) public var waitingCount: Int {
             storage.waitingCount
         }
 

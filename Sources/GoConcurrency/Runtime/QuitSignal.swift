@@ -1,4 +1,5 @@
-// SIGQUIT (Ctrl-\) dumps every goroutine and ends the program, as in Go.
+// SIGQUIT (Ctrl-\) dumps every goroutine and ends the program, as in Go: part
+// of the runtime (as it is of Go's), which `GoRuntime.main` turns on.
 //
 // The signal handler only writes one byte to a pipe (write is
 // async-signal-safe); a thread of its own, blocked reading the pipe, makes the

@@ -1,5 +1,8 @@
 // The mutexes goroutines have queued on: where the mutex-cycle check looks
-// for "waits for a mutex held by".
+// for "waits for a mutex held by". The runtime keeps the list so that the
+// layers below the diagnostics can fill it: a sync primitive with one holder
+// adds itself here when a goroutine queues on it (`SyncStorage`), and the
+// diagnostics read it (`MutexCycle`, which the `Watchdog` also runs).
 //
 // Invariants:
 // - `entries` (under `lock`) holds weak references, keyed by identity: a
