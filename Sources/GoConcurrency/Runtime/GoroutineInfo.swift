@@ -179,7 +179,10 @@ extension GoRuntime {
         }
         // Copied out, so that the processors wait for the lock no longer
         // than a copy takes.
-        let global = globalQueue.withLock { Array($0) }
+        // Not copied when empty: copying an empty Deque into an Array
+        // writes the shared empty-array storage, which the thread sanitizer
+        // reports as a race between two dumps.
+        let global = globalQueue.withLock { $0.isEmpty ? [] : Array($0) }
         for entry in global where !entry.isGoroutine {
             jobs.insert(entry.bits)
         }
