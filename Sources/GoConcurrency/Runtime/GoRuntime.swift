@@ -42,6 +42,12 @@
 // spinner, so a burst of jobs spreads over the idle processors one wake at a
 // time, wherever it was queued.
 //
+// Where each part lives: this file holds the runtime's state, its making
+// and its ids; `GoRuntimeQueues` places jobs and wakes processors;
+// `GoRuntimeProcessorCount` is GOMAXPROCS; `GoRuntimeThreads` the threads
+// and their limit; `CheckedRun` a runtime that ends with its run;
+// `Processor*` the processors' side (run loop, queues, idling, hand-off).
+//
 // Invariants:
 // - `idle` (under `idleLock`) lists the parked processors; a processor appears
 //   there only while its thread is in (or about to enter) `park`.
@@ -72,32 +78,6 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// Go, and otherwise the number of usable cores.
     public static let shared = GoRuntime(processors: GoRuntime.defaultProcessorCount)
 
-    /// GOMAXPROCS at start: the `GOMAXPROCS` environment variable, or the
-    /// usable cores.
-    public static var defaultProcessorCount: Int {
-        processorCount(fromEnvironment: getenv("GOMAXPROCS").map { String(cString: $0) }) ?? usableCores
-    }
-
-    /// GOMAXPROCS as Go reads it from the environment: a decimal number (an
-    /// optional minus sign and digits, nothing else, within 32 bits) greater
-    /// than 0. Anything else (empty, `abc`, `0`, `-3`, ` 4`) is ignored: nil.
-    static func processorCount(fromEnvironment value: String?) -> Int? {
-        guard var digits = value?.utf8[...] else { return nil }
-        let negative = digits.first == UInt8(ascii: "-")
-        if negative { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.count <= 10,
-              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-        else { return nil }
-        let count = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-        guard count <= Int(Int32.max), !negative, count > 0 else { return nil }
-        return count
-    }
-
-    /// The number of cores this process may run on.
-    public static var usableCores: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
-
     /// The processors, owned by the runtime for its whole life; `peers` is the
     /// same list for the scheduler's loops, which must not touch reference
     /// counts that every processor shares.
@@ -114,11 +94,11 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     /// `createdCount` grows. Other threads read it without a lock, so a
     /// table it replaces is never freed: they add up to less than the
     /// current one.
-    private let peerTable: Atomic<UnsafeMutablePointer<Unmanaged<Processor>>>
+    let peerTable: Atomic<UnsafeMutablePointer<Unmanaged<Processor>>>
     /// Room in the current table. Under `processorList`'s lock.
-    private var peerCapacity = 0
+    var peerCapacity = 0
     /// Tables replaced by larger ones. Under `processorList`'s lock.
-    private var replacedPeerTables: [UnsafeMutablePointer<Unmanaged<Processor>>] = []
+    var replacedPeerTables: [UnsafeMutablePointer<Unmanaged<Processor>>] = []
     let createdCount = Atomic<Int>(0)
     let activeCount = Atomic<Int>(0)
     /// The thread-specific slot where a worker thread keeps its processor:
@@ -148,39 +128,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     let idleMachines = Locked<[Machine]>([])
     /// Machines started, idle ones included.
     let threadCount = Atomic<Int>(0)
-    private let threadLimit = Atomic<Int>(10_000)
-
-    /// The most threads this runtime may start (Go: `debug.SetMaxThreads`,
-    /// default 10,000). Each processor has one; each `blocking` call in
-    /// progress needs one more. A `blocking` call that would exceed it throws
-    /// ``ThreadLimitExceeded``.
-    public var maxThreads: Int {
-        get { threadLimit.load(ordering: .relaxed) }
-        set {
-            if newValue < 1 { goPanic("GoRuntime.maxThreads must be at least 1, got \(newValue)") }
-            threadLimit.store(newValue, ordering: .relaxed)
-        }
-    }
-
-    /// Hands `processor` to an idle machine, or to a new one if the thread
-    /// limit allows.
-    func startMachine(for processor: Processor) throws {
-        let idle = idleMachines.withLock { idle -> Machine? in
-            guard let machine = idle.popLast() else { return nil }
-            machine.assigned = processor
-            return machine
-        }
-        if let idle {
-            idle.parker.unpark()
-            return
-        }
-        let limit = maxThreads
-        if threadCount.add(1, ordering: .relaxed).newValue > limit {
-            threadCount.subtract(1, ordering: .relaxed)
-            throw ThreadLimitExceeded(limit: limit)
-        }
-        Machine(runtime: self, processor: processor).start()
-    }
+    let threadLimit = Atomic<Int>(10_000)
 
     /// Records of ended goroutines moving between processors.
     let freeRecords = GoroutineFreeList()
@@ -246,118 +194,6 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// Records of ended goroutines that `go` reused.
     var goroutineRecordsReused: Int { processors.reduce(0) { $0 + $1.recordsReused.load(ordering: .relaxed) } }
-
-    /// Whether some processor has jobs queued, in its local queue or its
-    /// runnext: a processor about to park looks at every runnext too, since a
-    /// busy owner may not come back to its own for a long time.
-    func anyQueuedWork() -> Bool {
-        let created = createdCount.load(ordering: .acquiring)
-        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
-            $0.local.count > 0 || $0.hasRunnext
-        }) {
-            return true
-        }
-        return false
-    }
-
-    /// GOMAXPROCS: the number of logical processors that run goroutines.
-    ///
-    /// Setting it at run time (Go: `runtime.GOMAXPROCS(n)`) starts processors
-    /// or retires some. A retired processor finishes the job it is running,
-    /// moves what it had queued to the global queue and sleeps until the count
-    /// grows again; from the moment the setter returns it starts no other job
-    /// (one it was taking meanwhile, by stealing, goes to the global queue).
-    /// A goroutine that lowers the count goes on running on its processor
-    /// until it next parks, even if that processor retires; from a goroutine,
-    /// ``setProcessorCount(_:)`` also moves the caller onto an active
-    /// processor, as Go's stop-the-world does.
-    ///
-    /// Any count from 1 up works (each processor has a thread of its own,
-    /// counted against ``maxThreads``).
-    ///
-    /// - Precondition: `newValue >= 1`; 0 or less ends the program with a
-    ///   panic (a setter cannot query: ``setProcessorCount(_:)`` with 0 does).
-    public var processorCount: Int {
-        get { activeCount.load(ordering: .acquiring) }
-        set {
-            if newValue < 1 {
-                goPanic("GOMAXPROCS: processorCount must be at least 1, got \(newValue)",
-                        detail: "To read GOMAXPROCS, read processorCount or call setProcessorCount(0), which changes nothing, as Go's runtime.GOMAXPROCS(0) does.")
-            }
-            changeProcessorCount(newValue)
-        }
-    }
-
-    /// Sets GOMAXPROCS (``processorCount``) from a goroutine the way Go's
-    /// `runtime.GOMAXPROCS(n)` does, and returns the previous value: when the
-    /// call returns, the caller runs on one of the `count` active processors,
-    /// so the goroutines it starts next are scheduled there in Go's order
-    /// (the last started runs first, from `runnext`). A `count` of 0 or less
-    /// changes nothing: `setProcessorCount(0)` reads GOMAXPROCS, as Go's
-    /// `runtime.GOMAXPROCS(0)` does.
-    @discardableResult
-    public func setProcessorCount(_ count: Int) async -> Int {
-        if count < 1 { return processorCount }
-        let previous = changeProcessorCount(count)
-        if let processor = Processor.current, processor.runtime === self, !processor.isActive {
-            // To the back of this processor's queue, which it hands to the
-            // global queue as it retires; an active processor picks it up.
-            await GoRuntime.yield()
-        }
-        return previous
-    }
-
-    /// Sets GOMAXPROCS to `count` (at least 1); returns the previous value.
-    @discardableResult
-    private func changeProcessorCount(_ count: Int) -> Int {
-        processorList.withLock { processors in
-            // An ended runtime stays at 0 processors (see `end`).
-            if hasEnded { return activeCount.load(ordering: .relaxed) }
-            let previous = activeCount.load(ordering: .relaxed)
-            if count > processors.count {
-                let threads = threadCount.load(ordering: .relaxed) + count - processors.count
-                if threads > maxThreads {
-                    goFatal("thread exhaustion",
-                            detail: "GOMAXPROCS \(count) needs \(threads) threads, past maxThreads (\(maxThreads)): each processor runs on a thread of its own.")
-                }
-                growPeerTable(to: count)
-            }
-            let made = processors.count
-            var started: [Processor] = []
-            while processors.count < count {
-                let processor = Processor(id: processors.count, runtime: self)
-                peers[processor.id] = Unmanaged.passUnretained(processor)
-                processors.append(processor)
-                started.append(processor)
-            }
-            createdCount.store(processors.count, ordering: .releasing)
-            activeCount.store(count, ordering: .sequentiallyConsistent)
-            if !started.isEmpty {
-                threadCount.add(started.count, ordering: .relaxed)
-                for processor in started { processor.start() }
-            }
-            // Wake the processors that come back, and the ones that must
-            // retire (if they sleep as idle, they retire when they wake).
-            for processor in processors[min(previous, count)..<min(max(previous, count), made)] {
-                processor.wake()
-            }
-            return previous
-        }
-    }
-
-    /// Makes room in `peers` for `count` processors. Called under
-    /// `processorList`'s lock, before `createdCount` grows.
-    private func growPeerTable(to count: Int) {
-        guard count > peerCapacity else { return }
-        let capacity = peerCapacity == 0 ? count : max(count, 2 * peerCapacity)
-        let table = UnsafeMutablePointer<Unmanaged<Processor>>.allocate(capacity: capacity)
-        let old = peerTable.load(ordering: .relaxed)
-        let created = createdCount.load(ordering: .relaxed)
-        table.initialize(from: old, count: created)
-        peerTable.store(table, ordering: .releasing)
-        replacedPeerTables.append(old)
-        peerCapacity = capacity
-    }
 
     /// Starts a runtime with `processors` logical processors (GOMAXPROCS), each
     /// with its worker thread.
@@ -434,112 +270,6 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
-        place(Runnable(job: UnownedJob(job)), on: currentProcessorReference)
-    }
-
-    /// Queues `entry` (a readied job, or a goroutine `go` starts, which has
-    /// no task yet) on `processor`, the caller's (`currentProcessorReference`),
-    /// or on the global queue off this runtime's worker threads, and wakes a
-    /// processor to take it if none is spinning and one is parked.
-    func place(_ entry: Runnable, on processor: Unmanaged<Processor>?) {
-        if let processor {
-            if processor._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
-                wakeIdleProcessor()
-            }
-        } else {
-            putGlobal(CollectionOfOne(entry))
-            wakeForGlobalWork()
-        }
-    }
-
-    /// After an enqueue on the global queue from outside: a napping spinner
-    /// looks now (it would otherwise take the job only when its nap ends, a
-    /// wait on every hand-off from a plain task to a goroutine), or, with no
-    /// spinner, an idle processor is woken.
-    private func wakeForGlobalWork() {
-        if spinningCount.load(ordering: .sequentiallyConsistent) > 0 {
-            let napping = napper.load(ordering: .sequentiallyConsistent)
-            if napping >= 0 {
-                peers[napping]._withUnsafeGuaranteedRef { $0.wake() }
-            }
-            return
-        }
-        wakeIdleProcessor()
-    }
-
-    /// Queues `entries` on the global queue: from outside the processors, a
-    /// full local queue's overflow, a retiring processor's jobs. Counted
-    /// before they are queued: a deadlock check that sees the count at 0 sees
-    /// no job on its way.
-    func putGlobal<Entries: Collection<Runnable>>(_ entries: Entries) {
-        globalCount.add(entries.count, ordering: .sequentiallyConsistent)
-        globalQueue.withLock { $0.append(contentsOf: entries) }
-    }
-
-    func popGlobal() -> Runnable? {
-        // The count may run ahead of the queue for a moment (see `putGlobal`).
-        if globalCount.load(ordering: .relaxed) == 0 { return nil }
-        let entry = globalQueue.withLock { $0.popFirst() }
-        if entry != nil {
-            globalCount.subtract(1, ordering: .relaxed)
-        }
-        return entry
-    }
-
-    /// Takes the global queue's first entry to run now and, as Go's
-    /// globrunqget does, a share of the ones behind it (the queue divided
-    /// among the processors, at most half a local queue) into `processor`'s
-    /// local queue, which must be empty: one lock for a batch, not one per
-    /// entry, while a busy processor spills into the queue and another
-    /// drains it.
-    func popGlobal(sharingWith processor: Processor) -> Runnable? {
-        let queued = globalCount.load(ordering: .relaxed)
-        if queued == 0 { return nil }
-        let share = min(queued / max(1, activeCount.load(ordering: .relaxed)) + 1, Int(LocalRunQueue.capacity / 2))
-        if share == 1 { return popGlobal() }
-        return globalQueue.withLock { queue -> Runnable? in
-            guard let first = queue.popFirst() else { return nil }
-            let more = min(share - 1, queue.count)
-            processor.local.putBatch(count: more) { queue.removeFirst().bits }
-            globalCount.subtract(1 + more, ordering: .relaxed)
-            return first
-        }
-    }
-
-    /// A timer earlier than every other was armed: the timer sleeper must
-    /// sleep until it instead, and if nobody sleeps for timers, an idle
-    /// processor must wake to become the sleeper.
-    func earliestTimerChanged() {
-        if hasEnded { return }
-        let sleeper = timerSleeper.load(ordering: .sequentiallyConsistent)
-        if sleeper >= 0 {
-            peers[sleeper]._withUnsafeGuaranteedRef { $0.wake() }
-        } else {
-            wakeIdleProcessor()
-        }
-    }
-
-    /// Wakes one parked processor, if any, unless one is spinning. Inlined:
-    /// every enqueue calls it, and with no processor parked (the busy case)
-    /// it is one load.
-    @inline(__always)
-    func wakeIdleProcessor() {
-        if idleCount.load(ordering: .sequentiallyConsistent) == 0 { return }
-        if spinningCount.load(ordering: .sequentiallyConsistent) > 0 { return }
-        wakeParkedProcessor()
-    }
-
-    private func wakeParkedProcessor() {
-        let processor = idleLock.withLock { idle -> Processor? in
-            guard let processor = idle.popLast() else { return nil }
-            processor.listedIdle.store(false, ordering: .relaxed)
-            idleCount.subtract(1, ordering: .sequentiallyConsistent)
-            idleMoves.add(1, ordering: .sequentiallyConsistent)
-            return processor
-        }
-        processor?.wake()
-    }
 }
 
 /// A runtime held weakly, in the list of every runtime.
