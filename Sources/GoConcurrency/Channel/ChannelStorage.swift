@@ -128,11 +128,11 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             let waiter = Waiter(reason: .channelSend, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter, on: self) { _ in
-                if !self.enqueueSender(node, value), waiter.tryClaim(Waiter.aborted) {
+                if !self.enqueueSender(node, value), waiter.tryClaim(.aborted) {
                     waiter.resume()
                 }
             }
-            if waiter.outcome == Waiter.selected(0) {
+            if waiter.outcome == .selected(0) {
                 if waiter.closed { throw ChannelError.sendOnClosedChannel }
                 return
             }
@@ -192,11 +192,11 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             let waiter = Waiter(reason: .channelReceive, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter, on: self) { _ in
-                if !self.enqueueReceiver(node), waiter.tryClaim(Waiter.aborted) {
+                if !self.enqueueReceiver(node), waiter.tryClaim(.aborted) {
                     waiter.resume()
                 }
             }
-            if waiter.outcome == Waiter.selected(0) {
+            if waiter.outcome == .selected(0) {
                 return waiter.takeReceived(Element.self)
             }
         }
