@@ -225,34 +225,6 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
         return channelState.enqueueReceiver(node)
     }
 
-    /// A select that lost is done with its sending `node`.
-    @inlinable
-    func unregisterSender(_ node: Node) {
-        withLock { $0.senders.unregister(node) }
-    }
-
-    /// A select that lost is done with its receiving `node`.
-    @inlinable
-    func unregisterReceiver(_ node: Node) {
-        withLock { $0.receivers.unregister(node) }
-    }
-
-    // MARK: A select holding this channel's lock
-
-    /// A receive attempt under the lock a select holds; the caller wakes the
-    /// returned sender after releasing every lock.
-    @inlinable
-    func receiveLocked() -> ChannelState<Element>.ReceiveAction {
-        channelState.receive()
-    }
-
-    /// A send attempt under the lock a select holds; the caller wakes the
-    /// returned receiver after releasing every lock.
-    @inlinable
-    func sendLocked(_ value: Element) -> ChannelState<Element>.SendAction {
-        channelState.send(value)
-    }
-
     // MARK: Close and inspection
 
     @inlinable
