@@ -128,11 +128,11 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             let waiter = Waiter(reason: .channelSend, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter, on: self) { _ in
-                if !self.enqueueSender(node, value), waiter.tryClaim(Waiter.aborted) {
+                if !self.enqueueSender(node, value), waiter.tryClaim(.aborted) {
                     waiter.resume()
                 }
             }
-            if waiter.outcome == Waiter.selected(0) {
+            if waiter.outcome == .selected(0) {
                 if waiter.closed { throw ChannelError.sendOnClosedChannel }
                 return
             }
@@ -192,11 +192,11 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             let waiter = Waiter(reason: .channelReceive, location: location)
             let node = Node(owner: waiter, caseIndex: 0)
             Parking.parkThread(waiter, on: self) { _ in
-                if !self.enqueueReceiver(node), waiter.tryClaim(Waiter.aborted) {
+                if !self.enqueueReceiver(node), waiter.tryClaim(.aborted) {
                     waiter.resume()
                 }
             }
-            if waiter.outcome == Waiter.selected(0) {
+            if waiter.outcome == .selected(0) {
                 return waiter.takeReceived(Element.self)
             }
         }
@@ -223,34 +223,6 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
         lock.lock()
         defer { lock.unlock() }
         return channelState.enqueueReceiver(node)
-    }
-
-    /// A select that lost is done with its sending `node`.
-    @inlinable
-    func unregisterSender(_ node: Node) {
-        withLock { $0.senders.unregister(node) }
-    }
-
-    /// A select that lost is done with its receiving `node`.
-    @inlinable
-    func unregisterReceiver(_ node: Node) {
-        withLock { $0.receivers.unregister(node) }
-    }
-
-    // MARK: A select holding this channel's lock
-
-    /// A receive attempt under the lock a select holds; the caller wakes the
-    /// returned sender after releasing every lock.
-    @inlinable
-    func receiveLocked() -> ChannelState<Element>.ReceiveAction {
-        channelState.receive()
-    }
-
-    /// A send attempt under the lock a select holds; the caller wakes the
-    /// returned receiver after releasing every lock.
-    @inlinable
-    func sendLocked(_ value: Element) -> ChannelState<Element>.SendAction {
-        channelState.send(value)
     }
 
     // MARK: Close and inspection

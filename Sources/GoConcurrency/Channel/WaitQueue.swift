@@ -115,7 +115,7 @@ struct WaitQueue<Entry: ParkedOperation> {
     mutating func popFirstClaimed() -> Entry? {
         while let entry = popFirst() {
             guard let node = entry.node else { return entry }
-            if node.owner.tryClaim(Waiter.selected(node.caseIndex)) {
+            if node.owner.tryClaim(.selected(node.caseIndex)) {
                 return entry
             }
         }

@@ -98,10 +98,10 @@ enum Parking {
     ///
     /// `register` runs once, synchronously, after the continuation is published:
     /// it queues the waiter wherever it waits (channels, timers). It may find the
-    /// operation ready instead; it then claims the waiter as `Waiter.aborted` and
+    /// operation ready instead; it then claims the waiter as `.aborted` and
     /// resumes it, and the caller runs the operation again.
     ///
-    /// Cancellation claims the waiter as `Waiter.cancelled` and resumes it. The
+    /// Cancellation claims the waiter as `.cancelled` and resumes it. The
     /// caller unregisters afterwards, whoever claimed: claimers never touch the
     /// other places the waiter is queued. The root task of a goroutine cannot
     /// be cancelled, so it parks without a handler (unless it is a
@@ -154,7 +154,7 @@ enum Parking {
                 register(waiter)
             }
         } onCancel: {
-            if waiter.tryClaim(Waiter.cancelled), waiter.cancellerClaimed() {
+            if waiter.tryClaim(.cancelled), waiter.cancellerClaimed() {
                 waiter.continuation.unsafelyUnwrapped.resume()
             }
         }

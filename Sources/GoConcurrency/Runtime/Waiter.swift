@@ -2,8 +2,9 @@
 // OS thread waiting in send, receive, select or sleep.
 //
 // Invariants:
-// - `state` leaves `Waiter.waiting` exactly once, by compare-and-swap. The party
-//   whose swap succeeds has *claimed* the waiter: it alone fills in the outcome
+// - `state` (an `Outcome`'s raw value) leaves `Outcome.waiting` exactly once,
+//   by compare-and-swap. The party whose swap succeeds has *claimed* the
+//   waiter: its swap sets the outcome, and it alone fills in what goes with it
 //   and resumes it. Everyone else who finds the waiter claimed leaves it alone.
 // - `continuation` (or `thread`) is written by the parked party before any node
 //   of it is queued on a channel or armed on a timer, so a claimer that found the
@@ -21,15 +22,33 @@ import Synchronization
 
 @usableFromInline
 final class Waiter: @unchecked Sendable {
-    /// Not yet claimed.
-    @usableFromInline static var waiting: Int { 0 }
-    /// Claimed by the task's cancellation handler.
-    @usableFromInline static var cancelled: Int { -1 }
-    /// Claimed by the parked party itself: while registering it found a case
-    /// ready, so it unregisters and runs the whole operation again.
-    @usableFromInline static var aborted: Int { -2 }
-    /// A claim for case `index` is stored as `index + 1`.
-    @inlinable static func selected(_ index: Int) -> Int { index + 1 }
+    /// How a wait ended: who claimed the waiter, and for what. Stored in
+    /// `state` as its raw integer, so claiming is one compare-and-swap.
+    @usableFromInline
+    struct Outcome: RawRepresentable, Equatable, Sendable {
+        @usableFromInline let rawValue: Int
+
+        @inlinable
+        init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// Not yet claimed.
+        @inlinable static var waiting: Outcome { Outcome(rawValue: 0) }
+        /// Claimed by the task's cancellation handler.
+        @inlinable static var cancelled: Outcome { Outcome(rawValue: -1) }
+        /// Claimed by the parked party itself: while registering it found a
+        /// case ready, so it unregisters and runs the whole operation again.
+        @inlinable static var aborted: Outcome { Outcome(rawValue: -2) }
+        /// Claimed by the waiter's timer: a sleep's deadline or a select's
+        /// timeout passed.
+        @inlinable static var timedOut: Outcome { Outcome(rawValue: -3) }
+        /// Claimed for case `index` (of a select; 0 for a single operation)
+        /// by the operation that completed it.
+        @inlinable static func selected(_ index: Int) -> Outcome { Outcome(rawValue: index &+ 1) }
+
+        /// The case a `selected` outcome names; nil for any other outcome.
+        @inlinable
+        var selectedCase: Int? { rawValue > 0 ? rawValue &- 1 : nil }
+    }
 
     @usableFromInline let state = Atomic<Int>(0)
     @usableFromInline let gate = Atomic<UInt8>(0)
@@ -57,21 +76,21 @@ final class Waiter: @unchecked Sendable {
     @usableFromInline
     static let removedEntry: Waiter = {
         let waiter = Waiter(reason: .channelReceive, location: SourceLocation(fileID: #fileID, line: #line))
-        _ = waiter.tryClaim(Waiter.aborted)
+        _ = waiter.tryClaim(.aborted)
         return waiter
     }()
 
     /// Claims the waiter with `outcome`; true if this call won.
     @inlinable
-    final func tryClaim(_ outcome: Int) -> Bool {
-        state.compareExchange(expected: Waiter.waiting, desired: outcome, ordering: .acquiringAndReleasing).exchanged
+    final func tryClaim(_ outcome: Outcome) -> Bool {
+        state.compareExchange(expected: Outcome.waiting.rawValue, desired: outcome.rawValue, ordering: .acquiringAndReleasing).exchanged
     }
 
     @inlinable
-    final var isWaiting: Bool { state.load(ordering: .acquiring) == Waiter.waiting }
+    final var isWaiting: Bool { state.load(ordering: .acquiring) == Outcome.waiting.rawValue }
 
     @inlinable
-    final var outcome: Int { state.load(ordering: .acquiring) }
+    final var outcome: Outcome { Outcome(rawValue: state.load(ordering: .acquiring)) }
 
     /// What a receiving case got: its value, or nil if the channel closed.
     /// Read once, by the owner after it woke.

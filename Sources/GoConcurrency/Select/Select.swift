@@ -114,14 +114,15 @@ enum Select {
             // Step 3.
             let outcome = finishWaiting(waiter, cases, plan, visited: visited, timer: timer)
             switch outcome {
-            case Waiter.cancelled:
+            case .cancelled:
                 throw CancellationError()
-            case Waiter.aborted:
+            case .aborted:
                 continue
-            case Waiter.selected(plan.timeoutIndex):
+            case .timedOut:
                 return try await plan.handler(at: plan.timeoutIndex, of: cases)()
             default:
-                return try await finish(cases, winner: outcome - 1, of: waiter).outcome().unsafelyUnwrapped
+                let winner = outcome.selectedCase.unsafelyUnwrapped
+                return try await finish(cases, winner: winner, of: waiter).outcome().unsafelyUnwrapped
             }
         }
     }
@@ -163,23 +164,22 @@ enum Select {
             case .registered:
                 visited = position + 1
             default:
-                if waiter.tryClaim(Waiter.aborted) {
+                if waiter.tryClaim(.aborted) {
                     waiter.resume()
                 }
                 return
             }
         }
         if let timers = plan.timers {
-            let winner = Waiter.selected(plan.timeoutIndex)
             if plan.timedOut {
                 // Expired while queuing: time out here, on this thread.
-                if waiter.tryClaim(winner) {
+                if waiter.tryClaim(.timedOut) {
                     waiter.resume()
                 }
                 return
             }
             timer = timers.schedule(at: plan.deadline) {
-                if waiter.tryClaim(winner) {
+                if waiter.tryClaim(.timedOut) {
                     waiter.resume()
                 }
             }
@@ -192,7 +192,7 @@ enum Select {
     static func finishWaiting<Result>(
         _ waiter: Waiter, _ cases: SelectCases<Result>, _ plan: SelectPlan,
         visited: Int, timer: TimerEntry?
-    ) -> Int {
+    ) -> Waiter.Outcome {
         let outcome = waiter.outcome
         if let timer, let timers = plan.timers {
             timers.cancel(timer)
@@ -200,7 +200,7 @@ enum Select {
         for position in 0..<visited {
             let index = plan.order[position]
             // The winner's claimer already took its node out of the queue.
-            guard outcome != Waiter.selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
+            guard outcome != .selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
             _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
         }
         return outcome

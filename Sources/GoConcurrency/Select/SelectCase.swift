@@ -51,7 +51,7 @@ public struct SelectCase<Result> {
     public static var disabled: SelectCase { SelectCase(.disabled) }
 }
 
-/// The steps select asks of a channel case.
+/// The steps select asks of a channel case (see ``SelectHandle``).
 @usableFromInline
 enum SelectStep {
     /// Pass 1: complete now if the channel is ready.
@@ -121,9 +121,12 @@ enum CaseHandler<Result> {
 /// retain and release the channel each time; the ``SelectCase`` around it
 /// keeps the channel alive.
 ///
-/// `step` is made where the case is written (in `onReceive` / `onSend`, which
+/// `step` carries out a ``SelectStep`` on the case's ``SelectHandle`` (for a
+/// channel, `ChannelReceiveHandle` or `ChannelSendHandle`, in the Channel
+/// layer), so select reaches the case's source only through that contract.
+/// It is made where the case is written (in `onReceive` / `onSend`, which
 /// are `@inlinable`), so the caller's module compiles it for the concrete
-/// element type. A receive case's `step` captures nothing, so it is a plain
+/// handle and element type. A receive case's `step` captures nothing, so it is a plain
 /// function pointer and building the case allocates nothing: what it works on
 /// travels beside it, the channel's storage and the handler. A receive
 /// handler is stored by `unsafeBitCast` as the handler of a case without a
@@ -215,92 +218,6 @@ struct ChannelCase<Result> {
             wake()
             return try await call()
         }
-    }
-
-    /// The channel's storage, borrowed for `body`.
-    @inlinable
-    func withStorage<Element, R>(_: Element.Type, _ body: (ChannelStorage<Element>) -> R) -> R {
-        channel._withUnsafeGuaranteedRef { body(unsafeDowncast($0, to: ChannelStorage<Element>.self)) }
-    }
-
-    /// A receive case with an async handler.
-    @inlinable
-    static func receive<Element>(
-        from storage: ChannelStorage<Element>,
-        _ handler: @escaping ReceiveHandler<Element, Result>
-    ) -> SelectCase<Result> {
-        receive(from: storage, erased: .async(unsafeBitCast(handler, to: SelectHandler<Result>.self)))
-    }
-
-    /// A receive case with a handler that does not suspend.
-    @inlinable
-    static func receive<Element>(
-        from storage: ChannelStorage<Element>,
-        synchronous handler: @escaping (Element?) throws -> Result
-    ) -> SelectCase<Result> {
-        receive(from: storage, erased: .sync(unsafeBitCast(handler, to: (() throws -> Result).self)))
-    }
-
-    @inlinable
-    static func receive<Element>(from storage: ChannelStorage<Element>, erased handler: CaseHandler<Result>) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
-            switch step {
-            case .poll:
-                switch storage.tryReceive() {
-                case .value(let value): return this.received(value)
-                case .closed: return this.received(Element?.none)
-                case .empty: return .notReady
-                }
-            case .register(let waiter, let caseIndex):
-                let node = WaitNode(owner: waiter, caseIndex: caseIndex)
-                return storage.enqueueReceiver(node) ? .registered : .notReady
-            case .unregister(let node):
-                storage.unregisterReceiver(node)
-                return .notReady
-            case .finish(let node):
-                return this.received(node.owner.takeReceived(Element.self))
-            case .pollLocked:
-                switch storage.receiveLocked() {
-                case .value(let value, let wake): return completedLocked(this.call(with: value)) { wake?.resume() }
-                case .closed: return completedLocked(this.call(with: Element?.none)) {}
-                case .wouldBlock: return .notReady
-                }
-            }
-        } }, of: storage)
-    }
-
-    @inlinable
-    static func send<Element>(
-        _ value: Element,
-        to storage: ChannelStorage<Element>,
-        _ handler: CaseHandler<Result>
-    ) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in this.withStorage(Element.self) { storage in
-            switch step {
-            case .poll:
-                switch storage.trySend(value) {
-                case .sent: return this.sent()
-                case .closed: return .failed(ChannelError.sendOnClosedChannel)
-                case .full: return .notReady
-                }
-            case .register(let waiter, let caseIndex):
-                let node = WaitNode(owner: waiter, caseIndex: caseIndex)
-                return storage.enqueueSender(node, value) ? .registered : .notReady
-            case .unregister(let node):
-                storage.unregisterSender(node)
-                return .notReady
-            case .finish(let node):
-                return node.owner.closed ? .failed(ChannelError.sendOnClosedChannel) : this.sent()
-            case .pollLocked:
-                switch storage.sendLocked(value) {
-                case .sent(let wake):
-                    let handler = this.handler
-                    return completedLocked({ try await handler() }) { wake?.resume() }
-                case .closed: return .failed(ChannelError.sendOnClosedChannel)
-                case .wouldBlock: return .notReady
-                }
-            }
-        } }, of: storage)
     }
 }
 

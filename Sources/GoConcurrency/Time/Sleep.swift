@@ -16,12 +16,12 @@ public nonisolated(nonsending) func sleep(for duration: Duration, file: StaticSt
     var timer: TimerEntry?
     await Parking.park(waiter) { waiter in
         timer = timers.schedule(at: deadline) {
-            if waiter.tryClaim(Waiter.selected(0)) {
+            if waiter.tryClaim(.timedOut) {
                 waiter.resume()
             }
         }
     }
-    if waiter.outcome == Waiter.cancelled {
+    if waiter.outcome == .cancelled {
         if let timer {
             timers.cancel(timer)
         }
