@@ -86,7 +86,7 @@ struct SwiftRuntimeABITests {
 
     @Test("3. A continuation's word is its task's address")
     func continuationIsItsTask() async throws {
-        let task = SwiftRuntimeABI.currentTaskAddress.map { UInt(bitPattern: $0) }
+        let task = SwiftRuntimeABI.currentTask.pointer.map { UInt(bitPattern: $0) }
         let plain: UInt = await withUnsafeContinuation { continuation in
             continuation.resume(returning: UInt(bitPattern: SwiftRuntimeABI.taskAddress(of: continuation)))
         }
@@ -94,7 +94,7 @@ struct SwiftRuntimeABITests {
             continuation.resume(returning: UInt(bitPattern: SwiftRuntimeABI.taskAddress(of: continuation)))
         }
         let inOtherTask = await Task.detached { () -> Bool in
-            let task = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+            let task = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
             let continuation: UInt = await withUnsafeContinuation { continuation in
                 continuation.resume(returning: UInt(bitPattern: SwiftRuntimeABI.taskAddress(of: continuation)))
             }
@@ -112,20 +112,20 @@ struct SwiftRuntimeABITests {
 
     @Test("4. The current task's address: 0 outside tasks, stable in one, distinct between live tasks")
     func currentTaskAddress() async throws {
-        let outside = await onThread { UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress) }
-        let here = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+        let outside = await onThread { UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer) }
+        let here = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
         await Task.yield()
-        let afterSuspending = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+        let afterSuspending = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
 
         // Two tasks alive at once have different addresses.
         let gate = Gate()
         let first = Task { () -> UInt in
-            let address = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+            let address = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
             await gate.wait()
             return address
         }
         let second = Task { () -> UInt in
-            let address = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+            let address = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
             await gate.wait()
             return address
         }
@@ -149,7 +149,7 @@ struct SwiftRuntimeABITests {
         let probe = ProbeExecutor()
         // When a task runs on it
         let (result, task) = await Task.detached(executorPreference: probe) { () -> (Int, UInt) in
-            let task = UInt(bitPattern: SwiftRuntimeABI.currentTaskAddress)
+            let task = UInt(bitPattern: SwiftRuntimeABI.currentTask.pointer)
             await Task.yield()  // a second job of the same task
             return (6 * 7, task)
         }.value
@@ -215,13 +215,13 @@ struct SwiftRuntimeABITests {
         guard SwiftRuntimeABI.verified else { return }
         let child = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                let job = SwiftRuntimeABI.job(at: SwiftRuntimeABI.currentTaskAddress!)
+                let job = SwiftRuntimeABI.job(at: SwiftRuntimeABI.currentTask.pointer!)
                 return SwiftRuntimeABI.isChildTask(job) == SwiftRuntimeABI.jobFlagsMarkChildTask(job)
             }
             return await group.next() ?? false
         }
         let detached = await Task.detached {
-            let job = SwiftRuntimeABI.job(at: SwiftRuntimeABI.currentTaskAddress!)
+            let job = SwiftRuntimeABI.job(at: SwiftRuntimeABI.currentTask.pointer!)
             return SwiftRuntimeABI.isChildTask(job) == SwiftRuntimeABI.jobFlagsMarkChildTask(job)
         }.value
         #expect(child && detached)
@@ -242,7 +242,7 @@ private func references(of token: Unmanaged<Token>) -> Int {
 
 /// Whether the calling task's job has the child-task flag.
 private func currentJobIsChildTask() -> Bool {
-    guard let task = SwiftRuntimeABI.currentTaskAddress else { return false }
+    guard let task = SwiftRuntimeABI.currentTask.pointer else { return false }
     return SwiftRuntimeABI.jobFlagsMarkChildTask(SwiftRuntimeABI.job(at: task))
 }
 

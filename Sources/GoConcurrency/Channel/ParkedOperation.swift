@@ -27,7 +27,7 @@ struct TaskIdentity: Equatable, @unchecked Sendable {
     /// The calling task. Channels are only awaited from tasks.
     @inlinable
     static var current: TaskIdentity {
-        TaskIdentity(pointer: SwiftRuntimeABI.currentTaskAddress)
+        SwiftRuntimeABI.currentTask
     }
 
     /// The pointer's bits (never 0 for a task).

@@ -177,13 +177,17 @@ enum SwiftRuntimeABI {
 
     // MARK: 4. The current task's address
 
-    /// The calling task's address, or nil outside any task. The optional task
-    /// is one word; reading it as a pointer, rather than unwrapping it,
-    /// copies (retains) nothing.
+    /// The calling task (its address), or `TaskIdentity.none` outside any
+    /// task. The optional task is one word; reading it as a pointer, rather
+    /// than unwrapping it, copies (retains) nothing. The closure returns the
+    /// identity itself, whose type metadata is a constant for the generic
+    /// `withUnsafeCurrentTask`: an optional pointer's is a cache lookup, and
+    /// with it the compiler also placed a ping-pong's executor switches
+    /// differently (measured with `icount`: 6% more instructions).
     @inlinable
-    static var currentTaskAddress: UnsafeRawPointer? {
+    static var currentTask: TaskIdentity {
         withUnsafeCurrentTask { task in
-            unsafeBitCast(task, to: UnsafeRawPointer?.self)
+            TaskIdentity(pointer: unsafeBitCast(task, to: UnsafeRawPointer?.self))
         }
     }
 
