@@ -27,11 +27,7 @@ struct TaskIdentity: Hashable, @unchecked Sendable {
     /// The calling task. Channels are only awaited from tasks.
     @inlinable
     static var current: TaskIdentity {
-        // The optional task is one word, its address or 0; reading it as a
-        // pointer, rather than unwrapping it, copies (retains) nothing.
-        withUnsafeCurrentTask { task in
-            TaskIdentity(pointer: unsafeBitCast(task, to: UnsafeRawPointer?.self))
-        }
+        SwiftRuntimeABI.currentTask
     }
 
     /// The pointer's bits (never 0 for a task).
@@ -57,13 +53,12 @@ protocol ParkedOperation {
 }
 
 extension TaskIdentity {
-    /// The task a continuation resumes. In the Swift runtime's ABI a
-    /// continuation *is* its task's address (`swift_continuation_init` returns
-    /// the task, and every resume is handed it), so a queue entry needs no
+    /// The task a continuation resumes. A continuation *is* its task's
+    /// address (`SwiftRuntimeABI`, assumption 3), so a queue entry needs no
     /// field of its own for the task: 8 bytes less per parked operation.
     @inlinable
     init<T, E>(of continuation: UnsafeContinuation<T, E>?) {
-        self.init(pointer: continuation.map { unsafeBitCast($0, to: UnsafeRawPointer.self) })
+        self.init(pointer: SwiftRuntimeABI.taskAddress(of: continuation))
     }
 }
 
@@ -75,7 +70,7 @@ struct ParkedReceiver<Element: Sendable>: ParkedOperation {
 
     @inlinable
     init(task: TaskIdentity, continuation: UnsafeContinuation<Element?, any Error>) {
-        assert(TaskIdentity(of: continuation) == task, "GoConcurrency: a continuation is not its task's address")
+        SwiftRuntimeABI.checkContinuation(continuation, of: task.pointer)
         self.continuation = continuation
         self.node = nil
     }
@@ -108,7 +103,7 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
 
     @inlinable
     init(task: TaskIdentity, value: Element, continuation: UnsafeContinuation<Void, any Error>) {
-        assert(TaskIdentity(of: continuation) == task, "GoConcurrency: a continuation is not its task's address")
+        SwiftRuntimeABI.checkContinuation(continuation, of: task.pointer)
         self.value = value
         self.continuation = continuation
         self.node = nil

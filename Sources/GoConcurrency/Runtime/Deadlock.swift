@@ -32,7 +32,7 @@
 //  5. no child task (async let, a task group's) ever ran on the runtime: a
 //     goroutine may park while its children run or wait elsewhere, and their
 //     end is invisible, so the first child job a processor runs opens the
-//     runtime (`Processor.isChildTask`).
+//     runtime (`SwiftRuntimeABI.isChildTask`).
 // What it cannot see, and so may misjudge: code outside goroutines that got
 // hold of an object made by a goroutine by some other way than being started
 // by it (a thread, a C callback, a global, an actor, a detached task) and has

@@ -101,9 +101,3 @@ extension Clock {
         (duration as? Swift.Duration) ?? .zero
     }
 }
-
-extension Processor {
-    /// Swift's generic executor: what the jobs of a runtime installed as the
-    /// global executor run on, as the platform's global executor's do.
-    static let genericExecutor = unsafeBitCast((0, 0), to: UnownedSerialExecutor.self)
-}

@@ -28,7 +28,8 @@
 //   handle), so the handle's strong references beyond those counted when the
 //   goroutine started (`handleBase`) are exactly the live plain tasks the
 //   goroutine (or one of those tasks) started. The deadlock detector reads
-//   that count: such a task may still send the value a goroutine waits for.
+//   that count (`SwiftRuntimeABI`, assumption 2): such a task may still send
+//   the value a goroutine waits for.
 
 import Synchronization
 
@@ -202,13 +203,13 @@ final class Goroutine: @unchecked Sendable {
     @inline(never)
     func handleReferences() -> Int {
         guard let pointer = UnsafeRawPointer(bitPattern: handleBits.load(ordering: .acquiring)) else { return 0 }
-        return Unmanaged<GoroutineHandle>.fromOpaque(pointer)._withUnsafeGuaranteedRef { Int(_getRetainCount($0)) }
+        return Unmanaged<GoroutineHandle>.fromOpaque(pointer)._withUnsafeGuaranteedRef { SwiftRuntimeABI.strongReferences(of: $0) }
     }
 
     /// Plain Swift tasks started by this goroutine, or by those tasks, that
     /// have not ended yet.
     var plainTasksAlive: Int {
-        max(0, handleReferences() - handleBase.load(ordering: .acquiring))
+        SwiftRuntimeABI.plainTasks(references: handleReferences(), baseline: handleBase.load(ordering: .acquiring))
     }
 }
 

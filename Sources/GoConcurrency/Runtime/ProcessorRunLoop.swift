@@ -54,14 +54,14 @@ extension Processor {
                     continue
                 }
                 let job = entry.isGoroutine ? startGoroutine(entry.takeGoroutine()) : entry.job
-                if runtime.deadlockCheck.load(ordering: .relaxed), Processor.isChildTask(job) {
+                if runtime.deadlockCheck.load(ordering: .relaxed), SwiftRuntimeABI.isChildTask(job) {
                     runtime.openToOutside()
                 }
-                runningJob = unsafeBitCast(job, to: UnsafeRawPointer.self)
+                runningJob = SwiftRuntimeABI.address(of: job)
                 runningTask.store(UInt(bitPattern: runningJob), ordering: .relaxed)
                 scheduled.store(scheduled.load(ordering: .relaxed) &+ 1, ordering: .relaxed)  // single writer
                 if runtime.runsAsGlobalExecutor {
-                    job.runSynchronously(on: Processor.genericExecutor)
+                    job.runSynchronously(on: SwiftRuntimeABI.genericExecutor)
                 } else {
                     job.runSynchronously(on: executor)
                 }
@@ -72,17 +72,6 @@ extension Processor {
                 woken = true
             }
         }
-    }
-
-    /// Whether `job` belongs to a child task (`async let`, a task group's),
-    /// read from the job's flags word, which the Swift runtime lays out after
-    /// the object header and two scheduler words (bit 24: a child task; see
-    /// `JobFlags` in the Swift runtime's MetadataValues.h). A goroutine's child
-    /// tasks run on its runtime; the deadlock check cannot see them while they
-    /// wait on anything else, so the first one seen opens the runtime.
-    static func isChildTask(_ job: UnownedJob) -> Bool {
-        let flags = unsafeBitCast(job, to: UnsafeRawPointer.self).load(fromByteOffset: 32, as: UInt32.self)
-        return flags & (1 << 24) != 0
     }
 
     /// Keeps the record of a goroutine that ended here, which the caller

@@ -23,7 +23,7 @@ struct Runnable {
     let bits: UInt
 
     init(job: UnownedJob) {
-        bits = UInt(bitPattern: unsafeBitCast(job, to: UnsafeRawPointer.self))
+        bits = UInt(bitPattern: SwiftRuntimeABI.address(of: job))
     }
 
     /// A goroutine to start; the entry holds it retained.
@@ -40,7 +40,7 @@ struct Runnable {
 
     /// The job (only for an entry that is one).
     var job: UnownedJob {
-        unsafeBitCast(UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped, to: UnownedJob.self)
+        SwiftRuntimeABI.job(at: UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped)
     }
 
     /// The goroutine to start, with the entry's reference (only for an entry

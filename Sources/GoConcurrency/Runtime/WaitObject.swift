@@ -61,7 +61,7 @@ class WaitObject: @unchecked Sendable {
     /// the outside unless the task belongs to a goroutine of the runtime that
     /// made it — a plain task a goroutine started (counted through the
     /// goroutine's handle while it lives) or a child task (whose first job on
-    /// the runtime already opened it: see `Processor.isChildTask`).
+    /// the runtime already opened it: see `SwiftRuntimeABI.isChildTask`).
     @usableFromInline
     final func shareWithOutsideUnlessFamily() {
         if isSharedWithOutside { return }

@@ -1,0 +1,230 @@
+// Every assumption GoConcurrency makes about the Swift runtime's internals, in
+// one place. None of them is a documented API; each was verified on the
+// toolchains that the guard below names, by a test in SwiftRuntimeABITests
+// that fails if a toolchain breaks it. The rest of the package reaches these
+// internals only through the functions of `SwiftRuntimeABI`.
+//
+// 1. A job's flags word says whether its task is a child task.
+//    The word is at byte offset 32 of a job (after the object header and two
+//    scheduler words), and bit 24 of it is set for a child task (`async let`,
+//    a task group's task). Used by: `Processor.run` (through `isChildTask`)
+//    when the deadlock check is on: a goroutine's child tasks run on its
+//    runtime, and the detector cannot see what they wait on, so the first one
+//    seen opens the runtime. If it breaks: a child task taken for a plain job
+//    lets the detector report a deadlock that a child task could still end
+//    (a correct program stopped), or a plain job taken for a child task
+//    turns detection off. Unverified toolchain: every job counts as a
+//    possible child task, so a checked runtime opens at its first job (no
+//    false verdict; deadlocks are no longer reported).
+//    Verified by: a task group's and an `async let`'s task have the bit, a
+//    detached task's and an unstructured task's do not.
+//
+// 2. `_getRetainCount` counts the plain tasks holding a task-local.
+//    Every `Task { }` started under a task-local binding holds one strong
+//    reference to the bound object until the task ends; child tasks share
+//    their parent's binding and detached tasks copy nothing. Used by:
+//    `Goroutine.plainTasksAlive` (through `strongReferences` and
+//    `plainTasks`), which counts a goroutine's handle's references: a plain
+//    task a goroutine started may still send what another goroutine waits
+//    for, so the detector declares no deadlock while one lives. If it breaks:
+//    too low a count reports a deadlock that a live plain task could end; too
+//    high a count hides one. Unverified toolchain: every goroutine counts as
+//    having a live plain task (no false verdict; its deadlocks go
+//    unreported).
+//    Verified by: the count rises by one per live plain task started under
+//    the binding, not for a child or a detached task, and falls back when
+//    each ends.
+//
+// 3. A continuation is its task's address.
+//    `UnsafeContinuation` is one word, the address of the task it resumes
+//    (the runtime hands the task itself out as its continuation). Used by:
+//    `TaskIdentity(of:)`, so that a parked plain send or receive, whose wait
+//    queue entry is only its continuation, is found again by its task when
+//    that task is cancelled (8 bytes less per parked operation). If it
+//    breaks: a cancelled send or receive is not found and stays parked for
+//    ever. Unverified toolchain: every park checks it (`checkContinuation`)
+//    and traps with a message naming it, instead of hanging later; where it
+//    holds, that is one comparison per park.
+//    Verified by: inside `withUnsafeContinuation`, the continuation's word
+//    is the current task's address, for a plain and a throwing continuation.
+//
+// 4. The current task, unwrapped from nothing, is its address or 0.
+//    `withUnsafeCurrentTask` hands out an optional `UnsafeCurrentTask`, which
+//    is one word: the task's address, or 0 outside a task. Read as a pointer
+//    it copies (retains) nothing. Used by: `TaskIdentity.current` (mutex
+//    owners, a goroutine's root task, parked operations). If it breaks: a
+//    different size traps in `unsafeBitCast`'s own size check at the first
+//    use; another word of the same size would no longer match the
+//    continuations of assumption 3, which that check catches. Unverified
+//    toolchain: no other fallback (no public API gives a task's address).
+//    Verified by: it is 0 on a thread outside any task, nonzero and stable
+//    in a task, different in two live tasks, and equal to the continuation's
+//    word (3).
+//
+// 5. A job is one word, its address, and that address is even.
+//    `UnownedJob` is a frozen struct of one pointer, a job is a heap object
+//    (8-byte aligned at least), and the job of a task is at the task's
+//    address. Used by: `Runnable` (a run queue entry is one word: a job's
+//    address, or a goroutine record's with bit 0 set), `Processor`'s running
+//    job, and goroutine snapshots, which show a goroutine `running` when its
+//    root task is the job a processor runs. If it breaks: a different size
+//    traps in `unsafeBitCast`'s size check; an odd address would be taken for
+//    a goroutine record. Unverified toolchain: every job queued is checked
+//    to have bit 0 clear (`address(of:)` traps with a message otherwise).
+//    Verified by: a job round-trips through its bits and runs (its task ends
+//    with its result), its bit 0 is clear, and a task's job is at the task's
+//    address as `withUnsafeCurrentTask` sees it.
+//
+// 6. Swift's generic executor is the executor reference (0, 0).
+//    `UnownedSerialExecutor` is two words, and the runtime's generic
+//    executor (no actor, no isolation: where the platform's global executor
+//    runs its jobs) is both zero. Used by: `Processor.run` on the
+//    experimental global-executor route (`GlobalExecutorRoute`), which runs
+//    jobs as Swift's global executor does. If it breaks: jobs on that route
+//    run "on" an executor that does not exist (undefined behaviour). The
+//    route already depends on Swift's experimental executor SPI and is
+//    opt-in. Unverified toolchain: a compile-time warning only (the route
+//    has no safe fallback, and the default route does not use it).
+//    Verified by: the reference names no executor object, and a job run on
+//    it by a task executor of the test's own runs nonisolated, hops to an
+//    actor and back, and ends.
+//
+// Also depending on the toolchain, but kept beside the code they serve:
+// - Select stores a receive handler as a handler of another function type
+//   of the same layout (`SelectCase.swift`); Swift's function values are
+//   two words whatever their signature, and `unsafeBitCast` traps if not.
+//   A test casts one there and back and calls it.
+// - Under the thread sanitizer only, `Sources/CGoConcurrencySanitizer`
+//   defines the runtime's three continuation-resume entry points
+//   (`swift_continuation_resume`, `swift_continuation_throwingResume`,
+//   `swift_continuation_throwingResumeWithError`) to tell the sanitizer of
+//   the hand-over, and forwards to the runtime's own. If those names or
+//   signatures change, the sanitizer's reports come back; the sanitized
+//   user program that `.ci/run` checks (`.ci/sanitized-user-program`) is
+//   how it is verified. Normal builds compile that file to nothing.
+//
+// The guard: the toolchains below are those every assumption was verified
+// on. Anywhere else the package still builds: the fallbacks above take
+// over, and a warning names this file. To verify a new toolchain, widen the
+// guard and run `swift test --filter SwiftRuntimeABITests` (the tests check
+// the raw assumptions, not the fallbacks).
+
+#if compiler(>=6.3) && !compiler(>=6.4)
+#else
+#warning("GoConcurrency: Swift runtime assumptions not verified on this toolchain; fallbacks in SwiftRuntimeABI.swift apply")
+#endif
+
+/// The one door to the Swift runtime's internals: see the list above.
+@usableFromInline
+enum SwiftRuntimeABI {
+    /// Whether this toolchain is one the assumptions were verified on (a
+    /// constant: each use folds away).
+    @inlinable
+    static var verified: Bool {
+        #if compiler(>=6.3) && !compiler(>=6.4)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    // MARK: 1. The child-task bit of a job's flags
+
+    /// Whether `job`'s flags word marks a child task (the raw read).
+    @inlinable
+    static func jobFlagsMarkChildTask(_ job: UnownedJob) -> Bool {
+        let flags = address(of: job).load(fromByteOffset: 32, as: UInt32.self)
+        return flags & (1 << 24) != 0
+    }
+
+    /// Whether `job` may belong to a child task: the flag where verified,
+    /// otherwise always (the safe side for the deadlock check).
+    @inlinable
+    static func isChildTask(_ job: UnownedJob) -> Bool {
+        verified ? jobFlagsMarkChildTask(job) : true
+    }
+
+    // MARK: 2. Strong references count live plain tasks
+
+    /// `object`'s strong references now (the raw count).
+    @inlinable
+    static func strongReferences(of object: AnyObject) -> Int {
+        Int(_getRetainCount(object))
+    }
+
+    /// The live plain tasks holding a task-local's object, from its
+    /// `strongReferences` now and those counted before any was started;
+    /// where unverified, at least one.
+    @inlinable
+    static func plainTasks(references: Int, baseline: Int) -> Int {
+        verified ? max(0, references - baseline) : max(1, references - baseline)
+    }
+
+    // MARK: 3. A continuation is its task's address
+
+    /// The address of the task `continuation` resumes (nil for none).
+    @inlinable
+    static func taskAddress<T, E>(of continuation: UnsafeContinuation<T, E>?) -> UnsafeRawPointer? {
+        continuation.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
+    }
+
+    /// Checks, as a continuation is parked by `task`, that it is that task's
+    /// address: in debug builds where verified, in every build elsewhere.
+    @inlinable
+    static func checkContinuation<T, E>(_ continuation: UnsafeContinuation<T, E>, of task: UnsafeRawPointer?) {
+        if verified {
+            assert(taskAddress(of: continuation) == task, "GoConcurrency: a continuation is not its task's address")
+        } else if taskAddress(of: continuation) != task {
+            unverifiedAssumptionBroken("a continuation is not its task's address")
+        }
+    }
+
+    // MARK: 4. The current task's address
+
+    /// The calling task (its address), or `TaskIdentity.none` outside any
+    /// task. The optional task is one word; reading it as a pointer, rather
+    /// than unwrapping it, copies (retains) nothing. The closure returns the
+    /// identity itself, whose type metadata is a constant for the generic
+    /// `withUnsafeCurrentTask`: an optional pointer's is a cache lookup, and
+    /// with it the compiler also placed a ping-pong's executor switches
+    /// differently (measured with `icount`: 6% more instructions).
+    @inlinable
+    static var currentTask: TaskIdentity {
+        withUnsafeCurrentTask { task in
+            TaskIdentity(pointer: unsafeBitCast(task, to: UnsafeRawPointer?.self))
+        }
+    }
+
+    // MARK: 5. A job is its address
+
+    /// The address of `job` (of its task, for a task's job); bit 0 is clear.
+    @inlinable
+    static func address(of job: UnownedJob) -> UnsafeRawPointer {
+        let address = unsafeBitCast(job, to: UnsafeRawPointer.self)
+        if !verified, UInt(bitPattern: address) & 1 != 0 {
+            unverifiedAssumptionBroken("a job's address is odd")
+        }
+        return address
+    }
+
+    /// The job at `address` (one that `address(of:)` gave).
+    @inlinable
+    static func job(at address: UnsafeRawPointer) -> UnownedJob {
+        unsafeBitCast(address, to: UnownedJob.self)
+    }
+
+    // MARK: 6. Swift's generic executor
+
+    /// Swift's generic executor: no actor, no isolation.
+    @inlinable
+    static var genericExecutor: UnownedSerialExecutor {
+        unsafeBitCast((0, 0), to: UnownedSerialExecutor.self)
+    }
+
+    /// Stops the program where an assumption checked on an unverified
+    /// toolchain does not hold.
+    @usableFromInline
+    static func unverifiedAssumptionBroken(_ what: StaticString) -> Never {
+        fatalError("GoConcurrency: \(what) on this Swift toolchain (see SwiftRuntimeABI.swift)")
+    }
+}
