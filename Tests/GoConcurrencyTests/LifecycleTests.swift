@@ -212,3 +212,31 @@ struct LifecycleTests {
         print(text, terminator: "")
     }
 }
+
+/// What outside code does to a checked run's runtime after the run ended.
+@Suite struct EndedRunTests {
+    @Test func a_goroutine_started_on_a_runtime_whose_run_ended_is_dropped_not_left_queued() async throws {
+        // Given a plain task that a run's goroutine started, still waiting
+        // when the run ends
+        let gate = Chan<Void>()
+        let started = Flag()
+        let line = Shared<Int>(0)
+        try await GoRuntime.run {
+            Task {
+                _ = try? await gate.receive()
+                line.set(#line); go { }
+                started.set()
+            }
+        }
+        // When it starts a goroutine after the run ended (on the run's
+        // runtime: the one of the goroutine that started the task)
+        try gate.close()
+        try await waitUntil("the task has started its goroutine") { started.isSet }
+        // Then the goroutine is dropped, not listed as runnable for ever
+        try await waitUntil("the goroutine is gone") {
+            !GoRuntime.goroutines().contains {
+                $0.createdAt.line == UInt(line.value) && $0.createdAt.description.contains("LifecycleTests.swift")
+            }
+        }
+    }
+}

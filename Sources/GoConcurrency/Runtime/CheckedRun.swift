@@ -104,15 +104,23 @@ extension GoRuntime {
 
     /// Called by the last thread to leave an ended runtime, which holds it:
     /// drops what is queued and frees the scheduler.
+    ///
+    /// The processors themselves stay until the runtime is freed: a thread
+    /// outside the runtime may be about to wake one it read from `peers`
+    /// (the napper, the timer sleeper) just before the run ended. Only what
+    /// they keep is let go: their kept goroutine records, which hold the
+    /// runtime and would keep it for ever.
     func lastThreadLeft() {
         dropQueuedEntries()
         timerSleeper.store(-1, ordering: .sequentiallyConsistent)
+        napper.store(-1, ordering: .sequentiallyConsistent)
         createdCount.store(0, ordering: .sequentiallyConsistent)
-        let processors = processorList.withLock { processors in
-            defer { processors.removeAll() }
-            return processors
+        let processors = processorList.withLock { $0 }
+        for processor in processors {
+            // Owner-only state, and no owner is left.
+            processor.freeRecords.removeAll()
+            processor.handedBack = nil
         }
-        withExtendedLifetime(processors) {}
         idleLock.withLock { $0.removeAll() }
         idleCount.store(0, ordering: .sequentiallyConsistent)
         var kept: [Goroutine] = []
@@ -124,13 +132,15 @@ extension GoRuntime {
     /// dropped (their tasks stay suspended).
     func dropQueuedEntries() {
         var unstarted: [Goroutine] = []
-        globalQueue.withLock { queue in
+        let dropped = globalQueue.withLock { queue -> Int in
+            let count = queue.count
             while let entry = queue.popFirst() {
                 if entry.isGoroutine { unstarted.append(entry.takeGoroutine()) }
             }
             queue = Deque()
+            return count
         }
-        globalCount.store(0, ordering: .sequentiallyConsistent)
+        globalCount.subtract(dropped, ordering: .sequentiallyConsistent)
         for goroutine in unstarted {
             GoroutineRegistry.shared.remove(goroutine)
         }

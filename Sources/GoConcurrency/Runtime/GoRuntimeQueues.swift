@@ -29,7 +29,17 @@ extension GoRuntime {
             }
         } else {
             putGlobal(CollectionOfOne(entry))
-            wakeForGlobalWork()
+            if hasEnded {
+                // A checked run's runtime that has ended runs nothing more:
+                // what outside code queues on it now (a goroutine it starts,
+                // a wake-up) is dropped, not left to hold the runtime for
+                // ever (see `CheckedRun`). Its queue is read under the
+                // queue's lock after the entry was added, so either this
+                // call or the last thread's drop sees it.
+                dropQueuedEntries()
+            } else {
+                wakeForGlobalWork()
+            }
         }
     }
 
@@ -123,10 +133,15 @@ extension GoRuntime {
 
     /// Whether some processor has jobs queued, in its local queue or its
     /// runnext: a processor about to park looks at every runnext too, since a
-    /// busy owner may not come back to its own for a long time.
-    func anyQueuedWork() -> Bool {
+    /// busy owner may not come back to its own for a long time. `stealable`:
+    /// only the active processors, the ones an idle processor may steal from
+    /// (a processor beyond GOMAXPROCS hands its queue to the global queue
+    /// when its running job returns; counting it would keep the idle ones
+    /// spinning until then). The deadlock check counts them all.
+    func anyQueuedWork(stealable: Bool = false) -> Bool {
         let created = createdCount.load(ordering: .acquiring)
-        for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
+        let count = stealable ? min(created, activeCount.load(ordering: .sequentiallyConsistent)) : created
+        for index in 0..<count where peers[index]._withUnsafeGuaranteedRef({
             $0.local.count > 0 || $0.hasRunnext
         }) {
             return true

@@ -118,7 +118,7 @@ extension Processor {
         // queue, other processors' runnext included (a busy owner may not
         // come back to its own for a long time, and its putter woke nobody if
         // it saw us spinning).
-        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || runtime.anyQueuedWork()
+        if runtime.globalCount.load(ordering: .sequentiallyConsistent) > 0 || runtime.anyQueuedWork(stealable: true)
                 || runtime.timers.anyDue() || takeBackRequested.load(ordering: .sequentiallyConsistent) || !isActive {
             if leaveIdleList() { return }
             // Someone already took us off the list and will wake us: consume it.
