@@ -603,6 +603,44 @@ struct PatternTests {
         }
     }
 
+    @Test func a_cancelled_stop_still_returns_only_once_every_job_has_run() async throws {
+        // Given a dispatcher whose two workers wait on a gate, with jobs queued
+        let gate = Chan<Void>()
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 2, maxQueue: 8)) { job in
+            _ = try? await gate.receive()
+            ran.append(job)
+        }
+        dispatcher.start()
+        let jobs = 2 + 1 + 8
+        for job in 0..<jobs { try await dispatcher.submit(job) }
+        try await waitUntil("the workers are busy and the queue full") {
+            dispatcher.busyWorkers == 2 && dispatcher.queueDepth == jobs - 2
+        }
+        // When a draining stop is cancelled while the workers still wait, and
+        // a second stop comes after it
+        let seenByFirst = Shared<Int?>(nil), seenBySecond = Shared<Int?>(nil)
+        let first = Task {
+            _ = await dispatcher.stop(.drain)
+            seenByFirst.set(ran.value.count)
+        }
+        first.cancel()
+        let second = Task {
+            _ = await dispatcher.stop(.returnQueued)
+            seenBySecond.set(ran.value.count)
+        }
+        // Then neither returns before the gate opens, and both see every job
+        // run. (A stop cut short by its cancellation returned at once, before
+        // the gate opened: give it that chance, a bounded number of turns.)
+        for _ in 0..<2_000 where seenByFirst.value == nil { await Task.yield() }
+        #expect(seenByFirst.value == nil && seenBySecond.value == nil)
+        try gate.close()
+        await first.value
+        await second.value
+        #expect(seenByFirst.value == jobs)
+        #expect(seenBySecond.value == jobs)
+    }
+
     @Test func dispatcher_configuration_comes_from_the_environment_with_clear_errors() throws {
         let good = try Dispatcher<Int>.Configuration.fromEnvironment(["MAX_WORKERS": "3", "MAX_QUEUE": "50"])
         #expect(good == .init(maxWorkers: 3, maxQueue: 50))

@@ -219,15 +219,21 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     @discardableResult
     public func stop(_ mode: StopMode) async -> [Job] {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else {
-            _ = try? await stopped.receive()  // returns when the first stop closes it
+            // Returns when the first stop closes it, even if this caller is
+            // cancelled meanwhile.
+            let stopped = stopped
+            await waitThroughCancellation { _ = try await stopped.receive() }
             return []
         }
         defer { try? stopped.close() }
         if mode == .returnQueued { try? returning.close() }
         try? jobQueue.close()
         start()  // a dispatcher never started still drains or returns its queue
-        try? await dispatching.wait()
-        try? await workers.wait()
+        // Not cut short by this caller's cancellation: `setAside` is the
+        // dispatcher's until it has left.
+        let dispatching = dispatching, workers = workers
+        await waitThroughCancellation { try await dispatching.wait() }
+        await waitThroughCancellation { try await workers.wait() }
         return setAside
     }
 }

@@ -94,7 +94,10 @@ public final class ResourcePool<Resource: Sendable>: Sendable {
     /// `close` has begun throws ``Closed``.
     public func close() async {
         guard !closing.exchange(true, ordering: .acquiringAndReleasing) else {
-            _ = try? await closed.receive()  // returns when the first close closes it
+            // Returns when the first close closes it, even if this caller
+            // is cancelled meanwhile.
+            let closed = closed
+            await waitThroughCancellation { _ = try await closed.receive() }
             return
         }
         try? idle.close()
