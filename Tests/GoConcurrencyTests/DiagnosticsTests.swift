@@ -97,7 +97,11 @@ struct DiagnosticsTests {
         let sleeperID = Shared<Int?>(nil), readerID = Shared<Int?>(nil)
         go {
             sleeperID.set(GoRuntime.currentGoroutineID)
-            try await Task.sleep(for: .seconds(60))
+            // An hour, not a minute: under the thread sanitizer with every
+            // suite at once, a minute once passed before the test looked,
+            // and the sleeper had ended. (It sleeps on, harmless, after the
+            // test: a goroutine cannot be cancelled.)
+            try await Task.sleep(for: .seconds(3600))
         }
         go {
             readerID.set(GoRuntime.currentGoroutineID)
