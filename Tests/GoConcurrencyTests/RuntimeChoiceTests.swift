@@ -132,7 +132,7 @@ extension RuntimeChoiceTests {
                 outcome.set(.failure(error))
             }
         }
-        try await waitUntil("the checked run ends", deadline: .seconds(60), sourceLocation: sourceLocation) {
+        try await waitUntil("the checked run ends", deadline: .seconds(300), sourceLocation: sourceLocation) {
             outcome.value != nil
         }
         guard case .failure(let error) = outcome.value else { return nil }
