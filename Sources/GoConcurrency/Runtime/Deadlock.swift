@@ -146,11 +146,11 @@ extension GoRuntime {
               globalCount.load(ordering: .sequentiallyConsistent) == 0,
               blockingCalls.load(ordering: .sequentiallyConsistent) == 0,
               timers.earliest.load(ordering: .sequentiallyConsistent) == .max,
-              !anyQueuedWork()
+              !anyQueuedWork()  // local queues and runnext, every processor
         else { return false }
         let created = createdCount.load(ordering: .acquiring)
         for index in 0..<created where peers[index]._withUnsafeGuaranteedRef({
-            $0.hasRunnext || $0.runningTask.load(ordering: .sequentiallyConsistent) != 0
+            $0.runningTask.load(ordering: .sequentiallyConsistent) != 0
         }) {
             return false
         }
