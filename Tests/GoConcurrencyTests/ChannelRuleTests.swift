@@ -253,6 +253,8 @@ struct ChannelRuleTests {
     }
 
     @Test func rule05_negative_capacity_traps_with_makechan_size_out_of_range() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Chan<Int>(capacity: -1)
         }
@@ -601,6 +603,8 @@ struct ChannelRuleTests {
         // one always runnable, in a process of its own,
         // When its main returns,
         // Then the process exits at once, successfully.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .success) {
             let never = Chan<Int>()
             go { _ = try await never.receive() }

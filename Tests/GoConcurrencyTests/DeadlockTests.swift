@@ -157,8 +157,8 @@ struct DeadlockTests {
         ("buffering-one-too-many", "buffered\nchannel\n", "chan receive"),
         ("range-deadlock", "", "chan receive"),
     ])
-    func seedPrograms(name: String, output: String, reason: String) throws {
-        let run = try runTour(["--program", name])
+    func seedPrograms(name: String, output: String, reason: String) async throws {
+        let run = try await runTour(["--program", name])
         #expect(run.status == 2)
         #expect(run.output == output)
         let report = run.errors

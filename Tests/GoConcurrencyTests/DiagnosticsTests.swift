@@ -160,6 +160,8 @@ struct DiagnosticsTests {
 
     @Test("Rule 37: an error escaping a goroutine prints panic, the goroutine and where it started, and exits 2")
     func unrecoveredPanic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
             struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
             go { throw Boom() }
@@ -205,6 +207,8 @@ struct DiagnosticsTests {
 
     @Test("SIGQUIT dumps every goroutine and exits with status 2, as in Go")
     func quitSignal() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
             GoRuntime.dumpGoroutinesOnQuitSignal()
             let never = Chan<Int>()

@@ -101,6 +101,8 @@ struct LifecycleTests {
 
     @Test("Checked runs give back their threads and memory: 5,000 runs in one process, some deadlocked or panicked")
     func checkedRunsGiveBackTheirThreads() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             // Given a process that has made a few checked runs (by then the
             // Swift runtime's and Dispatch's own threads are started)
@@ -175,6 +177,8 @@ struct LifecycleTests {
 
     @Test("After a spike of 100,000 parked goroutines, the runtime gives the memory back when it goes idle")
     func memoryGoesBackAfterASpike() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             // Given 100,000 goroutines parked at once (20,000 under the
             // sanitizer, whose allocator only the trim count is checked on)

@@ -336,6 +336,8 @@ struct PatternTests {
     @Test func a_runner_stops_at_the_next_task_on_a_real_sigint_and_restores_it() async {
         // In a child process: the signal is real, sent to the process itself,
         // twice (they coalesce), while the first task runs.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             let runner = Runner(timeout: .seconds(60))
             let ran = Shared<[Int]>([])
@@ -365,6 +367,8 @@ struct PatternTests {
         // The Dispatch source behind the runners is made once per process;
         // the handling it needs must come back for every later runner, and the
         // default action must be back between them.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             func isDefault() -> Bool {
                 var now = sigaction()
@@ -400,6 +404,8 @@ struct PatternTests {
         // threads that never take SIGINT make those waits likely; every round
         // sends two signals, the second often still undelivered when the run
         // notices the first and puts the default action back.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             for _ in 0..<4 {
                 startThread {
@@ -438,6 +444,8 @@ struct PatternTests {
         // for the one before: A's first task until A has timed out and B's
         // signal is counted, B's task until A's goroutine has looked (its
         // second task ran; had it taken B's interrupt, it would never run).
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             let releaseA = Chan<Void>(), aLooked = Flag()
             let a = Runner(timeout: .milliseconds(50))
@@ -462,6 +470,8 @@ struct PatternTests {
 
     @Test func runners_listening_at_once_each_stop_on_one_sigint() async {
         // Go: every signal.Notify channel gets the signal.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             let sent = Chan<Void>()
             let first = Runner(timeout: .seconds(60)), second = Runner(timeout: .seconds(60))
@@ -482,6 +492,8 @@ struct PatternTests {
     @Test func a_runner_stops_on_sigint_when_the_process_already_has_a_sigint_source() async {
         // libdispatch then installs no handler of its own again: the runner's
         // source must still be ready when start has begun.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
             let other = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
             other.setEventHandler {}

@@ -9,8 +9,8 @@ import Testing
 @Suite("GOMAXPROCS", .timeLimit(Stress.timeLimit))
 struct ProcessorCountTests {
     /// Runs `tour --program check-gomaxprocs` with `GOMAXPROCS=value`.
-    func runGomaxprocsProgram(environmentValue value: String) throws -> ChildRun {
-        try runTour(["--program", "check-gomaxprocs"], environment: ["GOMAXPROCS": value])
+    func runGomaxprocsProgram(environmentValue value: String) async throws -> ChildRun {
+        try await runTour(["--program", "check-gomaxprocs"], environment: ["GOMAXPROCS": value])
     }
 
     @Test func the_environment_is_read_as_go_reads_it() {
@@ -23,8 +23,8 @@ struct ProcessorCountTests {
         }
     }
 
-    @Test func a_program_started_with_GOMAXPROCS_1000_runs_goroutines_and_exits_0() throws {
-        let run = try runGomaxprocsProgram(environmentValue: "1000")
+    @Test func a_program_started_with_GOMAXPROCS_1000_runs_goroutines_and_exits_0() async throws {
+        let run = try await runGomaxprocsProgram(environmentValue: "1000")
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("GOMAXPROCS 1000\n"), "\(run.output)")
         #expect(run.output.contains("setProcessorCount(0) 1000\n"), "\(run.output)")
@@ -32,8 +32,8 @@ struct ProcessorCountTests {
     }
 
     @Test(arguments: ["abc", "-3", "0", ""])
-    func a_GOMAXPROCS_go_ignores_falls_back_to_the_cores(value: String) throws {
-        let run = try runGomaxprocsProgram(environmentValue: value)
+    func a_GOMAXPROCS_go_ignores_falls_back_to_the_cores(value: String) async throws {
+        let run = try await runGomaxprocsProgram(environmentValue: value)
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("GOMAXPROCS \(GoRuntime.usableCores)\n"), "\(run.output)")
     }
@@ -51,6 +51,8 @@ struct ProcessorCountTests {
 
     @Test func the_processor_count_grows_past_256_at_run_time_and_goroutines_run_there() async {
         // In a child process: its 300 threads stay out of this one.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .success) {
             let runtime = GoRuntime(processors: 2)
             let previous = await runtime.setProcessorCount(300)

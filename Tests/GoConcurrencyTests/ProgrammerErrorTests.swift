@@ -18,6 +18,8 @@ struct ProgrammerErrorTests {
     // MARK: Channels
 
     @Test func a_negative_channel_capacity_is_gos_makechan_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Chan<Int>(capacity: -1)
         }
@@ -25,6 +27,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func a_channel_buffer_larger_than_int_max_bytes_is_gos_makechan_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Chan<Int>(capacity: .max)
         }
@@ -33,6 +37,8 @@ struct ProgrammerErrorTests {
 
     @Test func a_channel_buffer_larger_than_the_machines_memory_is_gos_makechan_panic() async {
         // 2^40 values of 32 bytes: 32 TiB, more than any machine this runs on.
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Chan<(Int, Int, Int, Int)>(capacity: 1 << 40)
         }
@@ -48,6 +54,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func two_defaults_in_one_select_are_gos_compile_error_at_run_time() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = try await select {
                 otherwise { 1 }
@@ -60,6 +68,8 @@ struct ProgrammerErrorTests {
     // MARK: Sync
 
     @Test func rule34_a_negative_waitgroup_counter_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             Sync.WaitGroup().done()
         }
@@ -67,6 +77,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func an_overflowing_waitgroup_counter_is_a_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let group = Sync.WaitGroup()
             group.add(.max)
@@ -76,6 +88,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func rule34_unlock_of_an_unlocked_mutex_is_gos_fatal_error() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             Sync.Mutex().unlock()
         }
@@ -83,6 +97,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func rule34_unlock_of_an_rwmutex_not_held_for_writing_is_gos_fatal_error() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             Sync.RWMutex().unlock()
         }
@@ -90,6 +106,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func rule34_read_unlock_of_an_rwmutex_not_held_for_reading_is_gos_fatal_error() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let rw = Sync.RWMutex()
             try await rw.lock()
@@ -99,6 +117,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func releasing_more_than_a_semaphore_holds_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let semaphore = Sync.Semaphore(capacity: 2)
             _ = semaphore.tryAcquire(1)
@@ -110,6 +130,8 @@ struct ProgrammerErrorTests {
     // MARK: Time
 
     @Test func rule32_a_ticker_with_a_zero_period_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Ticker(every: .zero)
         }
@@ -117,6 +139,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func rule32_a_ticker_with_a_negative_period_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Ticker(every: .seconds(-1))
         }
@@ -124,6 +148,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func rule32_resetting_a_ticker_to_a_zero_period_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let ticker = Ticker(every: .seconds(1))
             ticker.reset(every: .zero)
@@ -134,6 +160,8 @@ struct ProgrammerErrorTests {
     // MARK: Patterns
 
     @Test func a_work_pool_of_no_workers_is_a_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = WorkPool(workers: 0)
         }
@@ -141,6 +169,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func a_resource_pool_of_no_capacity_is_the_seeds_error() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = ResourcePool<Int>(capacity: 0, make: { 1 }, close: { _ in })
         }
@@ -148,6 +178,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func a_dispatcher_of_no_workers_is_a_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Dispatcher<Int>.Configuration(maxWorkers: 0, maxQueue: 4)
         }
@@ -157,6 +189,8 @@ struct ProgrammerErrorTests {
     // MARK: Runtime
 
     @Test func setting_processor_count_to_zero_is_a_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             GoRuntime(processors: 1).processorCount = 0
         }
@@ -164,6 +198,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func a_thread_limit_of_zero_is_a_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             GoRuntime(processors: 1).maxThreads = 0
         }
@@ -171,6 +207,8 @@ struct ProgrammerErrorTests {
     }
 
     @Test func go_runtime_main_inside_a_task_says_what_is_wrong() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             GoRuntime.main {}
         }

@@ -34,8 +34,13 @@ struct RouteTests {
     }
 
     /// Runs the tour with `arguments`; its status, output and summary line
-    /// ("N played: S same as Go[, U not compared], D different or failed[; P not played yet].").
-    static func playTour(_ arguments: [String]) throws -> (status: Int32, text: String, summary: String) {
+    /// ("N played: S same as Go[, U not compared], D different or failed[; P not played yet]."),
+    /// waiting on a thread of its own (see `onThread`).
+    static func playTour(_ arguments: [String]) async throws -> (status: Int32, text: String, summary: String) {
+        try await onThread { try playTourOnThisThread(arguments) }
+    }
+
+    private static func playTourOnThisThread(_ arguments: [String]) throws -> (status: Int32, text: String, summary: String) {
         let process = Process()
         process.executableURL = tourPath
         process.arguments = arguments
@@ -69,10 +74,10 @@ struct RouteTests {
     }
 
     @Test("The tour plays every example as Go does, on each route", arguments: GoRuntime.Route.allCases)
-    func tourOnRoute(_ route: GoRuntime.Route) throws {
+    func tourOnRoute(_ route: GoRuntime.Route) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: RouteTests.tourPath.path), "no tour executable at \(RouteTests.tourPath.path)")
         // At a fifth of Go's times: 200 ms between the select example's timers.
-        let (status, text, summary) = try RouteTests.playTour(["--route", route.rawValue, "--time-scale", "0.2"])
+        let (status, text, summary) = try await RouteTests.playTour(["--route", route.rawValue, "--time-scale", "0.2"])
         let played = try #require(RouteTests.count(before: "played:", in: summary), "no summary line in the tour's output:\n\(text.suffix(2000))")
         let same = try #require(RouteTests.count(before: "same as Go", in: summary))
         let notCompared = RouteTests.count(before: "not compared", in: summary) ?? 0
@@ -87,7 +92,7 @@ struct RouteTests {
         var sameWhenReplayed = 0
         if different > 0, failed.count == different {
             for name in failed {
-                let again = try RouteTests.playTour([name, "--route", route.rawValue, "--time-scale", "1"])
+                let again = try await RouteTests.playTour([name, "--route", route.rawValue, "--time-scale", "1"])
                 if again.status == 0, RouteTests.count(before: "same as Go", in: again.summary) == 1 {
                     sameWhenReplayed += 1
                 } else {
@@ -136,7 +141,7 @@ struct RouteTests {
                 // what counts is that task 2 had not started when it sent.
                 sentDuringTask1 = !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
             }
-            process.waitUntilExit()
+            await onThread { process.waitUntilExit() }
             // What the Swift program printed: the tour shows the program's
             // code before it and Go's output after it.
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""

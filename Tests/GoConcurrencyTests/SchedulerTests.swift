@@ -42,6 +42,8 @@ struct SchedulerTests {
     }
 
     @Test func a_goroutine_that_throws_reports_a_panic_and_exits_with_status_2() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
             struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
             let done = Chan<Void>()

@@ -670,6 +670,8 @@ struct SelectRuleTests {
     }
 
     @Test func select_with_two_defaults_is_a_programmer_error() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         await #expect(processExitsWith: .failure) {
             _ = try? await select {
                 otherwise { 1 }

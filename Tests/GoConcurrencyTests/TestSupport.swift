@@ -175,6 +175,18 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+/// The same for a body that throws. Every wait for a child process goes
+/// through one of these: Swift Testing runs all tests, synchronous ones too,
+/// on Swift's cooperative pool, which has a thread per core; a test that
+/// blocked one while a child ran (two tour runs on two cores) held back every
+/// other test of the process until the children ended, and a test waiting for
+/// a goroutine's event then waited for minutes.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        startThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 // MARK: - White-box probe of the wait queues
 
 // The one place that looks inside a channel (via `@testable import`): how many
@@ -355,10 +367,15 @@ struct ChildRun {
 }
 
 /// Runs the tour built next to this test binary with `arguments` (and
-/// `environment` added to this process's own) and waits for it to end.
-func runTour(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildRun {
+/// `environment` added to this process's own) and waits for it to end, on a
+/// thread of its own (see `onThread`).
+func runTour(_ arguments: [String], environment: [String: String] = [:]) async throws -> ChildRun {
     let path = RouteTests.tourPath
     try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
+    return try await onThread { try runTourOnThisThread(path: path, arguments, environment: environment) }
+}
+
+private func runTourOnThisThread(path: URL, _ arguments: [String], environment: [String: String]) throws -> ChildRun {
     let process = Process()
     process.executableURL = path
     process.arguments = arguments
@@ -388,4 +405,63 @@ func runTour(_ arguments: [String], environment: [String: String] = [:]) throws 
 /// the length is right then. `DiagnosticsTests.waitLength` checks lengths.
 func withoutWaitLength(_ text: String) -> String {
     text.replacing(/, \d+ minutes?\]/, with: "]")
+}
+
+// MARK: - Child processes, one at a time
+
+/// Exit tests (`#expect(processExitsWith:)`) take turns: one child process
+/// at a time.
+///
+/// Swift Testing waits for an exit test's child on a thread of Swift's
+/// cooperative pool, blocked in a read for as long as the child runs, and that
+/// pool has a thread per core (libdispatch adds a few when its threads
+/// block). With 32 exit tests started at once, a few
+/// long children (5,000 checked runs, a spike of 100,000 goroutines) held
+/// every thread of the pool, and every other test of the process, each
+/// awaiting an event of a goroutine, stood still until they ended: a stall of
+/// minutes at `GOCONCURRENCY_STRESS=full`. Waiting for a turn suspends
+/// without holding a thread.
+final class ChildProcessTurns: @unchecked Sendable {
+    private static let shared = ChildProcessTurns()
+    private let lock = NSLock()
+    /// Protected by `lock`.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    /// Suspends until no other exit test's child runs.
+    static func take() async -> Turn {
+        await shared.take()
+        return Turn()
+    }
+
+    struct Turn {
+        /// Hands the turn on (call it once the child has ended: `defer`).
+        func end() { ChildProcessTurns.shared.handOn() }
+    }
+
+    private func take() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if busy {
+                waiting.append(continuation)
+                lock.unlock()
+            } else {
+                busy = true
+                lock.unlock()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func handOn() {
+        lock.lock()
+        guard !waiting.isEmpty else {
+            busy = false
+            lock.unlock()
+            return
+        }
+        let next = waiting.removeFirst()
+        lock.unlock()
+        next.resume()
+    }
 }
