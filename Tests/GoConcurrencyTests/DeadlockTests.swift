@@ -8,6 +8,39 @@ import Testing
 
 @Suite("Deadlock detection", .timeLimit(Stress.timeLimit))
 struct DeadlockTests {
+    @Test("A runtime's deadlock check walks its own goroutines only, however many the process has")
+    func deadlockCheckWalksItsOwnGoroutines() async throws {
+        // Given 1,000 goroutines parked on another runtime of the process
+        // (the check once walked every goroutine of every runtime: thousands
+        // of checked runs that left goroutines parked made each later check
+        // slower, minutes per thousand runs)
+        let other = GoRuntime(processors: 1)
+        let never = Chan<Int>()
+        for _ in 0..<1_000 { go(on: other) { _ = try? await never.receive() } }
+        try await waitUntil("the 1,000 goroutines park") { never.parkedReceivers == 1_000 }
+        // When a runtime of two goroutines deadlocks
+        let runtime = GoRuntime(processors: 1)
+        let reported = Chan<Deadlock>(capacity: 1)
+        runtime.deadlockHandler = { deadlock in _ = reported.trySend(deadlock) }
+        go(on: runtime) {
+            let c = Chan<Int>()
+            go { try await c.send(1); try await c.send(2) }
+            _ = try await c.receive()
+            _ = try await Chan<Int>().receive()
+        }
+        let deadlock = try #require(try await reported.receive())
+        // Then it is reported with its own two goroutines, and the records its
+        // check walks are those two, not the other runtime's thousand
+        #expect(deadlock.dump.goroutines.count == 2)
+        var walked = 0
+        runtime.goroutines.forEach { _ in walked += 1 }
+        #expect(walked == 2)
+        var others = 0
+        other.goroutines.forEach { _ in others += 1 }
+        #expect(others == 1_000)
+        try never.close()
+    }
+
     // MARK: Reported (Guarantees, rule 35)
 
     /// Runs `body` as a checked program and returns the deadlock it must end in.

@@ -48,7 +48,7 @@ extension GoRuntime {
         // ever is reported at the bound.
         let bound = clock.now + grace + .seconds(120)
         while true {
-            let alive = GoroutineRegistry.shared.all().filter { scope.contains($0.scope) }
+            let alive = GoroutineRegistry.all().filter { scope.contains($0.scope) }
             if alive.isEmpty { return result }
             if clock.now >= deadline {
                 let places = TaskPlaces.now()

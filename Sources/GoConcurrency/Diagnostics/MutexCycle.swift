@@ -37,7 +37,7 @@ extension GoRuntime {
         }
         if waitsFor.isEmpty { return [] }
         let byTask = Dictionary(
-            GoroutineRegistry.shared.all().map { ($0.rootTask.load(ordering: .relaxed), $0) },
+            GoroutineRegistry.all().map { ($0.rootTask.load(ordering: .relaxed), $0) },
             uniquingKeysWith: { first, _ in first })
         var cycles: [MutexCycle] = []
         // Each task waits for at most one mutex: follow the single edge out

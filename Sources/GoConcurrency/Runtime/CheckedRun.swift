@@ -142,7 +142,7 @@ extension GoRuntime {
         }
         globalCount.subtract(dropped, ordering: .sequentiallyConsistent)
         for goroutine in unstarted {
-            GoroutineRegistry.shared.remove(goroutine)
+            goroutines.remove(goroutine)
         }
     }
 }

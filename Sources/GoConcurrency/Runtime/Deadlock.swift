@@ -106,8 +106,8 @@ extension GoRuntime {
         // and so is its handle.
         var stuck: [(goroutine: Goroutine, wait: Goroutine.Wait)] = []
         var provable = true
-        GoroutineRegistry.shared.forEach { goroutine in
-            guard provable, goroutine.runtimeID == id else { return }
+        goroutines.forEach { goroutine in
+            guard provable else { return }
             guard let wait = goroutine.waitingFor, wait.reason.blocksForEver, !wait.outside,
                   goroutine.plainTasksAlive == 0
             else {

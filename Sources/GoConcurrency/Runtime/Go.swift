@@ -91,7 +91,7 @@ private func start(
     // a plain task of one) that was: goroutines' tasks inherit no task-local
     // values, so the starter's record carries the scope on.
     goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
-    GoroutineRegistry.shared.add(goroutine)
+    runtime.goroutines.add(goroutine)
     // Queued with no task (see `Runnable`): the processor that starts it
     // makes its task (`makeGoroutineTask`), or a task whose goroutine just
     // ended runs it (`runGoroutines`).
@@ -129,7 +129,7 @@ func goCancellable(
     openIfCrossing(from: starter, to: runtime)
     let goroutine = Goroutine(startedAt: location, runtime: runtime, cancellable: true, body: body)
     goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
-    GoroutineRegistry.shared.add(goroutine)
+    runtime.goroutines.add(goroutine)
     if runtime.runsAsGlobalExecutor {
         return Task.detached { await runGoroutine(goroutine) }
     }
@@ -211,6 +211,6 @@ private func runGoroutine(_ goroutine: Goroutine) async {
     // The handle outlives the registration: the deadlock check reads it
     // through registered records.
     withExtendedLifetime(handle) {
-        GoroutineRegistry.shared.remove(goroutine)
+        goroutine.runtimeReference._withUnsafeGuaranteedRef { $0.goroutines.remove(goroutine) }
     }
 }

@@ -132,6 +132,8 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// Records of ended goroutines moving between processors.
     let freeRecords = GoroutineFreeList()
+    /// This runtime's live goroutines (see `GoroutineRegistry`).
+    let goroutines: GoroutineRegistry
 
     /// The runtime's timers, fired by its processors.
     let timers: TimerQueue
@@ -218,6 +220,7 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         id = GoRuntime.nextID.add(1, ordering: .relaxed).oldValue
         isMortal = endsWithRun
         timers = TimerQueue(clock: clock)
+        goroutines = GoroutineRegistry(processors: count)
         // An empty table until `changeProcessorCount` sizes it.
         peerTable = Atomic(UnsafeMutablePointer<Unmanaged<Processor>>.allocate(capacity: 1))
         timers.attach(to: self)

@@ -107,14 +107,14 @@ extension GoRuntime {
     /// `runtime.NumGoroutine()`). The main goroutine of ``main(route:file:line:_:)``
     /// counts; a program's plain Swift tasks do not.
     public static var goroutineCount: Int {
-        GoroutineRegistry.shared.live.load(ordering: .relaxed)
+        GoroutineRegistry.live.load(ordering: .relaxed)
     }
 
     /// A snapshot of every live goroutine, in id order.
     public static func goroutines() -> [GoroutineInfo] {
         let places = TaskPlaces.now()
         let now = Monotonic.coarseNow()
-        return GoroutineRegistry.shared.all().map { goroutine in
+        return GoroutineRegistry.all().map { goroutine in
             GoroutineInfo(goroutine, wait: goroutine.waitingFor, places: places, now: now)
         }
     }

@@ -1,8 +1,17 @@
 // Every live goroutine (Go's allgs), for NumGoroutine, goroutine dumps and
 // deadlock detection: cheap enough to leave on.
 //
+// One registry per runtime, so that a runtime's deadlock check walks its own
+// goroutines only. With one for the whole process, each check of a checked
+// run walked every goroutine of every runtime: a process that had made
+// thousands of checked runs, each leaving a goroutine parked for ever (they
+// stay listed), spent minutes per thousand runs in the walk, and a check
+// beside a server's 100,000 goroutines would have paid for all of them.
+// Dumps and `NumGoroutine` still see the whole process: they gather the
+// registries of every runtime (`all()`) and one process-wide count (`live`).
+//
 // Invariants:
-// - A goroutine's record is in exactly one shard's list (shard = id % count)
+// - A goroutine's record is in exactly one shard's list (shard = id & shardMask)
 //   from `go` until its body returns; each shard's list and `count` are
 //   protected by that shard's lock. Sharding keeps processors that start and
 //   end goroutines at the same time off each other's lock.
@@ -16,27 +25,43 @@
 import Synchronization
 
 final class GoroutineRegistry: @unchecked Sendable {
-    static let shared = GoroutineRegistry()
 
     private final class Shard: @unchecked Sendable {
         let lock = Lock()
         var head: Goroutine?
     }
 
-    private static let shardCount = 16
-    /// The shards, for the life of the process (the registry is never
-    /// deallocated), held unretained so that reaching one touches no
-    /// reference count: every processor starts and ends goroutines.
-    private let shards: UnsafeMutableBufferPointer<Unmanaged<Shard>> = {
-        let shards = UnsafeMutableBufferPointer<Unmanaged<Shard>>.allocate(capacity: GoroutineRegistry.shardCount)
-        _ = shards.initialize(from: (0..<GoroutineRegistry.shardCount).map { _ in Unmanaged.passRetained(Shard()) })
-        return shards
-    }()
-    let live = Atomic<Int>(0)
+    /// The shards, for the life of the registry (its runtime's), held
+    /// unretained so that reaching one touches no reference count: every
+    /// processor starts and ends goroutines. A power of two.
+    private let shards: UnsafeMutableBufferPointer<Unmanaged<Shard>>
+    private let shardMask: Int
+
+    /// A registry for a runtime that starts with `processors` processors:
+    /// about two shards per processor, at most 16. A checked run's runtime
+    /// (often one processor) keeps a small one: a process may make hundreds
+    /// of thousands of them, and one whose goroutines stay parked keeps its
+    /// registry for good.
+    init(processors: Int) {
+        var count = 2
+        while count < 2 * processors && count < 16 { count *= 2 }
+        shards = UnsafeMutableBufferPointer<Unmanaged<Shard>>.allocate(capacity: count)
+        _ = shards.initialize(from: (0..<count).map { _ in Unmanaged.passRetained(Shard()) })
+        shardMask = count - 1
+    }
+    /// Live goroutines on every runtime of the process.
+    static let live = Atomic<Int>(0)
+
+    deinit {
+        // Its runtime is gone, and with it every record it listed (each
+        // holds the runtime until it leaves the list).
+        for shard in shards { shard.release() }
+        shards.deallocate()
+    }
 
     func add(_ goroutine: Goroutine) {
-        Scavenger.started(live: live.add(1, ordering: .relaxed).newValue)
-        shards[goroutine.id % GoroutineRegistry.shardCount]._withUnsafeGuaranteedRef { shard in
+        Scavenger.started(live: GoroutineRegistry.live.add(1, ordering: .relaxed).newValue)
+        shards[goroutine.id & shardMask]._withUnsafeGuaranteedRef { shard in
             shard.lock.lock()
             // The list's reference to the old head moves to the new record.
             let head = shard.head.take()
@@ -48,7 +73,7 @@ final class GoroutineRegistry: @unchecked Sendable {
     }
 
     func remove(_ goroutine: Goroutine) {
-        shards[goroutine.id % GoroutineRegistry.shardCount]._withUnsafeGuaranteedRef { shard in
+        shards[goroutine.id & shardMask]._withUnsafeGuaranteedRef { shard in
             shard.lock.lock()
             // The record's reference to its successor moves to the link that
             // held the record, which releases the list's reference to it.
@@ -62,7 +87,7 @@ final class GoroutineRegistry: @unchecked Sendable {
             }
             shard.lock.unlock()
         }
-        live.subtract(1, ordering: .relaxed)
+        GoroutineRegistry.live.subtract(1, ordering: .relaxed)
     }
 
     /// Calls `body` with every live goroutine, each under its shard's lock
@@ -82,10 +107,12 @@ final class GoroutineRegistry: @unchecked Sendable {
         }
     }
 
-    /// Every live goroutine's record, in id order.
-    func all() -> [Goroutine] {
+    /// Every live goroutine's record on every runtime, in id order.
+    static func all() -> [Goroutine] {
         var records: [Goroutine] = []
-        forEach { records.append($0) }
+        for runtime in GoRuntime.allRuntimes() {
+            runtime.goroutines.forEach { records.append($0) }
+        }
         return records.sorted { $0.id < $1.id }
     }
 }

@@ -61,7 +61,7 @@ enum Scavenger {
     static func processorParks(in runtime: GoRuntime) {
         let highest = peak.load(ordering: .relaxed)
         if highest < minimumDrop { return }
-        let live = GoroutineRegistry.shared.live.load(ordering: .relaxed)
+        let live = GoroutineRegistry.live.load(ordering: .relaxed)
         guard highest - live >= minimumDrop, live <= highest / 4,
               runtime.idleCount.load(ordering: .relaxed) >= runtime.activeCount.load(ordering: .relaxed)
         else { return }
