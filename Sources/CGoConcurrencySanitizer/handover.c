@@ -42,6 +42,8 @@
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 void __tsan_release(void *address);
 
@@ -55,6 +57,13 @@ static void *runtimeEntry(_Atomic(void *) *cache, const char *name) {
     void *entry = atomic_load_explicit(cache, memory_order_acquire);
     if (entry == 0) {
         entry = dlsym(RTLD_NEXT, name);
+        if (entry == 0) {
+            // No later definition: the runtime is not a shared library after
+            // all (or renamed the entry). Calling through null would crash
+            // somewhere unrelated; say what is missing instead.
+            fprintf(stderr, "GoConcurrency: the Swift runtime's %s was not found (dlsym: %s)\n", name, dlerror());
+            abort();
+        }
         atomic_store_explicit(cache, entry, memory_order_release);
     }
     return entry;

@@ -108,10 +108,14 @@
 // over, and a warning names this file. To verify a new toolchain, widen the
 // guard and run `swift test --filter SwiftRuntimeABITests` (the tests check
 // the raw assumptions, not the fallbacks).
+// The guard names Linux too: there the concurrency runtime is the
+// toolchain's own, shipped with the program, so the compiler's version is the
+// runtime's. On Apple systems a program runs on the OS's runtime, whatever
+// compiler built it, and none was verified: the fallbacks apply there.
 
-#if compiler(>=6.3) && !compiler(>=6.4)
+#if compiler(>=6.3) && !compiler(>=6.4) && os(Linux)
 #else
-#warning("GoConcurrency: Swift runtime assumptions not verified on this toolchain; fallbacks in SwiftRuntimeABI.swift apply")
+#warning("GoConcurrency: Swift runtime assumptions not verified on this toolchain or platform; fallbacks in SwiftRuntimeABI.swift apply")
 #endif
 
 /// The one door to the Swift runtime's internals: see the list above.
@@ -121,7 +125,7 @@ enum SwiftRuntimeABI {
     /// constant: each use folds away).
     @inlinable
     static var verified: Bool {
-        #if compiler(>=6.3) && !compiler(>=6.4)
+        #if compiler(>=6.3) && !compiler(>=6.4) && os(Linux)
         return true
         #else
         return false
