@@ -215,6 +215,42 @@ struct LifecycleTests {
         #expect(text.hasPrefix("PASS"), "\(text)")
         print(text, terminator: "")
     }
+
+    @Test("A spike that ends in two steps is trimmed after each: what the last goroutines free goes back too")
+    func aSpikeThatEndsSlowlyIsTrimmedToTheEnd() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            // Given a spike of 20,000 parked goroutines
+            let runtime = GoRuntime(processors: 2)
+            let most = Chan<Int>(), rest = Chan<Int>()
+            let trimsBefore = Scavenger.trims.load(ordering: .relaxed)
+            for index in 0..<20_000 {
+                let waitOn = index < 17_000 ? most : rest
+                go(on: runtime) { _ = try await waitOn.receive() }
+            }
+            if !(await poll { most.parkedReceivers == 17_000 && rest.parkedReceivers == 3_000 }) {
+                childVerdict(passed: false, "the goroutines did not all park")
+            }
+            // When most of them end and the runtime goes idle with 3,000 left
+            // (the spike's first trim then comes: fewer than a quarter are left)
+            try? most.close()
+            if !(await poll { GoRuntime.goroutineCount == 3_000 && Scavenger.trims.load(ordering: .relaxed) > trimsBefore }) {
+                childVerdict(passed: false, "no trim with 3,000 left: \(Scavenger.trims.load(ordering: .relaxed) - trimsBefore) trims, \(GoRuntime.goroutineCount) goroutines")
+            }
+            let trimsWithRestLeft = Scavenger.trims.load(ordering: .relaxed)
+            // and then the rest end
+            try? rest.close()
+            // Then the runtime trims once more when it goes idle again (it
+            // once stopped after the first: 3,000 left is below a new spike)
+            let trimmedAgain = await poll(for: 60) {
+                GoRuntime.goroutineCount == 0 && Scavenger.trims.load(ordering: .relaxed) > trimsWithRestLeft
+            }
+            childVerdict(passed: trimmedAgain, "\(Scavenger.trims.load(ordering: .relaxed) - trimsBefore) trims, \(GoRuntime.goroutineCount) goroutines left")
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.hasPrefix("PASS"), "\(text)")
+    }
 }
 
 /// What outside code does to a checked run's runtime after the run ended.
