@@ -133,13 +133,21 @@ struct RouteTests {
             try process.run()
             var sentDuringTask1 = false
             if let marker {
-                try await waitUntil("the runner prints \(marker)") {
-                    (try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false
+                // Watched from a thread of its own, not from this task: on a
+                // loaded machine the cooperative pool's threads can all be
+                // busy with other tests for longer than task 1 lasts (a full
+                // stress run once missed it three times in a row).
+                let pid = process.processIdentifier
+                sentDuringTask1 = await onThread {
+                    let end = ContinuousClock.now.advanced(by: .seconds(120))
+                    while !((try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false) {
+                        if ContinuousClock.now >= end { return false }
+                        usleep(1_000)
+                    }
+                    kill(pid, SIGINT)
+                    // What counts is that task 2 had not started when it sent.
+                    return !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
                 }
-                kill(process.processIdentifier, SIGINT)
-                // On a loaded machine this test may notice the marker late:
-                // what counts is that task 2 had not started when it sent.
-                sentDuringTask1 = !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
             }
             await onThread { process.waitUntilExit() }
             // What the Swift program printed: the tour shows the program's
