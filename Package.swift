@@ -14,20 +14,26 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.0"),
     ],
     targets: [
         .target(
             name: "GoConcurrency",
             dependencies: [
                 "CGoConcurrencySanitizer",
+                "CGoConcurrencyPoll",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // What the thread sanitizer must be told about the hand-over from a
         // resumer to the task it resumes (C: it defines the runtime's resume
         // entry points); empty in a build without the sanitizer.
         .target(name: "CGoConcurrencySanitizer"),
+        // The network poller's system calls that Glibc's module does not
+        // expose usably (epoll, eventfd, accept4); Linux only, empty elsewhere.
+        .target(name: "CGoConcurrencyPoll"),
         .executableTarget(
             name: "tour",
             dependencies: [

@@ -208,9 +208,9 @@ extension Goroutine {
 
 extension WaitReason {
     /// Whether a goroutine parked for this reason can only be woken by
-    /// another party (not by a timer of its own, nor by its blocking call
-    /// returning).
+    /// another party of the runtime (not by a timer of its own, nor by its
+    /// blocking call returning, nor by a descriptor, whose peer is outside).
     var blocksForEver: Bool {
-        self != .sleep && self != .blockingCall
+        self != .sleep && self != .blockingCall && self != .ioWait
     }
 }

@@ -135,6 +135,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// The runtime's timers, fired by its processors.
     let timers: TimerQueue
+    #if os(Linux)
+    /// The network poller, made when the first descriptor registers
+    /// (`ProcessorPoll`); retained once, released when the runtime is freed.
+    let pollerSlot = Atomic<Unmanaged<Poller>?>(nil)
+    /// Taken to make the poller, and to shut it down.
+    let pollerMaking = Locked(())
+    #endif
     /// The id of the processor parked until the earliest timer, or -1.
     let timerSleeper = Atomic<Int>(-1)
     /// Whether this runtime is Swift's global executor (the experimental
@@ -236,6 +243,12 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         // nothing refers to it (see `end`).
         GoRuntime.runtimes.withLock { _ = $0.removeValue(forKey: id) }
         dropQueuedEntries()
+        #if os(Linux)
+        if let poller = pollerSlot.load(ordering: .acquiring) {
+            poller.takeUnretainedValue().shutdown()
+            poller.release()
+        }
+        #endif
         peers.deallocate()
         for table in replacedPeerTables { table.deallocate() }
     }
