@@ -263,6 +263,11 @@ final class PollDescriptor: @unchecked Sendable {
     /// Whether the descriptor's number was closed (for tests).
     var isNumberClosed: Bool { state.withLock { $0.numberClosed } }
 
+    /// Whether a readiness for `mode` waits to be consumed (for tests).
+    func isReady(_ mode: PollMode) -> Bool {
+        state.withLock { if case .ready = $0[mode].readiness { true } else { false } }
+    }
+
     /// The poller found the descriptor ready for `modes`: wakes the waiters
     /// parked there (appended to `ready`, claimed, for the poller's caller to
     /// resume), or records the readiness for the next wait.
@@ -451,4 +456,11 @@ struct PollDescriptorState {
         return true
     }
 }
+#else
+// The poller is built on epoll; on other systems (kqueue) it is not
+// implemented yet, and code that uses it does not compile, rather than
+// falling back to something else.
+@available(*, unavailable, message: "GoConcurrency's network poller needs epoll (Linux); kqueue is not implemented")
+@usableFromInline
+final class PollDescriptor {}
 #endif
