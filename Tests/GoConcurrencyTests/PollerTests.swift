@@ -77,6 +77,23 @@ struct PollFixture {
         descriptor.close()
         Glibc.close(pair.right)
     }
+
+    /// Starts a goroutine that prepares and waits for `mode`: its result
+    /// comes on the channel returned.
+    func goWait(_ mode: PollMode) -> Chan<WaitResult> {
+        let results = Chan<WaitResult>(capacity: 1)
+        let descriptor = descriptor
+        go(on: runtime) {
+            do throws(PollWaitError) {
+                try descriptor.prepare(mode)
+            } catch {
+                try await results.send(.failed(error))
+                return
+            }
+            try await results.send(await waitResult(descriptor, mode))
+        }
+        return results
+    }
 }
 
 /// A wait's result, as a plain value for `#expect`.
@@ -118,48 +135,119 @@ struct PollerTests {
         #expect(try await got.receive() == 7)
     }
 
-    @Test("A readiness that arrives before the wait is not lost")
+    @Test("A readiness that arrives between a read's EAGAIN and its wait is not lost")
     func readinessBeforeWait() async throws {
         let fixture = try PollFixture(processors: 1)
         defer { fixture.close() }
-        // Given a byte written while nobody waits, and a poll that saw it
-        writeByte(fixture.pair.right, 3)
-        let polled = Chan<Void>()
-        let runtime = fixture.runtime
-        go(on: runtime) {
-            var ready: [Waiter] = []
-            runtime.poller!.poll(timeout: 0, sleeper: false, into: &ready)
-            try await polled.send(())
-        }
-        _ = try await polled.receive()
-        // When a goroutine waits, Then it returns at once, without parking
+        let (runtime, descriptor) = (fixture.runtime, fixture.descriptor)
+        let tried = Chan<Bool>()
+        let goOn = Chan<Void>()
         let result = Chan<WaitResult>(capacity: 1)
-        let descriptor = fixture.descriptor
-        go(on: runtime) { try await result.send(await waitResult(descriptor, .read)) }
+        // Given a goroutine whose read found nothing (EAGAIN)
+        go(on: runtime) {
+            try descriptor.prepare(.read)
+            try await tried.send(readByte(descriptor.fd) == nil)
+            _ = try await goOn.receive()
+            try await result.send(await waitResult(descriptor, .read))
+        }
+        #expect(try await tried.receive() == true)
+        // When a byte arrives and a poll sees it before the goroutine waits
+        writeByte(fixture.pair.right, 3)
+        var ready: [Waiter] = []
+        try #require(runtime.poller).poll(timeout: 0, sleeper: false, into: &ready)
+        #expect(descriptor.isReady(.read))
+        // Then its wait returns at once, consuming the readiness
+        try await goOn.send(())
         #expect(try await result.receive() == .ready)
+        #expect(!descriptor.isReady(.read))
         #expect(readByte(fixture.pair.left) == 3)
     }
 
     @Test("Close wakes a parked read and a parked write with .closed; later waits fail too")
     func closeWakesWaiters() async throws {
         let fixture = try PollFixture(processors: 2) { fillSendBuffer($0.left) }
-        let (runtime, descriptor) = (fixture.runtime, fixture.descriptor)
-        let results = Chan<WaitResult>(capacity: 2)
-        go(on: runtime) {
-            try descriptor.prepare(.read)
-            try await results.send(await waitResult(descriptor, .read))
-        }
-        go(on: runtime) {
-            try descriptor.prepare(.write)
-            try await results.send(await waitResult(descriptor, .write))
-        }
+        let descriptor = fixture.descriptor
+        let reads = fixture.goWait(.read)
+        let writes = fixture.goWait(.write)
         try await waitUntil("both park") { fixture.parkedWaits == 2 }
         fixture.close()
-        #expect(try await results.receive() == .failed(.closed))
-        #expect(try await results.receive() == .failed(.closed))
+        #expect(try await reads.receive() == .failed(.closed))
+        #expect(try await writes.receive() == .failed(.closed))
         #expect(await waitResult(descriptor, .read) == .failed(.closed))
         #expect(descriptor.acquire() == false)
         #expect(descriptor.isNumberClosed)
+    }
+
+    @Test("A plain task's wait is cancellable; the readiness after it is kept for the next wait")
+    func plainTaskWaitIsCancelled() async throws {
+        let fixture = try PollFixture(processors: 1)
+        defer { fixture.close() }
+        let descriptor = fixture.descriptor
+        // Given a plain task parked in a read wait
+        let task = Task { await waitResult(descriptor, .read) }
+        try await waitUntil("the task parks") { fixture.parkedWaits == 1 }
+        // When it is cancelled
+        task.cancel()
+        // Then its wait ends with .cancelled and leaves the slot empty
+        #expect(await task.value == .failed(.cancelled))
+        #expect(fixture.parkedWaits == 0)
+        // And the descriptor still works: a later byte readies the next wait
+        writeByte(fixture.pair.right, 1)
+        #expect(await waitResult(descriptor, .read) == .ready)
+        #expect(readByte(fixture.pair.left) == 1)
+    }
+
+    @Test("A reference in flight keeps the number open after close; the last release closes it")
+    func referenceKeepsNumberOpen() async throws {
+        let fixture = try PollFixture(processors: 1)
+        let descriptor = fixture.descriptor
+        #expect(descriptor.acquire())
+        fixture.close()
+        // Closed for calls, but the call in flight still owns the number
+        #expect(descriptor.acquire() == false)
+        #expect(!descriptor.isNumberClosed)
+        #expect(fcntl(descriptor.fd, F_GETFD) != -1)
+        #expect(await waitResult(descriptor, .write) == .failed(.closed))
+        descriptor.release()
+        #expect(descriptor.isNumberClosed)
+        #expect(fixture.runtime.poller?.registeredCount == 0)
+    }
+
+    @Test("An event for a closed descriptor whose number and slot were reused is dropped")
+    func staleEventIsDropped() async throws {
+        let fixture = try PollFixture(processors: 1)
+        let runtime = fixture.runtime
+        let poller = try #require(runtime.poller)
+        // Given a descriptor's registration, closed while an event for it
+        // was already taken from the kernel (its tag is all the event holds)
+        let number = fixture.descriptor.fd
+        let staleTag = fixture.descriptor.tag
+        // (A reference in flight keeps the number ours, so that it can be
+        // given to a new socket below without racing other tests' opens; it
+        // is never released: the number then belongs to the new descriptor.)
+        #expect(fixture.descriptor.acquire())
+        fixture.close()
+        // And a new socket on the same number, registered in the same slot
+        let next = try SocketPair()
+        #expect(dup2(next.left, number) == number)
+        Glibc.close(next.left)
+        let reused = try PollDescriptor.register(number, on: runtime)
+        defer {
+            reused.close()
+            Glibc.close(next.right)
+        }
+        #expect(reused.tag & 0xFFFF_FFFF == staleTag & 0xFFFF_FFFF)
+        #expect(reused.tag != staleTag)
+        try reused.prepare(.read)
+        // When the late event arrives
+        var ready: [Waiter] = []
+        poller.deliver(tag: staleTag, readable: true, into: &ready)
+        // Then the new descriptor does not take it as its own readiness
+        #expect(!reused.isReady(.read))
+        // while an event with its own tag is its readiness
+        poller.deliver(tag: reused.tag, readable: true, into: &ready)
+        #expect(reused.isReady(.read))
+        #expect(ready.isEmpty)
     }
 }
 #endif

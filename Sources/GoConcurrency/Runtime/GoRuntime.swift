@@ -25,6 +25,9 @@
 // sleeper and parks only until the earliest deadline; the others park for ever.
 // Arming a timer that becomes the earliest wakes the sleeper (or, if there is
 // none, an idle P) so that it sleeps until the new deadline instead.
+// Sockets: once a descriptor is registered the runtime has a network poller
+// (epoll), which the Ps poll from their loop and the timer sleeper sleeps in
+// (`ProcessorPoll`); it has no thread of its own.
 // How a P finds work: runnext, then its local queue (a lock-free ring, Go's
 // runq: see `LocalRunQueue`), then the global queue (first, one tick in 61, so
 // the global queue is never starved; otherwise taking its share of the queue

@@ -158,6 +158,7 @@ final class PollDescriptor: @unchecked Sendable {
         }
         let waiter = Waiter(reason: .ioWait, location: SourceLocation(fileID: file, line: line))
         var settled: PollWaitError?
+        var consumed = false  // a readiness, taken while registering
         await Parking.park(waiter) { waiter in
             let poller = poller.unsafelyUnwrapped
             let outcome = state.withLock { state -> PollDescriptorState.Settled in
@@ -169,7 +170,7 @@ final class PollDescriptor: @unchecked Sendable {
             case .mustPark:
                 poller.waiterParked(on: runtime)
             case .ready, .failed:
-                if case .failed(let failure) = outcome { settled = failure }
+                if case .failed(let failure) = outcome { settled = failure } else { consumed = true }
                 if waiter.tryClaim(.aborted) { waiter.resume() }
             }
         }
@@ -181,7 +182,12 @@ final class PollDescriptor: @unchecked Sendable {
         case .timedOut:
             throw .timeout
         case .cancelled:
-            if state.withLock({ $0.unpark(waiter, for: mode) }) {
+            let unparked = state.withLock { state -> Bool in
+                // A readiness it consumed before the cancel won stays for the next wait.
+                if consumed { state.keepReadiness(mode) }
+                return state.unpark(waiter, for: mode)
+            }
+            if unparked {
                 poller.unsafelyUnwrapped.waiters.subtract(1, ordering: .sequentiallyConsistent)
             }
             throw .cancelled
@@ -262,6 +268,11 @@ final class PollDescriptor: @unchecked Sendable {
 
     /// Whether the descriptor's number was closed (for tests).
     var isNumberClosed: Bool { state.withLock { $0.numberClosed } }
+
+    /// Whether a readiness for `mode` waits to be consumed (for tests).
+    func isReady(_ mode: PollMode) -> Bool {
+        state.withLock { if case .ready = $0[mode].readiness { true } else { false } }
+    }
 
     /// The poller found the descriptor ready for `modes`: wakes the waiters
     /// parked there (appended to `ready`, claimed, for the poller's caller to
@@ -401,6 +412,7 @@ struct PollDescriptorState {
     mutating func setDeadline(_ deadline: UInt64?, for mode: PollMode, now: UInt64) -> DeadlineChange {
         self[mode].generation &+= 1
         self[mode].timer = nil
+        if evicted { return .none }  // every wait fails with .closed anyway
         guard let deadline else {
             self[mode].expired = false
             return .none
@@ -451,4 +463,11 @@ struct PollDescriptorState {
         return true
     }
 }
+#else
+// The poller is built on epoll; on other systems (kqueue) it is not
+// implemented yet, and code that uses it does not compile, rather than
+// falling back to something else.
+@available(*, unavailable, message: "GoConcurrency's network poller needs epoll (Linux); kqueue is not implemented")
+@usableFromInline
+final class PollDescriptor {}
 #endif

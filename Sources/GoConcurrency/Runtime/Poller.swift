@@ -181,6 +181,13 @@ final class Poller: @unchecked Sendable {
         return woken
     }
 
+    /// Delivers one event as epoll would have returned it: `tag` and the
+    /// epoll bits for reading or writing (for tests of late events).
+    func deliver(tag: UInt64, readable: Bool, into ready: inout [Waiter]) {
+        var event = goconcurrency_poll_event(events: readable ? goconcurrency_poll_in : goconcurrency_poll_out, tag: tag)
+        _ = withUnsafePointer(to: &event) { deliver(UnsafeBufferPointer(start: $0, count: 1), sleeper: false, into: &ready) }
+    }
+
     /// Breaks the sleeper's epoll_wait (called by its parker's `unpark`, with
     /// the parker's mutex held: the sleeper leaves the poll under that mutex,
     /// and its runtime closes the eventfd only after its last thread left).
