@@ -147,25 +147,12 @@ final class NetSocket: Sendable {
     }
 
     /// Sets the deadline of `modes` to `instant` (nil clears it), in the time
-    /// of the runtime whose timers the descriptor uses.
+    /// of the runtime whose timers the descriptor uses: `Monotonic`
+    /// nanoseconds, or those of its `ManualClock`, so that a test clock fires
+    /// a deadline exactly when the test moves it past.
     func setDeadline(_ instant: ContinuousClock.Instant?, for modes: PollModes) {
         let timers = descriptor.runtime.timers
-        descriptor.setDeadline(instant.map { NetSocket.queueTime(of: $0, on: timers) }, for: modes)
-    }
-
-    /// `instant` in the time of `timers`: `Monotonic` nanoseconds, or those of
-    /// a runtime's `ManualClock`, so that a test clock fires a deadline exactly
-    /// when the test moves it past. A past instant stays in the past (at least
-    /// 1: 0 is no time at all for the queue).
-    static func queueTime(of instant: ContinuousClock.Instant, on timers: TimerQueue) -> UInt64 {
-        let now = timers.now()
-        let nowInstant = timers.clock.map { $0.instant(at: now) } ?? ContinuousClock.now
-        let ahead = nowInstant.duration(to: instant)
-        if ahead > .zero {
-            return now &+ Monotonic.nanoseconds(ahead)
-        }
-        let behind = Monotonic.nanoseconds(.zero - ahead)
-        return now > behind ? max(now - behind, 1) : 1
+        descriptor.setDeadline(instant.map { timers.deadline(for: $0) }, for: modes)
     }
 
     /// The deadline `duration` from now in the time of the descriptor's runtime.
