@@ -483,6 +483,33 @@ struct NetTests {
         }
     }
 
+    @Test func a_listener_on_every_interface_sees_ipv4_peers_as_ipv4_addresses() async throws {
+        // ":0" listens on IPv6 and IPv4 at once where the machine has IPv6;
+        // an IPv4 peer then arrives as ::ffff:127.0.0.1, shown as Go shows it.
+        try await GoRuntime.run(processors: 2) {
+            let listener = try Net.listen(.tcp, ":0")
+            defer { listener.close() }
+            async let accepted = listener.accept()
+            let client = try await Net.dial(.tcp4, "127.0.0.1:\(listener.address.port)")
+            let server = try await accepted
+            defer { client.close(); server.close() }
+            #expect(server.remoteAddress?.host == "127.0.0.1")
+            #expect(server.remoteAddress == client.localAddress)
+            #expect(server.localAddress == client.remoteAddress)
+
+            let packets = try Net.listenPacket(.udp, ":0")
+            let sender = try Net.listenPacket(.udp4, "127.0.0.1:0")
+            defer { packets.close(); sender.close() }
+            try await sender.writeTo(Array("hi".utf8), to: try #require(NetAddress(ip: "127.0.0.1", port: packets.localAddress?.port ?? 0)))
+            var buffer = [UInt8](repeating: 0, count: 16)
+            let (n, from) = try await packets.readFrom(into: &buffer)
+            #expect(n == 2)
+            #expect(from == sender.localAddress)
+            try await packets.writeTo(Array("back".utf8), to: from)
+            #expect(try await sender.readFrom(into: &buffer).count == 4)
+        }
+    }
+
     // MARK: Buffered reader
 
     @Test func the_buffered_reader_reads_lines_delimited_records_and_exact_counts() async throws {

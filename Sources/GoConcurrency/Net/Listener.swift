@@ -65,7 +65,7 @@ public final class Listener: Sendable {
                 return -Int(errno)
             }
         }
-        let remote = NetAddress(storage: peer, length: peerLength)
+        let remote = NetAddress(storage: peer, length: peerLength).unmapped()
         if remote.family != .unix {
             _ = SocketCalls.setOption(Int32(fd), Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         }

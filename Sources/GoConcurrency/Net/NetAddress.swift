@@ -33,6 +33,29 @@ public struct NetAddress: Sendable, Hashable, CustomStringConvertible {
         self.length = length
     }
 
+    /// The address as Go shows it: an IPv4 peer of a dual-stack IPv6 socket,
+    /// which the system writes as an IPv4-mapped IPv6 address
+    /// (`::ffff:127.0.0.1`), becomes the IPv4 address it is (the system takes
+    /// it back in that form); any other address stays as it is.
+    func unmapped() -> NetAddress {
+        guard Int32(storage.ss_family) == AF_INET6 else { return self }
+        let v6 = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
+        var v4 = sockaddr_in()
+        let mapped = withUnsafeBytes(of: v6.sin6_addr) { raw -> Bool in
+            guard raw[..<10].allSatisfy({ $0 == 0 }), raw[10] == 0xff, raw[11] == 0xff else { return false }
+            withUnsafeMutableBytes(of: &v4.sin_addr) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[12..<16])) }
+            return true
+        }
+        guard mapped else { return self }
+        v4.sin_family = sa_family_t(AF_INET)
+        v4.sin_port = v6.sin6_port
+        var converted = sockaddr_storage()
+        withUnsafeMutableBytes(of: &converted) { raw in
+            withUnsafeBytes(of: v4) { raw.copyMemory(from: $0) }
+        }
+        return NetAddress(storage: converted, length: socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+
     /// An IP address and port, from an IP written as Go writes one (`"127.0.0.1"`,
     /// `"::1"`, `"fe80::1%eth0"`); nil if `ip` is not a numeric address.
     public init?(ip: String, port: Int) {

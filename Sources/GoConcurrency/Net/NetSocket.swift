@@ -142,7 +142,7 @@ final class NetSocket: Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &address.length) }
             }
             if result != 0 { throw NetError.lastSystemError() }
-            return address
+            return address.unmapped()
         }
     }
 

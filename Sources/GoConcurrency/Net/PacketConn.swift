@@ -41,7 +41,7 @@ public final class PacketConn: Sendable {
         let count = try await socket.perform(.read, turn: socket.readTurn, file: file, line: line) {
             SocketCalls.receive(fd, into: buffer, from: &sender)
         }
-        return (count, sender)
+        return (count, sender.unmapped())
     }
 
     /// Waits for a datagram and copies it into the front of `buffer` (Go:
@@ -53,7 +53,7 @@ public final class PacketConn: Sendable {
         let count = try await socket.perform(.read, turn: socket.readTurn, file: file, line: line) {
             buffer.withUnsafeMutableBytes { SocketCalls.receive(fd, into: $0, from: &sender) }
         }
-        return (count, sender)
+        return (count, sender.unmapped())
     }
 
     /// Sends `bytes` as one datagram to `address` (Go: `WriteTo`).
