@@ -333,6 +333,22 @@ struct NetTests {
         await #expect(throws: NetError.closed) { try await listener.accept() }
     }
 
+    @Test func a_goroutine_parked_in_read_is_listed_as_io_wait_at_its_call() async throws {
+        let runtime = GoRuntime(processors: 1)
+        let (server, client) = try await Self.connectedPair(on: runtime)
+        defer { server.close(); client.close() }
+        // Given a goroutine parked in a read at a known line
+        let line: UInt = #line + 1
+        let reading = outcome(on: runtime) { var b = [UInt8](repeating: 0, count: 4); _ = try await client.read(into: &b) }
+        try await waitForIOWaiters(runtime, 1)
+        // Then a dump lists it as [IO wait] at that line
+        let entries = GoRuntime.goroutines().filter { $0.runtime === runtime }.map(\.description)
+        #expect(entries.contains { $0.contains("[IO wait]") && $0.contains("NetTests.swift:\(line)") }, "\(entries)")
+        // And data wakes it
+        try await server.write("x")
+        #expect(try await reading.receive() == "returned")
+    }
+
     @Test func cancelling_a_plain_tasks_read_ends_it_with_cancelled() async throws {
         let (server, client) = try await Self.connectedPair(on: .shared)
         defer { server.close(); client.close() }

@@ -159,7 +159,7 @@ public enum Net {
     }
 
     /// Opens a UDP socket on `address` (Go: `net.ListenPacket(network,
-    /// address)`), for ``PacketConn/readFrom(into:file:line:)`` and
+    /// address)`), for ``PacketConn/readFrom(into:file:line:)-(UnsafeMutableRawBufferPointer,_,_)`` and
     /// ``PacketConn/writeTo(_:to:file:line:)-(UnsafeRawBufferPointer,_,_,_)``.
     ///
     /// - Throws: ``NetError/invalidAddress(_:)``, ``NetError/unknownHost(host:reason:)``,

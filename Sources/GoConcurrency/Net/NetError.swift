@@ -40,7 +40,7 @@ public enum NetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `reason` is the resolver's message.
     case unknownHost(host: String, reason: String)
     /// The connection ended before a read that needs a whole message could
-    /// finish: ``BufferedReader/readExactly(_:)`` (Go: `io.ErrUnexpectedEOF`).
+    /// finish: ``BufferedReader/readExactly(_:file:line:)`` (Go: `io.ErrUnexpectedEOF`).
     case unexpectedEOF
 
     public var description: String {
