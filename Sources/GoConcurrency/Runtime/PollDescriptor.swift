@@ -159,7 +159,9 @@ final class PollDescriptor: @unchecked Sendable {
         let waiter = Waiter(reason: .ioWait, location: SourceLocation(fileID: file, line: line))
         var settled: PollWaitError?
         var consumed = false  // a readiness, taken while registering
-        await Parking.park(waiter) { waiter in
+        // What it waits on is a descriptor, whose peer is outside the
+        // runtime: the wait may be ended from outside.
+        await Parking.park(waiter, on: { _ in true }) { waiter in
             let poller = poller.unsafelyUnwrapped
             let outcome = state.withLock { state -> PollDescriptorState.Settled in
                 let outcome = state.park(waiter, for: mode)

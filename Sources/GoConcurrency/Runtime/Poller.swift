@@ -149,36 +149,43 @@ final class Poller: @unchecked Sendable {
     /// registration (its descriptor closed, its slot maybe reused) is dropped.
     /// True if the batch held the eventfd's wake.
     func deliver(_ events: UnsafeBufferPointer<goconcurrency_poll_event>, sleeper: Bool, into ready: inout [Waiter]) -> Bool {
-        var woken = false
-        var targets: [(PollDescriptor, UInt32)] = []
-        targets.reserveCapacity(events.count)
-        lock.lock()
-        for event in events {
-            if event.tag == Poller.wakeTag {
-                woken = true
-                continue
+        // The descriptors found are retained (in a buffer on the stack: no
+        // allocation per poll) until their readiness is handed over, after
+        // the lock is released.
+        withUnsafeTemporaryAllocation(of: (Unmanaged<PollDescriptor>, UInt32).self, capacity: events.count) { targets in
+            var woken = false
+            var found = 0
+            lock.lock()
+            for event in events {
+                if event.tag == Poller.wakeTag {
+                    woken = true
+                    continue
+                }
+                let index = Int(event.tag & 0xFFFF_FFFF)
+                let sequence = UInt32(truncatingIfNeeded: event.tag >> 32)
+                guard index < slots.count, slots[index].sequence == sequence,
+                      let descriptor = slots[index].descriptor else { continue }
+                targets.initializeElement(at: found, to: (Unmanaged.passRetained(descriptor), event.events))
+                found += 1
             }
-            let index = Int(event.tag & 0xFFFF_FFFF)
-            let sequence = UInt32(truncatingIfNeeded: event.tag >> 32)
-            guard index < slots.count, slots[index].sequence == sequence,
-                  let descriptor = slots[index].descriptor else { continue }
-            targets.append((descriptor, event.events))
+            lock.unlock()
+            if woken && sleeper {
+                _ = goconcurrency_eventfd_drain(wakeDescriptor)
+                wakePending.store(false, ordering: .sequentiallyConsistent)
+            }
+            let errors = goconcurrency_poll_err | goconcurrency_poll_hup
+            let readable = goconcurrency_poll_in | goconcurrency_poll_rdhup | errors
+            let writable = goconcurrency_poll_out | errors
+            for index in 0..<found {
+                let (descriptor, bits) = targets[index]
+                var modes: PollModes = []
+                if bits & readable != 0 { modes.insert(.read) }
+                if bits & writable != 0 { modes.insert(.write) }
+                descriptor._withUnsafeGuaranteedRef { $0.readied(modes, into: &ready) }
+                descriptor.release()
+            }
+            return woken
         }
-        lock.unlock()
-        if woken && sleeper {
-            _ = goconcurrency_eventfd_drain(wakeDescriptor)
-            wakePending.store(false, ordering: .sequentiallyConsistent)
-        }
-        let errors = goconcurrency_poll_err | goconcurrency_poll_hup
-        let readable = goconcurrency_poll_in | goconcurrency_poll_rdhup | errors
-        let writable = goconcurrency_poll_out | errors
-        for (descriptor, bits) in targets {
-            var modes: PollModes = []
-            if bits & readable != 0 { modes.insert(.read) }
-            if bits & writable != 0 { modes.insert(.write) }
-            descriptor.readied(modes, into: &ready)
-        }
-        return woken
     }
 
     /// Delivers one event as epoll would have returned it: `tag` and the
