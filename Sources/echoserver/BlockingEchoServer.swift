@@ -2,6 +2,8 @@
 // write inside `blocking { }`, so every connection waiting for its client holds
 // an OS thread (what GoConcurrency offered before its network poller).
 
+#if os(Linux)
+
 import GoConcurrency
 
 #if canImport(Glibc)
@@ -97,3 +99,5 @@ enum BlockingEchoServer {
         return fd
     }
 }
+
+#endif

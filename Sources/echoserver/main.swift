@@ -7,6 +7,8 @@
 // It prints "listening <addr>" once it accepts connections, and runs its
 // goroutines on `GoRuntime.shared` (GOMAXPROCS processors).
 
+#if os(Linux)  // GoConcurrency's network poller is epoll's
+
 import ArgumentParser
 import GoConcurrency
 
@@ -75,3 +77,9 @@ func printError(_ text: String) {
 }
 
 EchoServer.main()
+
+#else
+
+print("echoserver: GoConcurrency's network poller needs epoll (Linux)")
+
+#endif

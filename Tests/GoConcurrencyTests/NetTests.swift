@@ -5,14 +5,14 @@
 // reader, many connections at once, and a goroutine in accept that is no
 // deadlock.
 
+#if os(Linux)  // the network poller is epoll's
+
 import Foundation
 import SystemPackage
 import Testing
 @testable import GoConcurrency
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs `body` as a goroutine of `runtime` (its sockets then use that
 /// runtime's poller and timers) and returns what it returns.
@@ -680,3 +680,5 @@ struct NetTests {
         #expect(output.contains("PASS"), "\(output)")
     }
 }
+
+#endif

@@ -1,6 +1,8 @@
 // Go's bufio.Reader over a connection: reads in large chunks, hands out lines,
 // delimited records and exact counts.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 /// A buffer in front of a ``Conn`` (Go: `bufio.Reader`): it reads the
 /// connection in chunks of up to its size and serves lines, delimited records
 /// and exact byte counts from what it holds.
@@ -152,3 +154,5 @@ public struct BufferedReader: Sendable {
         return result
     }
 }
+
+#endif

@@ -1,5 +1,7 @@
 // A connected stream socket (TCP or Unix-domain): Go's net.Conn.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 import SystemPackage
 
 #if canImport(Glibc)
@@ -186,3 +188,5 @@ public final class Conn: Sendable {
         }
     }
 }
+
+#endif

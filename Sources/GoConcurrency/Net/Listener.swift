@@ -1,5 +1,7 @@
 // A listening stream socket: Go's net.Listener.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -87,3 +89,5 @@ public final class Listener: Sendable {
         socket.setDeadline(deadline, for: .read)
     }
 }
+
+#endif

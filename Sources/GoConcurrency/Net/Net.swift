@@ -1,5 +1,7 @@
 // Go's net package entry points: listen, dial, listenPacket.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 import SystemPackage
 
 #if canImport(Glibc)
@@ -245,3 +247,5 @@ public enum Net {
         }
     }
 }
+
+#endif

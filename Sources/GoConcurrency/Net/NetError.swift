@@ -66,6 +66,7 @@ extension NetError {
         .system(Errno(rawValue: systemErrno))
     }
 
+    #if os(Linux)
     /// A poller wait's failure, in the user's terms.
     @usableFromInline
     init(_ error: PollWaitError) {
@@ -75,4 +76,5 @@ extension NetError {
         case .cancelled: self = .cancelled
         }
     }
+    #endif
 }

@@ -15,6 +15,8 @@
 // - `closed` flips once, from `close()` or the deinit; only the first flip
 //   closes the descriptor.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 import Synchronization
 import SystemPackage
 
@@ -160,3 +162,5 @@ final class NetSocket: Sendable {
         descriptor.runtime.timers.now() &+ Monotonic.nanoseconds(duration)
     }
 }
+
+#endif

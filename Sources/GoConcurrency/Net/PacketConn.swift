@@ -1,5 +1,7 @@
 // A UDP socket: Go's net.PacketConn.
 
+#if os(Linux)  // the poller is epoll's (NetUnavailable.swift elsewhere)
+
 import SystemPackage
 
 #if canImport(Glibc)
@@ -108,3 +110,5 @@ public final class PacketConn: Sendable {
         socket.setDeadline(deadline, for: .write)
     }
 }
+
+#endif
