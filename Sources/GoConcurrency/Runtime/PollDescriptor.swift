@@ -36,11 +36,6 @@
 // - `tag` is written once, by `Poller.register` under the poller's lock,
 //   before the descriptor is handed out.
 
-#if os(Linux)
-import Glibc
-import Synchronization
-import SystemPackage
-
 /// Which direction a wait is for.
 @usableFromInline
 enum PollMode: Sendable {
@@ -67,6 +62,11 @@ enum PollWaitError: Error, Sendable, Equatable {
     /// The waiting task (a plain task, or a cancellable goroutine) was cancelled.
     case cancelled
 }
+
+#if os(Linux)
+import Glibc
+import Synchronization
+import SystemPackage
 
 /// One open descriptor registered with a runtime's poller.
 @usableFromInline

@@ -48,8 +48,9 @@ extension Processor {
     /// soon, and an enqueue from outside wakes the napper to take it now (a
     /// plain task handing values to a goroutine would otherwise wait out a
     /// nap on every hand-off). With one processor there is nothing to steal,
-    /// and only the global queue and timers to watch: it parks after one
-    /// look, so that an enqueue from outside wakes it at once.
+    /// and only the global queue, timers and the network poller to watch: it
+    /// parks after one look (in the poller, if it sleeps for timers or
+    /// descriptor waits), so that an enqueue from outside wakes it at once.
     func spinForWork(looked: Bool) -> Runnable? {
         // Borrowed for the whole spin: a retain per look would write the
         // runtime's first cache line, which the busy processors read.

@@ -4,9 +4,13 @@
 // the sleeper role's sleep is in the network poller once the runtime has
 // one, and `unpark` then breaks it through the poller's eventfd).
 //
-// Invariants: `permit` is protected by `mutex`. `unpark` leaves a permit (one,
-// however often it is called); `park` waits for it and consumes it, so an
-// unpark that comes before the park is not lost.
+// Invariants: `permit` and `pollingIn` are protected by `mutex`. `unpark`
+// leaves a permit (one, however often it is called); `park` waits for it and
+// consumes it, so an unpark that comes before the park is not lost.
+// `pollingIn` is set only while the owner sleeps in that poller
+// (`parkPolling`): an `unpark` while it is set also breaks that sleep
+// through the poller; one before or after only leaves the permit, which
+// `parkPolling` checks on its way in and consumes on its way out.
 // A pthread mutex and condition (not a futex of our own) so that the thread
 // sanitizer sees the hand-over.
 
