@@ -3,6 +3,14 @@
 // sync and the classic patterns) for Swift.
 import PackageDescription
 
+/// How gobench and echoserver link the Swift runtime on Linux (see gobench's
+/// target below for why).
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
+    .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+    .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "GoConcurrency",
     platforms: [.macOS(.v15)],
@@ -10,24 +18,31 @@ let package = Package(
         .library(name: "GoConcurrency", targets: ["GoConcurrency"]),
         .executable(name: "tour", targets: ["tour"]),
         .executable(name: "gobench", targets: ["gobench"]),
+        .executable(name: "echoserver", targets: ["echoserver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.0"),
     ],
     targets: [
         .target(
             name: "GoConcurrency",
             dependencies: [
                 "CGoConcurrencySanitizer",
+                "CGoConcurrencyPoll",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // What the thread sanitizer must be told about the hand-over from a
         // resumer to the task it resumes (C: it defines the runtime's resume
         // entry points); empty in a build without the sanitizer.
         .target(name: "CGoConcurrencySanitizer"),
+        // The network poller's system calls that Glibc's module does not
+        // expose usably (epoll, eventfd, accept4); Linux only, empty elsewhere.
+        .target(name: "CGoConcurrencyPoll"),
         .executableTarget(
             name: "tour",
             dependencies: [
@@ -51,15 +66,26 @@ let package = Package(
                 "GoConcurrency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            linkerSettings: [
-                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-            ]
+            linkerSettings: staticSwiftRuntime
+        ),
+        // The net compare's server: a TCP echo server, a goroutine per
+        // connection, parked on the runtime's poller (or, with --blocking, on
+        // threads of `blocking { }` calls, to show what the poller buys).
+        // Linked as gobench is, for the same reason.
+        .executableTarget(
+            name: "echoserver",
+            dependencies: [
+                "GoConcurrency",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            linkerSettings: staticSwiftRuntime
         ),
         .testTarget(
             name: "GoConcurrencyTests",
-            dependencies: ["GoConcurrency"]
+            dependencies: [
+                "GoConcurrency",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -112,6 +112,9 @@ extension GoRuntime {
     /// runtime and would keep it for ever.
     func lastThreadLeft() {
         dropQueuedEntries()
+        #if os(Linux)
+        shutDownPoller()
+        #endif
         timerSleeper.store(-1, ordering: .sequentiallyConsistent)
         napper.store(-1, ordering: .sequentiallyConsistent)
         createdCount.store(0, ordering: .sequentiallyConsistent)

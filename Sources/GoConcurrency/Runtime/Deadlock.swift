@@ -16,7 +16,10 @@
 //     in a channel operation, a select (with or without cases) or a sync
 //     primitive of GoConcurrency. A goroutine awaiting anything else (a
 //     continuation, an actor, `Task.sleep`, a child task) may be resumed by
-//     that thing, so it is never counted as stuck;
+//     that thing, so it is never counted as stuck; nor is one in an I/O
+//     wait (`WaitReason.ioWait`): the descriptor's peer is outside the
+//     runtime. A goroutine whose I/O wait ended (readied, or its descriptor
+//     closed) and that then parks on a channel counts as any other;
 //  3. none of those waits is on an object shared with the outside: made
 //     outside goroutines or by another runtime's goroutines, or used by a
 //     plain task or thread that parked on it or by `blockingSend` /
@@ -208,9 +211,9 @@ extension Goroutine {
 
 extension WaitReason {
     /// Whether a goroutine parked for this reason can only be woken by
-    /// another party (not by a timer of its own, nor by its blocking call
-    /// returning).
+    /// another party of the runtime (not by a timer of its own, nor by its
+    /// blocking call returning, nor by a descriptor, whose peer is outside).
     var blocksForEver: Bool {
-        self != .sleep && self != .blockingCall
+        self != .sleep && self != .blockingCall && self != .ioWait
     }
 }

@@ -25,6 +25,9 @@
 // sleeper and parks only until the earliest deadline; the others park for ever.
 // Arming a timer that becomes the earliest wakes the sleeper (or, if there is
 // none, an idle P) so that it sleeps until the new deadline instead.
+// Sockets: once a descriptor is registered the runtime has a network poller
+// (epoll), which the Ps poll from their loop and the timer sleeper sleeps in
+// (`ProcessorPoll`); it has no thread of its own.
 // How a P finds work: runnext, then its local queue (a lock-free ring, Go's
 // runq: see `LocalRunQueue`), then the global queue (first, one tick in 61, so
 // the global queue is never starved; otherwise taking its share of the queue
@@ -137,6 +140,13 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// The runtime's timers, fired by its processors.
     let timers: TimerQueue
+    #if os(Linux)
+    /// The network poller, made when the first descriptor registers
+    /// (`ProcessorPoll`); retained once, released when the runtime is freed.
+    let pollerSlot = Atomic<Unmanaged<Poller>?>(nil)
+    /// Taken to make the poller, and to shut it down.
+    let pollerMaking = Locked(())
+    #endif
     /// The id of the processor parked until the earliest timer, or -1.
     let timerSleeper = Atomic<Int>(-1)
     /// Whether this runtime is Swift's global executor (the experimental
@@ -239,6 +249,12 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
         // nothing refers to it (see `end`).
         GoRuntime.runtimes.withLock { _ = $0.removeValue(forKey: id) }
         dropQueuedEntries()
+        #if os(Linux)
+        if let poller = pollerSlot.load(ordering: .acquiring) {
+            poller.takeUnretainedValue().shutdown()
+            poller.release()
+        }
+        #endif
         peers.deallocate()
         for table in replacedPeerTables { table.deallocate() }
     }

@@ -74,6 +74,12 @@ public final class ManualClock: Sendable {
         nanoseconds.load(ordering: .sequentiallyConsistent)
     }
 
+    /// The clock's nanoseconds at `instant` (0 for an instant before its
+    /// origin).
+    func deadline(for instant: ContinuousClock.Instant) -> UInt64 {
+        Monotonic.nanoseconds(instant - origin)
+    }
+
     /// The instant of a deadline in the clock's nanoseconds.
     func instant(at deadline: UInt64) -> ContinuousClock.Instant {
         origin.advanced(by: .nanoseconds(Int64(clamping: deadline)))

@@ -1,6 +1,7 @@
 // What a processor does with nothing to run (the second half of Go's
 // findrunnable and stopm): it spins, naps, looks once more, and parks, as
-// the timer sleeper or for ever; and how it leaves the idle list.
+// the timer sleeper (in the network poller, once the runtime has one) or for
+// ever; and how it leaves the idle list.
 
 import DequeModule
 import Synchronization
@@ -47,8 +48,9 @@ extension Processor {
     /// soon, and an enqueue from outside wakes the napper to take it now (a
     /// plain task handing values to a goroutine would otherwise wait out a
     /// nap on every hand-off). With one processor there is nothing to steal,
-    /// and only the global queue and timers to watch: it parks after one
-    /// look, so that an enqueue from outside wakes it at once.
+    /// and only the global queue, timers and the network poller to watch: it
+    /// parks after one look (in the poller, if it sleeps for timers or
+    /// descriptor waits), so that an enqueue from outside wakes it at once.
     func spinForWork(looked: Bool) -> Runnable? {
         // Borrowed for the whole spin: a retain per look would write the
         // runtime's first cache line, which the busy processors read.
@@ -137,7 +139,11 @@ extension Processor {
     }
 
     /// Parks the thread: until the earliest timer if this processor becomes
-    /// the timer sleeper, for ever otherwise (until `wake`).
+    /// the timer sleeper, for ever otherwise (until `wake`). Once the runtime
+    /// has a network poller, the timer sleeper sleeps in it instead (until
+    /// the timer, or an event), and with descriptor waits parked and no
+    /// timer one processor still takes the role, to sleep in the poller
+    /// until an event (`ProcessorPoll`).
     func sleepUntilWakeOrTimer() {
         var sleeping = false  // holds the timer sleeper role
         defer {
@@ -145,12 +151,31 @@ extension Processor {
         }
         while true {
             let deadline = runtime.timers.earliest.load(ordering: .sequentiallyConsistent)
-            if deadline == .max {
+            #if os(Linux)
+            let poller = runtime.poller
+            let pollsForWaits = poller?.hasWaiters ?? false
+            #else
+            let pollsForWaits = false
+            #endif
+            if deadline == .max && !pollsForWaits {
+                if sleeping {
+                    // The timer or the waits went: give the role up, then
+                    // look once more (a wait parked meanwhile may have seen
+                    // the role taken and woken nobody).
+                    runtime.timerSleeper.store(-1, ordering: .sequentiallyConsistent)
+                    sleeping = false
+                    continue
+                }
                 runtime.checkForDeadlock()
                 parker.park()
                 return
             }
             if !sleeping {
+                if deadline == .max {
+                    // Descriptor waits parked and no timer: the deadlock check
+                    // still looks (a plain task may be the one waiting).
+                    runtime.checkForDeadlock()
+                }
                 guard runtime.timerSleeper.compareExchange(
                     expected: -1, desired: id, ordering: .sequentiallyConsistent).exchanged
                 else {
@@ -158,10 +183,26 @@ extension Processor {
                     return
                 }
                 sleeping = true
-                // A timer armed just before we took the role may not have seen
-                // us as the sleeper: look at the deadline again.
+                // A timer armed (or a wait parked) just before we took the
+                // role may not have seen us as the sleeper: look again.
                 continue
             }
+            #if os(Linux)
+            if let poller {
+                let (unparked, ready) = sleepPolling(poller, until: deadline)
+                let wasListed = leaveIdleList()
+                // Off the idle list: what the poll readied goes to this
+                // processor's queues, and idle ones are woken for it.
+                resume(ready)
+                if (unparked && !wasListed || !ready.isEmpty)
+                    && runtime.timers.earliest.load(ordering: .relaxed) != .max {
+                    runtime.timerSleeper.store(-1, ordering: .sequentiallyConsistent)
+                    sleeping = false
+                    runtime.wakeIdleProcessor()
+                }
+                return
+            }
+            #endif
             let unparked = runtime.timers.park(parker, until: deadline)
             // Still listed as idle: the deadline passed, or an earlier timer
             // was armed; either way, back to the run loop (which fires due

@@ -1,6 +1,7 @@
 // A processor's run queues and where it looks for work: `runnext`, the local
-// queue, the global queue, due timers, and stealing from the other
-// processors (Go's runqput, runqget, findrunnable's first half, runqsteal).
+// queue, the global queue, due timers, the network poller (its hooks are in
+// `ProcessorPoll`), and stealing from the other processors (Go's runqput,
+// runqget, findrunnable's first half, runqsteal).
 // The queues' invariants are in Processor.swift's opening comment.
 
 import DequeModule
@@ -117,6 +118,13 @@ extension Processor {
             // Their actions ready goroutines, into this processor's queues.
             runtime.timers.runDue()
         }
+        #if os(Linux)
+        // Sockets polled at least every 10 ms while every processor is busy
+        // (`ProcessorPoll`); one relaxed load for a program without any.
+        if let poller = runtime.pollerSlot.load(ordering: .relaxed) {
+            pollIfStarving(poller)
+        }
+        #endif
         tick &+= 1
         if tick % 61 == 0, let job = runtime.popGlobal() {
             return job
@@ -139,6 +147,12 @@ extension Processor {
         if let job = runtime.popGlobal(sharingWith: self) {
             return job
         }
+        #if os(Linux)
+        // Before stealing, what the network poller readied (`ProcessorPoll`).
+        if let poller = runtime.pollerSlot.load(ordering: .relaxed), let job = pollBeforeStealing(poller) {
+            return job
+        }
+        #endif
         return steal()
     }
 

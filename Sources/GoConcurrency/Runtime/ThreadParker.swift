@@ -1,10 +1,16 @@
 // Parks one OS thread until another thread unparks it: the thread-side
 // counterpart of a continuation, for `blockingSend` and `blockingReceive`, and
-// the sleep of an idle processor (until a timer's deadline, if one is due).
+// the sleep of an idle processor (until a timer's deadline, if one is due;
+// the sleeper role's sleep is in the network poller once the runtime has
+// one, and `unpark` then breaks it through the poller's eventfd).
 //
-// Invariants: `permit` is protected by `mutex`. `unpark` leaves a permit (one,
-// however often it is called); `park` waits for it and consumes it, so an
-// unpark that comes before the park is not lost.
+// Invariants: `permit` and `pollingIn` are protected by `mutex`. `unpark`
+// leaves a permit (one, however often it is called); `park` waits for it and
+// consumes it, so an unpark that comes before the park is not lost.
+// `pollingIn` is set only while the owner sleeps in that poller
+// (`parkPolling`): an `unpark` while it is set also breaks that sleep
+// through the poller; one before or after only leaves the permit, which
+// `parkPolling` checks on its way in and consumes on its way out.
 // A pthread mutex and condition (not a futex of our own) so that the thread
 // sanitizer sees the hand-over.
 
@@ -21,6 +27,11 @@ final class ThreadParker: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var permit = false
+    #if os(Linux)
+    /// The poller the owner sleeps in instead of on the condition, while it
+    /// does (`parkPolling`); `unpark` then wakes it through the poller.
+    private unowned(unsafe) var pollingIn: Poller?
+    #endif
 
     @usableFromInline
     init() {
@@ -85,6 +96,34 @@ final class ThreadParker: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         permit = true
         pthread_cond_signal(condition)
+        #if os(Linux)
+        // Under the mutex: the sleeper leaves the poller under it, so the
+        // poller (and its eventfd) outlives this write.
+        pollingIn?.wakeSleeper()
+        #endif
         pthread_mutex_unlock(mutex)
     }
+
+    #if os(Linux)
+    /// Runs `poll` (a sleep in `poller`) in place of a park, unless a permit
+    /// is already there; an `unpark` meanwhile wakes the poller's sleeper.
+    /// Consumes the permit. True if it was unparked.
+    func parkPolling(in poller: Poller, _ poll: () -> Void) -> Bool {
+        pthread_mutex_lock(mutex)
+        if permit {
+            permit = false
+            pthread_mutex_unlock(mutex)
+            return true
+        }
+        pollingIn = poller
+        pthread_mutex_unlock(mutex)
+        poll()
+        pthread_mutex_lock(mutex)
+        pollingIn = nil
+        let unparked = permit
+        permit = false
+        pthread_mutex_unlock(mutex)
+        return unparked
+    }
+    #endif
 }

@@ -123,6 +123,21 @@ final class TimerQueue: @unchecked Sendable {
         return parker.park(until: deadline)
     }
 
+    /// The deadline, in the queue's time, of `instant` (a point in time as
+    /// users give one, Go's `time.Time`): on a test clock's queue, that
+    /// clock's instants (``ManualClock/now`` and later); otherwise the
+    /// system's. An instant already past gives a deadline at or before `now()`.
+    @usableFromInline
+    func deadline(for instant: ContinuousClock.Instant) -> UInt64 {
+        if let clock { return clock.deadline(for: instant) }
+        let base = now()
+        let current = ContinuousClock.now
+        if instant >= current {
+            return base &+ Monotonic.nanoseconds(instant - current)
+        }
+        return base &- min(base, Monotonic.nanoseconds(current - instant))
+    }
+
     /// The instant a timer due at `deadline` sends, `now` being `now()`.
     func instant(at deadline: UInt64, now: UInt64) -> ContinuousClock.Instant {
         if let clock { return clock.instant(at: deadline) }

@@ -27,6 +27,9 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
     /// In a ``blocking(file:line:_:)`` call (Go: a system call, "syscall" in
     /// its dump): its thread is blocked, its processor handed to another.
     case blockingCall = "syscall"
+    /// Waiting for a descriptor (a socket) to be ready, parked on the
+    /// runtime's network poller (Go: "IO wait").
+    case ioWait = "IO wait"
 
     public var description: String { rawValue }
 
@@ -45,6 +48,7 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .rwMutexLock: 8
         case .rwMutexReadLock: 9
         case .blockingCall: 10
+        case .ioWait: 11
         }
     }
 
