@@ -650,6 +650,8 @@ struct NetTests {
 
     @Test("10,000 connections opened and closed leave no descriptor and no thread behind (in a child process)")
     func connections_leave_no_descriptor_and_no_thread_behind() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             func descriptors() -> Int {
                 (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1

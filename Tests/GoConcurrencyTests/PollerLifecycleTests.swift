@@ -43,6 +43,8 @@ struct PollerLifecycleTests {
 
     @Test("10,000 descriptors registered and closed leave no descriptor and no thread behind")
     func noDescriptorOrThreadLeft() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             // Given a process that has made a checked run with a poller (by
             // then the Swift runtime's and Dispatch's threads are started)
