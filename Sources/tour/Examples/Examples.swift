@@ -11,6 +11,7 @@
 enum Examples {
     static let all: [Example] = {
         let all = scheduler      // goroutine实现基础
+            + networkPoller      // goroutine实现基础: the network poller
             + goBlock            // go块
             + channel            // channel
             + range              // range
