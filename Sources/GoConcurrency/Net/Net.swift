@@ -31,7 +31,7 @@ import Darwin
 ///                 while true {
 ///                     let n = try await conn.read(into: &buffer)
 ///                     if n == 0 { return }
-///                     try await conn.write(UnsafeRawBufferPointer(rebasing: buffer.withUnsafeBytes { $0 }[..<n]))
+///                     try await conn.write(buffer[..<n])
 ///                 }
 ///             }
 ///         }
@@ -83,7 +83,14 @@ public enum Net {
             let socket = try bound(path, type: SocketCalls.stream)
             // Bound: the path is now this listener's to remove.
             let listener = Listener(socket: socket, address: socket.localAddress ?? path, unlinking: address)
-            try listening(socket)
+            do {
+                try listening(socket)
+            } catch {
+                // `listening` closed the socket, so the listener will not
+                // remove the path it bound: remove it here.
+                unlink(address)
+                throw error
+            }
             return listener
         }
         let candidates = try Resolver.resolve(address, families: families(network), passive: true, datagram: false)
@@ -227,10 +234,21 @@ public enum Net {
 
     /// Connects `socket` to `address`, parking while the connection is under
     /// way (Go's fd.connect).
+    ///
+    /// Only EINPROGRESS, EALREADY and EINTR from connect(2) mean "under way";
+    /// anything else fails the dial, EAGAIN included (a Unix-domain listener
+    /// whose backlog is full says so, and an unconnected Unix socket is always
+    /// writable, so waiting would return a socket that is not connected). And
+    /// writability alone does not prove the connection: a new TCP socket is
+    /// reported writable (hung up) as soon as it is registered, and a poll
+    /// between `prepare` and connect(2) can leave that readiness behind. So,
+    /// as Go does, a zero SO_ERROR is checked with getpeername, and the wait
+    /// goes on while it says "not connected".
     nonisolated(nonsending)
     private static func connect(_ socket: NetSocket, to address: NetAddress, file: StaticString, line: UInt) async throws(NetError) {
         let fd = socket.fd
         var started = false
+        var refused: Int32 = 0
         _ = try await socket.perform(.write, turn: nil, file: file, line: line) {
             if !started {
                 started = true
@@ -239,12 +257,24 @@ public enum Net {
                 // Under way (EINTR too: the connection goes on): wait until
                 // the socket is writable, then read how it went.
                 if code == EINPROGRESS || code == EALREADY || code == EINTR { return -Int(EAGAIN) }
-                return -Int(code)
+                if code == EISCONN { return 0 }
+                refused = code  // thrown below, whatever it is: not a wait
+                return 0
             }
             guard let code = SocketCalls.option(fd, SOL_SOCKET, SO_ERROR) else { return -Int(errno) }
             if code == EINPROGRESS || code == EALREADY || code == EINTR { return -Int(EAGAIN) }
-            return code == 0 ? 0 : -Int(code)
+            if code != 0 { return -Int(code) }
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+            }
+            if named == 0 { return 0 }
+            // Writable before the handshake ended (a readiness left from
+            // before connect(2)): wait for the next one.
+            return errno == ENOTCONN ? -Int(EAGAIN) : -Int(errno)
         }
+        if refused != 0 { throw .system(Errno(rawValue: refused)) }
     }
 }
 

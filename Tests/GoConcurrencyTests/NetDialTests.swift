@@ -1,0 +1,119 @@
+// How a dial ends when the connection cannot be made: it throws, and never
+// returns a socket that is not connected (the two ways it once did: a TCP
+// dial that took a stale writability for the end of its handshake, and a
+// Unix-domain dial that took a full backlog's EAGAIN for "wait").
+
+#if os(Linux)
+import Foundation
+import Testing
+@testable import GoConcurrency
+import Glibc
+
+@Suite("Net: dials that cannot connect", .timeLimit(Stress.timeLimit))
+struct NetDialTests {
+    /// Whether `conn`'s socket has a peer (getpeername succeeds).
+    static func isConnected(_ conn: Conn) -> Bool {
+        (try? conn.socket.withDescriptor { fd throws(NetError) -> Bool in
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            return withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+            } == 0
+        }) ?? false
+    }
+
+    /// A loopback TCP listener (backlog 0) whose queue is full: a further
+    /// SYN is dropped, so a dial to it stays in its handshake. Its port, and
+    /// the descriptors to close.
+    static func fullTCPBacklog() throws -> (port: Int, fds: [Int32]) {
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
+        try #require(bound == 0 && listen(listening, 0) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
+        var fds = [listening]
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        for _ in 0..<16 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fds.append(fd)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
+            if connected != 0 { break }  // the queue is full
+        }
+        return (Int(UInt16(bigEndian: address.sin_port)), fds)
+    }
+
+    @Test("A TCP dial to a listener that never completes the handshake times out, however the polls fall")
+    func tcpDialToAFullBacklogNeverReturnsAnUnconnectedConn() async throws {
+        // Given a listener that drops SYNs, and a runtime of 2 processors one
+        // of which sleeps in the poller (a goroutine waits on a socket): its
+        // polls can find a new socket writable before its connect(2)
+        let (port, fds) = try Self.fullTCPBacklog()
+        defer { fds.forEach { close($0) } }
+        let dials = Stress.size(300)
+        let unconnected = try await GoRuntime.run(processors: 2) { () async throws -> Int in
+            let listener = try Net.listen(.tcp, "127.0.0.1:0")
+            let client = try await Net.dial(.tcp, listener.address.description)
+            let server = try await listener.accept()
+            go { var byte = [UInt8](repeating: 0, count: 1); _ = try? await server.read(into: &byte) }
+            // When many short dials are made to it
+            var unconnected = 0
+            for _ in 0..<dials {
+                do {
+                    let conn = try await Net.dial(.tcp, "127.0.0.1:\(port)", timeout: .milliseconds(20))
+                    if !Self.isConnected(conn) { unconnected += 1 }
+                    conn.close()
+                } catch let error as NetError where error == .timeout {
+                    // what Go's dial does
+                }
+            }
+            client.close(); server.close(); listener.close()
+            return unconnected
+        }
+        // Then none returns a connection that is not one (2 of 500 did)
+        #expect(unconnected == 0)
+    }
+
+    @Test("A Unix-domain dial to a full backlog throws EAGAIN, as Go's does")
+    func unixDialToAFullBacklogThrows() async throws {
+        // Given a Unix-domain listener whose backlog is full
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dial-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock").path
+        unlink(path)
+        let listening = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } }
+        try #require(bound == 0 && listen(listening, 0) == 0)
+        var fds = [listening]
+        defer { fds.forEach { close($0) }; unlink(path) }
+        var full = false
+        for _ in 0..<16 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            fds.append(fd)
+            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
+            if connected != 0 { full = errno == EAGAIN; break }
+        }
+        try #require(full, "the backlog never filled")
+        // When a goroutine dials it
+        let outcome = try await GoRuntime.run { () async -> String in
+            do {
+                let conn = try await Net.dial(.unix, path, timeout: .seconds(60))
+                defer { conn.close() }
+                return "a Conn, connected: \(Self.isConnected(conn))"
+            } catch {
+                return "\(error)"
+            }
+        }
+        // Then the dial throws what connect(2) said (it returned a socket
+        // that was not connected, whose first write failed)
+        #expect(outcome == "\(NetError.system(.resourceTemporarilyUnavailable))")
+    }
+}
+#endif
