@@ -184,13 +184,18 @@ final class PollDescriptor: @unchecked Sendable {
         case .timedOut:
             throw .timeout
         case .cancelled:
+            var handTo: Waiter?
             let unparked = state.withLock { state -> Bool in
-                // A readiness it consumed before the cancel won stays for the next wait.
-                if consumed { state.keepReadiness(mode) }
+                // A readiness it consumed before the cancel won stays for the
+                // next wait (handed to it if it has parked meanwhile).
+                if consumed { handTo = state.keepReadiness(mode) }
                 return state.unpark(waiter, for: mode)
             }
             if unparked {
                 poller.unsafelyUnwrapped.waiters.subtract(1, ordering: .sequentiallyConsistent)
+            }
+            if let handTo {
+                handReadiness(to: handTo, for: mode) { $0.resume() }
             }
             throw .cancelled
         default:  // .aborted: settled while registering
@@ -283,13 +288,23 @@ final class PollDescriptor: @unchecked Sendable {
         let (reader, writer) = state.withLock { $0.readied(modes) }
         for (waiter, mode) in [(reader, PollMode.read), (writer, .write)] {
             guard let waiter else { continue }
+            handReadiness(to: waiter, for: mode) { ready.append($0) }
+        }
+    }
+
+    /// Claims `waiter`, taken out of its slot, for a readiness of `mode`, and
+    /// gives it to `deliver` to resume. If a cancellation claimed it first,
+    /// the readiness goes to the next wait instead, parked already (claimed
+    /// the same way) or to come: edge-triggered, it would not come again.
+    private func handReadiness(to waiter: Waiter, for mode: PollMode, _ deliver: (Waiter) -> Void) {
+        var next: Waiter? = waiter
+        while let candidate = next {
             poller.unsafelyUnwrapped.waiters.subtract(1, ordering: .sequentiallyConsistent)
-            if waiter.tryClaim(PollDescriptor.readyOutcome) {
-                ready.append(waiter)
-            } else {
-                // Cancelled meanwhile: keep the readiness for the next wait.
-                state.withLock { $0.keepReadiness(mode) }
+            if candidate.tryClaim(PollDescriptor.readyOutcome) {
+                deliver(candidate)
+                return
             }
+            next = state.withLock { $0.keepReadiness(mode) }
         }
     }
 
@@ -400,8 +415,22 @@ struct PollDescriptorState {
         }
     }
 
-    mutating func keepReadiness(_ mode: PollMode) {
-        if case .none = self[mode].readiness, !evicted { self[mode].readiness = .ready }
+    /// A readiness whose waiter was cancelled before it could be claimed:
+    /// kept for the next wait, or, if that wait has parked meanwhile (the
+    /// cancelled task ran on and another waited), handed to it: the waiter to
+    /// claim. Registration is edge-triggered, so a readiness dropped here
+    /// would never come again.
+    mutating func keepReadiness(_ mode: PollMode) -> Waiter? {
+        if evicted { return nil }
+        switch self[mode].readiness {
+        case .none:
+            self[mode].readiness = .ready
+            return nil
+        case .ready:
+            return nil
+        case .parked:
+            return takeParked(mode)
+        }
     }
 
     enum DeadlineChange {
