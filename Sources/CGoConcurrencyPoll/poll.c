@@ -56,7 +56,12 @@ int goconcurrency_epoll_wait(int epoll, goconcurrency_poll_event *events, int ca
         }
         count = (int)syscall(SYS_epoll_pwait2, epoll, raw, capacity, until, NULL, (size_t)(_NSIG / 8));
         fallback = 0;
-        if (count < 0 && errno == ENOSYS) {
+        // Any refusal but an interruption means this process cannot use it:
+        // ENOSYS on an old kernel, EPERM (or another errno) from a seccomp
+        // filter (container runtimes, systemd's SystemCallFilter=). From then
+        // on epoll_wait, with its millisecond timeouts rounded up. (Treating
+        // such an error as a timeout left the poller delivering nothing.)
+        if (count < 0 && errno != EINTR) {
             atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
             fallback = 1;
         }
@@ -70,6 +75,7 @@ int goconcurrency_epoll_wait(int epoll, goconcurrency_poll_event *events, int ca
         }
         count = epoll_wait(epoll, raw, capacity, milliseconds);
     }
+    if (count < 0) return -errno;
     for (int index = 0; index < count; index++) {
         events[index].events = raw[index].events;
         events[index].tag = raw[index].data.u64;

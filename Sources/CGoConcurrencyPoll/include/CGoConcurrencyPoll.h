@@ -42,9 +42,10 @@ int goconcurrency_epoll_remove(int epoll, int fd);
 
 /// Waits for at most `capacity` events: `timeout_ns` < 0 waits until an event,
 /// 0 returns at once, otherwise waits at most that many nanoseconds
-/// (epoll_pwait2, to the nanosecond; where the kernel lacks it, epoll_wait
-/// rounded up to the next millisecond, so never early). Returns the number
-/// of events, 0 on timeout, or -1 with errno (EINTR included).
+/// (epoll_pwait2, to the nanosecond; where the kernel lacks it or a seccomp
+/// filter refuses it, epoll_wait rounded up to the next millisecond, so never
+/// early). Returns the number of events, 0 on timeout, or -errno (-EINTR
+/// when a signal interrupted the wait).
 int goconcurrency_epoll_wait(int epoll, goconcurrency_poll_event *events, int capacity, int64_t timeout_ns);
 
 /// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC): the descriptor, or -1 with errno.

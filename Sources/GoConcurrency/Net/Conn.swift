@@ -94,8 +94,11 @@ public final class Conn: Sendable {
     /// full (Go: `conn.Write`). Never raises SIGPIPE: a peer that has gone
     /// gives ``NetError/system(_:)`` with `.brokenPipe` or `.connectionReset`.
     ///
-    /// - Throws: ``NetError/timeout`` when the write deadline passes (some
-    ///   bytes may have been written), ``NetError/closed``,
+    /// - Throws: ``NetError/timeout`` when the write deadline passes: some
+    ///   of the bytes may have been sent by then, and how many is not told
+    ///   (Go's `Write` returns the count with its error), so a connection whose
+    ///   write timed out is usually closed rather than written to again;
+    ///   ``NetError/closed``,
     ///   ``NetError/cancelled``, or ``NetError/system(_:)``.
     nonisolated(nonsending)
     public func write(_ bytes: UnsafeRawBufferPointer, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
@@ -110,6 +113,21 @@ public final class Conn: Sendable {
     /// Writes every byte of `bytes` (Go: `conn.Write`).
     nonisolated(nonsending)
     public func write(_ bytes: [UInt8], file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
+        if bytes.isEmpty { return }
+        let fd = socket.fd
+        var offset = 0
+        _ = try await socket.perform(.write, turn: socket.writeTurn, file: file, line: line) {
+            bytes.withUnsafeBytes { SocketCalls.sendAll(fd, $0, from: &offset) }
+        }
+    }
+
+    /// Writes every byte of `bytes`, a part of an array (Go: `conn.Write(buf[:n])`),
+    /// without copying it:
+    ///
+    ///     let n = try await conn.read(into: &buffer)
+    ///     try await conn.write(buffer[..<n])
+    nonisolated(nonsending)
+    public func write(_ bytes: ArraySlice<UInt8>, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
         if bytes.isEmpty { return }
         let fd = socket.fd
         var offset = 0

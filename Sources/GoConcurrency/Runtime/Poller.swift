@@ -140,7 +140,12 @@ final class Poller: @unchecked Sendable {
             let count = goconcurrency_epoll_wait(epoll, events.baseAddress, Int32(Poller.batch), nanoseconds)
             if sleeper { sleeping.store(false, ordering: .sequentiallyConsistent) }
             lastPoll.store(Monotonic.coarseNow(), ordering: .relaxed)
-            if count <= 0 { return false }  // timeout, or EINTR
+            if count == 0 || count == -EINTR { return false }  // timeout, or a signal
+            if count < 0 {
+                // epoll refuses its own instance: nothing can be polled, and
+                // going on would spin with every socket wait parked for ever.
+                goFatal("GoRuntime: epoll_wait failed: \(Errno(rawValue: -count))")
+            }
             return deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]), sleeper: sleeper, into: &ready)
         }
     }

@@ -120,8 +120,9 @@ extension Processor {
         }
         #if os(Linux)
         // Sockets polled at least every 10 ms while every processor is busy
-        // (`ProcessorPoll`); one relaxed load for a program without any.
-        if let poller = runtime.pollerSlot.load(ordering: .relaxed) {
+        // (`ProcessorPoll`); one load for a program without any (acquiring:
+        // the poller it finds is read through; a plain load on x86).
+        if let poller = runtime.pollerSlot.load(ordering: .acquiring) {
             pollIfStarving(poller)
         }
         #endif
@@ -149,7 +150,7 @@ extension Processor {
         }
         #if os(Linux)
         // Before stealing, what the network poller readied (`ProcessorPoll`).
-        if let poller = runtime.pollerSlot.load(ordering: .relaxed), let job = pollBeforeStealing(poller) {
+        if let poller = runtime.pollerSlot.load(ordering: .acquiring), let job = pollBeforeStealing(poller) {
             return job
         }
         #endif

@@ -95,7 +95,7 @@ struct NetworkPollerProgram: TourProgram {
                 defer { conn.close() }
                 var buffer = [UInt8](repeating: 0, count: 64)
                 let n = try await conn.read(into: &buffer)
-                try await conn.write(Array(buffer[..<n]))
+                try await conn.write(buffer[..<n])
             }
         }
         var conns: [Conn] = []
