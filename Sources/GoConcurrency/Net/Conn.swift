@@ -113,12 +113,7 @@ public final class Conn: Sendable {
     /// Writes every byte of `bytes` (Go: `conn.Write`).
     nonisolated(nonsending)
     public func write(_ bytes: [UInt8], file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
-        if bytes.isEmpty { return }
-        let fd = socket.fd
-        var offset = 0
-        _ = try await socket.perform(.write, turn: socket.writeTurn, file: file, line: line) {
-            bytes.withUnsafeBytes { SocketCalls.sendAll(fd, $0, from: &offset) }
-        }
+        try await write(bytes[...], file: file, line: line)
     }
 
     /// Writes every byte of `bytes`, a part of an array (Go: `conn.Write(buf[:n])`),
