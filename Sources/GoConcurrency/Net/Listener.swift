@@ -55,7 +55,7 @@ public final class Listener: Sendable {
         let listening = socket.fd
         var peer = sockaddr_storage()
         var peerLength = socklen_t(0)
-        let fd = try await socket.perform(.read, turn: socket.readTurn, file: file, line: line) {
+        let fd = try await socket.perform(.read, file: file, line: line) {
             while true {
                 peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
                 let accepted = withUnsafeMutablePointer(to: &peer) {

@@ -249,7 +249,7 @@ public enum Net {
         let fd = socket.fd
         var started = false
         var refused: Int32 = 0
-        _ = try await socket.perform(.write, turn: nil, file: file, line: line) {
+        _ = try await socket.perform(.write, takingTurns: false, file: file, line: line) {
             if !started {
                 started = true
                 if address.withSockaddr({ SocketCalls.startConnecting(fd, to: $0, $1) }) == 0 { return 0 }

@@ -8,8 +8,8 @@
 //   made while holding one of its references (`acquire`), so a `close` racing
 //   with a call in flight cannot let the number be reused under the call; the
 //   poller closes the number when the last reference goes.
-// - Calls of one direction take turns (`readTurn`, `writeTurn`, Go's fdMutex
-//   read and write locks): at most one task waits in each direction of the
+// - Calls of one direction take turns (`PollDescriptor.takeTurn`, Go's
+//   fdMutex read and write locks): at most one task waits in each direction of the
 //   descriptor at a time, which is what the poller's one waiter per direction
 //   needs, and a write's bytes are never interleaved with another's.
 // - `closed` flips once, from `close()` or the deinit; only the first flip
@@ -31,8 +31,6 @@ import Darwin
 @usableFromInline
 final class NetSocket: Sendable {
     let descriptor: PollDescriptor
-    let readTurn = Sync.Mutex()
-    let writeTurn = Sync.Mutex()
     private let closed = Atomic<Bool>(false)
 
     private init(descriptor: PollDescriptor) {
@@ -82,21 +80,22 @@ final class NetSocket: Sendable {
     /// more) or minus its errno, until it succeeds: parks on the poller while
     /// it would block, retries after EINTR, throws any other error, and throws
     /// ``NetError/closed``, ``NetError/timeout`` or ``NetError/cancelled`` when
-    /// the wait ends so. With `turn`, the call first waits for its turn in that
+    /// the wait ends so. `takingTurns` (all but a connect, which nothing else
+    /// calls at the same time): the call first waits for its turn in that
     /// direction.
     nonisolated(nonsending)
     func perform(
-        _ mode: PollMode, turn: Sync.Mutex?, file: StaticString, line: UInt,
+        _ mode: PollMode, takingTurns: Bool = true, file: StaticString, line: UInt,
         _ attempt: () -> Int
     ) async throws(NetError) -> Int {
-        if let turn, !turn.tryLock() {
+        if takingTurns {
             do {
-                try await turn.lock(file: file, line: line)
+                try await descriptor.takeTurn(mode, file: file, line: line)
             } catch {
-                throw .cancelled
+                throw NetError(error)
             }
         }
-        defer { turn?.unlock() }
+        defer { if takingTurns { descriptor.giveTurn(mode) } }
         guard descriptor.acquire() else { throw .closed }
         defer { descriptor.release() }
         do {

@@ -40,7 +40,7 @@ public final class PacketConn: Sendable {
     public func readFrom(into buffer: UnsafeMutableRawBufferPointer, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) -> (count: Int, from: NetAddress) {
         let fd = socket.fd
         var sender = NetAddress(storage: sockaddr_storage(), length: 0)
-        let count = try await socket.perform(.read, turn: socket.readTurn, file: file, line: line) {
+        let count = try await socket.perform(.read, file: file, line: line) {
             SocketCalls.receive(fd, into: buffer, from: &sender)
         }
         return (count, sender.unmapped())
@@ -52,7 +52,7 @@ public final class PacketConn: Sendable {
     public func readFrom(into buffer: inout [UInt8], file: StaticString = #fileID, line: UInt = #line) async throws(NetError) -> (count: Int, from: NetAddress) {
         let fd = socket.fd
         var sender = NetAddress(storage: sockaddr_storage(), length: 0)
-        let count = try await socket.perform(.read, turn: socket.readTurn, file: file, line: line) {
+        let count = try await socket.perform(.read, file: file, line: line) {
             buffer.withUnsafeMutableBytes { SocketCalls.receive(fd, into: $0, from: &sender) }
         }
         return (count, sender.unmapped())
@@ -66,7 +66,7 @@ public final class PacketConn: Sendable {
     nonisolated(nonsending)
     public func writeTo(_ bytes: UnsafeRawBufferPointer, to address: NetAddress, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
         let fd = socket.fd
-        _ = try await socket.perform(.write, turn: socket.writeTurn, file: file, line: line) {
+        _ = try await socket.perform(.write, file: file, line: line) {
             let count = address.withSockaddr { sendto(fd, bytes.baseAddress, bytes.count, SocketCalls.sendFlags, $0, $1) }
             return count >= 0 ? count : -Int(errno)
         }
@@ -76,7 +76,7 @@ public final class PacketConn: Sendable {
     nonisolated(nonsending)
     public func writeTo(_ bytes: [UInt8], to address: NetAddress, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) {
         let fd = socket.fd
-        _ = try await socket.perform(.write, turn: socket.writeTurn, file: file, line: line) {
+        _ = try await socket.perform(.write, file: file, line: line) {
             bytes.withUnsafeBytes { raw in
                 let count = address.withSockaddr { sendto(fd, raw.baseAddress, raw.count, SocketCalls.sendFlags, $0, $1) }
                 return count >= 0 ? count : -Int(errno)

@@ -64,6 +64,7 @@ enum PollWaitError: Error, Sendable, Equatable {
 }
 
 #if os(Linux)
+import DequeModule
 import Glibc
 import Synchronization
 import SystemPackage
@@ -80,7 +81,8 @@ final class PollDescriptor: @unchecked Sendable {
     private let poller: Poller?
     /// The poller's tag of its registration (slot index and sequence).
     var tag: UInt64 = 0
-    private let state = Locked(PollDescriptorState())
+    /// The state machine, under its lock (also `PollDescriptorTurns`').
+    let state = Locked(PollDescriptorState())
 
     private init(fd: Int32, runtime: GoRuntime, poller: Poller?) {
         self.fd = fd
@@ -346,6 +348,11 @@ struct PollDescriptorState {
     var evicted = false
     var references = 0
     var numberClosed = false
+    /// Each direction's turn (`PollDescriptorTurns`): held, and who waits.
+    var readTurnHeld = false
+    var writeTurnHeld = false
+    var readTurnQueue = Deque<Waiter>()
+    var writeTurnQueue = Deque<Waiter>()
 
     subscript(mode: PollMode) -> Slot {
         get { mode == .read ? read : write }
