@@ -18,8 +18,10 @@
 //     continuation, an actor, `Task.sleep`, a child task) may be resumed by
 //     that thing, so it is never counted as stuck; nor is one in an I/O
 //     wait (`WaitReason.ioWait`): the descriptor's peer is outside the
-//     runtime. A goroutine whose I/O wait ended (readied, or its descriptor
-//     closed) and that then parks on a channel counts as any other;
+//     runtime. While any wait (a plain task's too) is parked on the
+//     runtime's poller, the check stops there, before walking the
+//     goroutines. A goroutine whose I/O wait ended (readied, or its
+//     descriptor closed) and that then parks on a channel counts as any other;
 //  3. none of those waits is on an object shared with the outside: made
 //     outside goroutines or by another runtime's goroutines, or used by a
 //     plain task or thread that parked on it or by `blockingSend` /
@@ -91,11 +93,24 @@ extension GoRuntime {
     func checkForDeadlock() {
         guard deadlockCheck.load(ordering: .relaxed),
               !deadlockReported.load(ordering: .relaxed),
+              !anyWaitOnThePoller(),
               let deadlock = provenDeadlock(),
               !deadlockReported.exchange(true, ordering: .sequentiallyConsistent),
               let handler = deadlockHandler
         else { return }
         handler(deadlock)
+    }
+
+    /// Whether a wait is parked on the runtime's network poller (a
+    /// goroutine's, or a plain task's): its peer may act at any moment, so
+    /// nothing is proven stuck, and the check stops before it walks the
+    /// goroutines. It runs each time the last processor goes idle, which a
+    /// server with one busy connection does once per message.
+    private func anyWaitOnThePoller() -> Bool {
+        #if os(Linux)
+        if let poller, poller.waiters.load(ordering: .acquiring) > 0 { return true }
+        #endif
+        return false
     }
 
     /// The runtime's deadlock, if it has one now (see the file's comment for
