@@ -442,26 +442,8 @@ struct NetTests {
     @Test func a_dial_times_out_on_the_runtimes_clock_against_a_full_backlog() async throws {
         // Given a listener with a backlog of 0 that never accepts, filled up
         // with connections (Linux drops the SYN of one more: it never completes)
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listening) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try #require(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listening, $0, length) } } == 0)
-        try #require(listen(listening, 0) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listening, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        var fillers: [Int32] = []
-        defer { fillers.forEach { close($0) } }
-        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
-        for _ in 0..<16 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            fillers.append(fd)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
-            if connected != 0 { break }  // this one's SYN was dropped: the backlog is full
-        }
+        let (port, fds) = try NetDialTests.fullTCPBacklog()
+        defer { fds.forEach { close($0) } }
         // When a goroutine of a manual-clock runtime dials it with a 10 s timeout
         let clock = ManualClock()
         let runtime = GoRuntime(processors: 1, clock: clock)
