@@ -88,21 +88,27 @@ final class NetSocket: Sendable {
         _ mode: PollMode, takingTurns: Bool = true, file: StaticString, line: UInt,
         _ attempt: () -> Int
     ) async throws(NetError) -> Int {
-        if takingTurns {
+        // One lock to start (turn, reference, prepare) and one to end.
+        var start = descriptor.beginCall(mode, takingTurn: takingTurns)
+        if case .waitForTurn = start {
             do {
                 try await descriptor.takeTurn(mode, file: file, line: line)
             } catch {
                 throw NetError(error)
             }
+            start = descriptor.beginCall(mode, takingTurn: false)
+            if case .closed = start {
+                descriptor.giveTurn(mode)
+                throw .closed
+            }
         }
-        defer { if takingTurns { descriptor.giveTurn(mode) } }
-        guard descriptor.acquire() else { throw .closed }
-        defer { descriptor.release() }
-        do {
-            try descriptor.prepare(mode)
-        } catch {
-            throw NetError(error)
+        switch start {
+        case .closed: throw .closed
+        case .waitForTurn: preconditionFailure("the turn is taken")
+        case .started, .failed: break
         }
+        defer { descriptor.endCall(mode, givingTurn: takingTurns) }
+        if case .failed(let failure) = start { throw NetError(failure) }
         while true {
             let result = attempt()
             if result >= 0 { return result }

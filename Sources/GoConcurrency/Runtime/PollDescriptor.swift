@@ -127,7 +127,12 @@ final class PollDescriptor: @unchecked Sendable {
             state.references -= 1
             return state.takeNumberToClose()
         }
-        if closeNumber { Glibc.close(fd) }
+        if closeNumber { closeNumberNow() }
+    }
+
+    /// Closes the number: once, when `takeNumberToClose` said so.
+    func closeNumberNow() {
+        Glibc.close(fd)
     }
 
     /// Before a system call: throws `.closed` or `.timeout` if `mode` cannot
@@ -135,12 +140,7 @@ final class PollDescriptor: @unchecked Sendable {
     /// from before, which the call itself will see.
     @usableFromInline
     func prepare(_ mode: PollMode) throws(PollWaitError) {
-        let failure = state.withLock { state -> PollWaitError? in
-            if let failure = state.failure(mode) { return failure }
-            if case .ready = state[mode].readiness { state[mode].readiness = .none }
-            return nil
-        }
-        if let failure { throw failure }
+        if let failure = state.withLock({ $0.prepare(mode) }) { throw failure }
     }
 
     /// Parks the caller until the descriptor may be ready for `mode` (at
@@ -264,7 +264,7 @@ final class PollDescriptor: @unchecked Sendable {
         guard let (waiters, timers, closeNumber) = closing else { return }
         for timer in timers { runtime.timers.cancel(timer) }
         finish(waiters, as: PollDescriptor.closedOutcome)
-        if closeNumber { Glibc.close(fd) }
+        if closeNumber { closeNumberNow() }
     }
 
     /// The runtime ended: waits fail with `.closed` (the number stays open
@@ -365,6 +365,14 @@ struct PollDescriptorState {
         case ready
         case failed(PollWaitError)
         case mustPark
+    }
+
+    /// Before a system call (`PollDescriptor.prepare`, `beginCall`): the
+    /// failure, or nil after forgetting a readiness left from before.
+    mutating func prepare(_ mode: PollMode) -> PollWaitError? {
+        if let failure = failure(mode) { return failure }
+        if case .ready = self[mode].readiness { self[mode].readiness = .none }
+        return nil
     }
 
     func failure(_ mode: PollMode) -> PollWaitError? {

@@ -44,13 +44,62 @@ extension PollDescriptor {
 
     /// Ends this direction's turn: hands it to the next waiter, if any.
     func giveTurn(_ mode: PollMode) {
-        while let next = state.withLock({ $0.nextForTurn(mode) }) {
-            if next.tryClaim(PollDescriptor.readyOutcome) {
-                next.resume()
+        handTurn(to: state.withLock { $0.nextForTurn(mode) }, mode)
+    }
+
+    /// Claims and resumes `next`, the waiter the turn was given to; if its
+    /// cancellation won, gives the turn on to the one after.
+    private func handTurn(to next: Waiter?, _ mode: PollMode) {
+        var next = next
+        while let waiter = next {
+            if waiter.tryClaim(PollDescriptor.readyOutcome) {
+                waiter.resume()
                 return
             }
             // Cancelled meanwhile: the turn goes on to the one after.
+            next = state.withLock { $0.nextForTurn(mode) }
         }
+    }
+
+    /// How a call's start went (`beginCall`).
+    enum CallStart {
+        /// It holds a reference (and its turn, if it takes turns): it runs,
+        /// and `endCall` ends it.
+        case started
+        /// Another call has the turn: wait for it (`takeTurn`), then begin
+        /// again without taking it.
+        case waitForTurn
+        /// Closed: it holds nothing.
+        case closed
+        /// `prepare` failed: it holds its reference and turn, for `endCall`.
+        case failed(PollWaitError)
+    }
+
+    /// Everything a call does before its first system call, under one lock
+    /// (it took five, uncontended, on every read and write): its turn if it
+    /// takes turns and the turn is free, a reference (`acquire`), and the
+    /// look `prepare` takes.
+    func beginCall(_ mode: PollMode, takingTurn: Bool) -> CallStart {
+        state.withLock { state in
+            if state.closed { return .closed }
+            if takingTurn, !state.takeTurnAtOnce(mode) { return .waitForTurn }
+            state.references += 1
+            if let failure = state.prepare(mode) { return .failed(failure) }
+            return .started
+        }
+    }
+
+    /// Ends a call `beginCall` started: its reference (`release`: the last
+    /// one after a close closes the number) and, if it held one, its turn,
+    /// under one lock.
+    func endCall(_ mode: PollMode, givingTurn: Bool) {
+        let (closeNumber, next) = state.withLock { state -> (Bool, Waiter?) in
+            if state.references <= 0 { goPanic("PollDescriptor: endCall without beginCall") }
+            state.references -= 1
+            return (state.takeNumberToClose(), givingTurn ? state.nextForTurn(mode) : nil)
+        }
+        if closeNumber { closeNumberNow() }
+        handTurn(to: next, mode)
     }
 }
 
