@@ -293,6 +293,96 @@ struct NetTests {
         #expect(received == pattern(size))
     }
 
+    @Test func a_short_read_waits_for_readiness_before_the_next_system_call_and_loses_no_byte() async throws {
+        let runtime = GoRuntime(processors: 1)
+        let (server, client) = try await Self.connectedPair(on: runtime)
+        defer { server.close(); client.close() }
+        let descriptor = server.socket.descriptor
+        var buffer = [UInt8](repeating: 0, count: 64)
+        // Given a read that came back short of its buffer
+        try await client.write([1, 2, 3])
+        #expect(try await server.read(into: &buffer) == 3)
+        // Then the socket counts as drained: the next read waits first
+        #expect(descriptor.isReadDrained)
+        // When bytes arrive and the poller has recorded them before the next
+        // read (a goroutine parked in the client's read keeps the runtime
+        // polling)
+        let clientRead = try await Self.parkedRead(client, on: runtime)
+        try await client.write([4, 5, 6, 7, 8])
+        try await waitUntil("the poller records the readiness") { descriptor.isReady(.read) }
+        // Then that read makes its system call at once and gets them
+        #expect(try await server.read(into: &buffer) == 5)
+        #expect(Array(buffer[..<5]) == [4, 5, 6, 7, 8])
+        try await server.write([0])
+        #expect(try await clientRead.receive() == 1)
+        // And a read that fills its buffer does not count as drained
+        try await client.write([UInt8](repeating: 9, count: 100))
+        #expect(try await server.read(into: &buffer) == 64)
+        #expect(!descriptor.isReadDrained)
+        #expect(try await server.read(into: &buffer) == 36)
+        #expect(descriptor.isReadDrained)
+        // And when the peer's last bytes and its end of stream were both
+        // polled before the read, the short read that takes the bytes does
+        // not make the next one wait: it returns 0 (it waited for ever when
+        // the end of stream was not remembered)
+        let lastRead = try await Self.parkedRead(client, on: runtime)
+        try await client.write([10, 11])
+        try client.closeWrite()
+        try await waitUntil("the poller records the end of stream") { descriptor.isReadClosed }
+        #expect(try await server.read(into: &buffer) == 2)
+        #expect(try await server.read(into: &buffer) == 0)
+        try await server.write([0])
+        #expect(try await lastRead.receive() == 1)
+    }
+
+    @Test func a_ping_pong_of_short_reads_loses_no_wake_up() async throws {
+        let runtime = GoRuntime(processors: 1)
+        let (server, client) = try await Self.connectedPair(on: runtime)
+        defer { server.close(); client.close() }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        // A ping-pong in which every read is short, with the peer's
+        // bytes landing before, during and after the reader parks, loses no
+        // wake-up (a lost one would hang here until the time limit)
+        let rounds = Stress.size(2_000)
+        let echoed = Chan<Int>(capacity: 1)
+        go(on: runtime) {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            var total = 0
+            for _ in 0..<rounds {
+                let n = try await server.read(into: &buffer)
+                try await server.write(buffer[..<n])
+                total += n
+            }
+            try await echoed.send(total)
+        }
+        var sent = 0
+        for round in 0..<rounds {
+            let message = [UInt8](repeating: UInt8(truncatingIfNeeded: round), count: 1 + round % 17)
+            try await client.write(message)
+            sent += message.count
+            var back = 0
+            while back < message.count {
+                let n = try await client.read(into: &buffer)
+                try #require(n > 0)
+                #expect(buffer[..<n].allSatisfy { $0 == UInt8(truncatingIfNeeded: round) })
+                back += n
+            }
+        }
+        #expect(try await echoed.receive() == sent)
+    }
+
+    /// A goroutine of `runtime` parked in a read of `conn` (which keeps the
+    /// runtime polling); the channel gets the count it read.
+    static func parkedRead(_ conn: Conn, on runtime: GoRuntime) async throws -> Chan<Int> {
+        let count = Chan<Int>(capacity: 1)
+        go(on: runtime) {
+            var buffer = [UInt8](repeating: 0, count: 8)
+            try await count.send(try await conn.read(into: &buffer))
+        }
+        try await waitForIOWaiters(runtime, 1)
+        return count
+    }
+
     /// A connected pair made by goroutines of `runtime`.
     static func connectedPair(on runtime: GoRuntime) async throws -> (server: Conn, client: Conn) {
         try await onRuntime(runtime) { () async throws -> (Conn, Conn) in

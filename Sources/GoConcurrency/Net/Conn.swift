@@ -60,7 +60,7 @@ public final class Conn: Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer, file: StaticString = #fileID, line: UInt = #line) async throws(NetError) -> Int {
         if buffer.isEmpty { return 0 }
         let fd = socket.fd
-        return try await socket.perform(.read, file: file, line: line) {
+        return try await socket.perform(.read, drainedBelow: buffer.count, file: file, line: line) {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             return count >= 0 ? count : -Int(errno)
         }
@@ -80,7 +80,7 @@ public final class Conn: Sendable {
     func read(into buffer: inout [UInt8], at offset: Int, file: StaticString, line: UInt) async throws(NetError) -> Int {
         if offset >= buffer.count { return 0 }
         let fd = socket.fd
-        return try await socket.perform(.read, file: file, line: line) {
+        return try await socket.perform(.read, drainedBelow: buffer.count - offset, file: file, line: line) {
             buffer.withUnsafeMutableBytes { raw in
                 let count = recv(fd, raw.baseAddress! + offset, raw.count - offset, 0)
                 return count >= 0 ? count : -Int(errno)

@@ -83,9 +83,15 @@ final class NetSocket: Sendable {
     /// the wait ends so. `takingTurns` (all but a connect, which nothing else
     /// calls at the same time): the call first waits for its turn in that
     /// direction.
+    ///
+    /// `drainedBelow`: for a read of a stream socket, the buffer's size: a
+    /// result short of it shows that the socket's receive buffer was emptied,
+    /// so the next read waits for readiness before its system call instead
+    /// of making one that would say EAGAIN (a system call saved per message
+    /// of a request-response exchange).
     nonisolated(nonsending)
     func perform(
-        _ mode: PollMode, takingTurns: Bool = true, file: StaticString, line: UInt,
+        _ mode: PollMode, takingTurns: Bool = true, drainedBelow capacity: Int = 0, file: StaticString, line: UInt,
         _ attempt: () -> Int
     ) async throws(NetError) -> Int {
         // One lock to start (turn, reference, prepare) and one to end.
@@ -102,24 +108,36 @@ final class NetSocket: Sendable {
                 throw .closed
             }
         }
+        var mustWait = false
         switch start {
         case .closed: throw .closed
         case .waitForTurn: preconditionFailure("the turn is taken")
+        case .startedDrained: mustWait = true
         case .started, .failed: break
         }
-        defer { descriptor.endCall(mode, givingTurn: takingTurns) }
+        var drained = false
+        defer { descriptor.endCall(mode, givingTurn: takingTurns, drained: drained) }
         if case .failed(let failure) = start { throw NetError(failure) }
         while true {
-            let result = attempt()
-            if result >= 0 { return result }
-            let code = Int32(truncatingIfNeeded: -result)
-            if code == EINTR { continue }
-            guard code == EAGAIN || code == EWOULDBLOCK else { throw .system(Errno(rawValue: code)) }
-            do {
-                try await descriptor.wait(mode, file: file, line: line)
-            } catch {
-                throw NetError(error)
+            if mustWait {
+                do {
+                    try await descriptor.wait(mode, file: file, line: line)
+                } catch {
+                    throw NetError(error)
+                }
             }
+            let result = attempt()
+            if result >= 0 {
+                drained = result > 0 && result < capacity
+                return result
+            }
+            let code = Int32(truncatingIfNeeded: -result)
+            if code == EINTR {
+                mustWait = false
+                continue
+            }
+            guard code == EAGAIN || code == EWOULDBLOCK else { throw .system(Errno(rawValue: code)) }
+            mustWait = true
         }
     }
 

@@ -50,6 +50,9 @@ struct PollModes: OptionSet, Sendable {
     @usableFromInline static let read = PollModes(rawValue: 1)
     @usableFromInline static let write = PollModes(rawValue: 2)
     @usableFromInline static let both: PollModes = [.read, .write]
+    /// With a readiness: the peer closed its side, or the socket failed
+    /// (EPOLLRDHUP, EPOLLHUP, EPOLLERR). A read would not block from now on.
+    @usableFromInline static let readClosed = PollModes(rawValue: 4)
 }
 
 /// Why a descriptor wait ended without readiness.
@@ -278,6 +281,13 @@ final class PollDescriptor: @unchecked Sendable {
     /// Whether the descriptor's number was closed (for tests).
     var isNumberClosed: Bool { state.withLock { $0.numberClosed } }
 
+    /// Whether the last read came back short, so the next one waits for a
+    /// readiness before its system call (for tests).
+    var isReadDrained: Bool { state.withLock { $0.readDrained } }
+
+    /// Whether the poller reported the read side closed (for tests).
+    var isReadClosed: Bool { state.withLock { $0.readClosed } }
+
     /// Whether a readiness for `mode` waits to be consumed (for tests).
     func isReady(_ mode: PollMode) -> Bool {
         state.withLock { if case .ready = $0[mode].readiness { true } else { false } }
@@ -348,6 +358,19 @@ struct PollDescriptorState {
     var evicted = false
     var references = 0
     var numberClosed = false
+    /// The last read of a stream socket came back short of its buffer, so
+    /// the socket's receive buffer was empty after it: until a readiness
+    /// arrives, the next read's system call would only say EAGAIN, and it
+    /// waits first instead. Edge-triggered registration makes this safe: any
+    /// byte that arrives after that read raises a readiness. (Tokio clears
+    /// its readiness on a short read for the same reason.) Not once the
+    /// peer's end of stream or an error was reported (`readClosed`): that
+    /// readiness may have come with the bytes the short read took, and the
+    /// read that would return 0 or the error must not wait for another.
+    var readDrained = false
+    /// The poller reported the read side closed or the socket failed; it
+    /// stays so.
+    var readClosed = false
     /// Each direction's turn (`PollDescriptorTurns`): held, and who waits.
     var readTurnHeld = false
     var writeTurnHeld = false
@@ -368,10 +391,14 @@ struct PollDescriptorState {
     }
 
     /// Before a system call (`PollDescriptor.prepare`, `beginCall`): the
-    /// failure, or nil after forgetting a readiness left from before.
+    /// failure, or nil after forgetting a readiness left from before (and
+    /// with it a drained read's hint: data may have come since).
     mutating func prepare(_ mode: PollMode) -> PollWaitError? {
         if let failure = failure(mode) { return failure }
-        if case .ready = self[mode].readiness { self[mode].readiness = .none }
+        if case .ready = self[mode].readiness {
+            self[mode].readiness = .none
+            if mode == .read { readDrained = false }
+        }
         return nil
     }
 
@@ -413,6 +440,7 @@ struct PollDescriptorState {
     /// Readiness for `modes`: the waiters to wake (read, write); a slot with
     /// none records it.
     mutating func readied(_ modes: PollModes) -> (Waiter?, Waiter?) {
+        if modes.contains(.readClosed) { readClosed = true }
         var woken: (Waiter?, Waiter?) = (nil, nil)
         if modes.contains(.read) { woken.0 = ready(.read) }
         if modes.contains(.write) { woken.1 = ready(.write) }

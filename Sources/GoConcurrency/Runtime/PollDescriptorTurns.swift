@@ -66,6 +66,10 @@ extension PollDescriptor {
         /// It holds a reference (and its turn, if it takes turns): it runs,
         /// and `endCall` ends it.
         case started
+        /// Started, but the last read drained the socket's buffer and no
+        /// readiness has come since: wait (`wait`) before the first system
+        /// call, which would only say EAGAIN.
+        case startedDrained
         /// Another call has the turn: wait for it (`takeTurn`), then begin
         /// again without taking it.
         case waitForTurn
@@ -85,17 +89,19 @@ extension PollDescriptor {
             if takingTurn, !state.takeTurnAtOnce(mode) { return .waitForTurn }
             state.references += 1
             if let failure = state.prepare(mode) { return .failed(failure) }
-            return .started
+            return mode == .read && state.readDrained && !state.readClosed ? .startedDrained : .started
         }
     }
 
     /// Ends a call `beginCall` started: its reference (`release`: the last
     /// one after a close closes the number) and, if it held one, its turn,
-    /// under one lock.
-    func endCall(_ mode: PollMode, givingTurn: Bool) {
+    /// under one lock. `drained`: a read that came back short, so the
+    /// socket's buffer was empty after it (see `readDrained`).
+    func endCall(_ mode: PollMode, givingTurn: Bool, drained: Bool = false) {
         let (closeNumber, next) = state.withLock { state -> (Bool, Waiter?) in
             if state.references <= 0 { goPanic("PollDescriptor: endCall without beginCall") }
             state.references -= 1
+            if mode == .read { state.readDrained = drained }
             return (state.takeNumberToClose(), givingTurn ? state.nextForTurn(mode) : nil)
         }
         if closeNumber { closeNumberNow() }

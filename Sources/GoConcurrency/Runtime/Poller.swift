@@ -186,6 +186,7 @@ final class Poller: @unchecked Sendable {
                 var modes: PollModes = []
                 if bits & readable != 0 { modes.insert(.read) }
                 if bits & writable != 0 { modes.insert(.write) }
+                if bits & (goconcurrency_poll_rdhup | errors) != 0 { modes.insert(.readClosed) }
                 descriptor._withUnsafeGuaranteedRef { $0.readied(modes, into: &ready) }
                 descriptor.release()
             }
