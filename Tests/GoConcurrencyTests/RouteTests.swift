@@ -1,8 +1,9 @@
 // Both routes by which goroutines reach the scheduler, end to end: the tour (a
 // real program whose main is `GoRuntime.main`) plays every example on each
-// route and must match Go's output. The suite itself runs on the default
-// route; the global-executor route can only be installed by a program's first
-// statement, so it is checked in a child process.
+// route and must match Go's output. The suite itself runs on the route that
+// GOCONCURRENCY_TEST_ROUTE names (the default one unless it says "global";
+// see SuiteRouteTests); the tour's runs check each route in a child process
+// whatever the suite's.
 
 import Foundation
 import Testing
@@ -35,24 +36,11 @@ struct RouteTests {
 
     /// Runs the tour with `arguments`; its status, output and summary line
     /// ("N played: S same as Go[, U not compared], D different or failed[; P not played yet]."),
-    /// waiting on a thread of its own (see `onThread`).
+    /// waiting on a thread of its own (see `runChild`).
     static func playTour(_ arguments: [String]) async throws -> (status: Int32, text: String, summary: String) {
-        try await onThread { try playTourOnThisThread(arguments) }
-    }
-
-    private static func playTourOnThisThread(_ arguments: [String]) throws -> (status: Int32, text: String, summary: String) {
-        let process = Process()
-        process.executableURL = tourPath
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        let summary = text.split(separator: "\n").last { $0.contains(" played: ") }.map(String.init) ?? ""
-        return (process.terminationStatus, text, summary)
+        let run = try await runChild(tourPath.path, arguments, mergingErrors: true)
+        let summary = run.output.split(separator: "\n").last { $0.contains(" played: ") }.map(String.init) ?? ""
+        return (run.status, run.output, summary)
     }
 
     /// The number before `words` in a tour summary line.
@@ -126,18 +114,16 @@ struct RouteTests {
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("tour-runner-\(UUID()).txt")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             defer { try? FileManager.default.removeItem(at: log) }
-            let process = Process()
-            process.executableURL = path
-            process.arguments = ["runner", "--time-scale", timeScale]
-            process.standardOutput = try FileHandle(forWritingTo: log)
-            try process.run()
+            let child = try SpawnedChild.start(
+                path.path, ["runner", "--time-scale", timeScale],
+                outputPath: log.path, errorsPath: "/dev/null")
             var sentDuringTask1 = false
             if let marker {
                 // Watched from a thread of its own, not from this task: on a
                 // loaded machine the cooperative pool's threads can all be
                 // busy with other tests for longer than task 1 lasts (a full
                 // stress run once missed it three times in a row).
-                let pid = process.processIdentifier
+                let pid = child.pid
                 sentDuringTask1 = await onThread {
                     let end = ContinuousClock.now.advanced(by: .seconds(120))
                     while !((try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false) {
@@ -149,13 +135,13 @@ struct RouteTests {
                     return !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
                 }
             }
-            await onThread { process.waitUntilExit() }
+            let status = await onThread { child.waitForExit() }
             // What the Swift program printed: the tour shows the program's
             // code before it and Go's output after it.
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             let printed = (text.components(separatedBy: "Go prints:").first ?? text)
                 .components(separatedBy: "Swift prints:").last ?? text
-            return (process.terminationStatus, printed, sentDuringTask1)
+            return (status, printed, sentDuringTask1)
         }
 
         // Ctrl-C while task 1 sleeps (10 s at this scale): the runner stops

@@ -368,32 +368,11 @@ struct ChildRun {
 
 /// Runs the tour built next to this test binary with `arguments` (and
 /// `environment` added to this process's own) and waits for it to end, on a
-/// thread of its own (see `onThread`).
+/// thread of its own (see `onThread`, `runChild`).
 func runTour(_ arguments: [String], environment: [String: String] = [:]) async throws -> ChildRun {
     let path = RouteTests.tourPath
     try #require(FileManager.default.isExecutableFile(atPath: path.path), "no tour executable at \(path.path)")
-    return try await onThread { try runTourOnThisThread(path: path, arguments, environment: environment) }
-}
-
-private func runTourOnThisThread(path: URL, _ arguments: [String], environment: [String: String]) throws -> ChildRun {
-    let process = Process()
-    process.executableURL = path
-    process.arguments = arguments
-    if !environment.isEmpty {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
-    let standardOutput = Pipe(), standardError = Pipe()
-    process.standardOutput = standardOutput
-    process.standardError = standardError
-    try process.run()
-    // One pipe after the other: the programs run this way write less than a
-    // pipe holds to the one read second.
-    let errors = standardError.fileHandleForReading.readDataToEndOfFile()
-    let printed = standardOutput.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ChildRun(status: process.terminationStatus,
-                    output: String(decoding: printed, as: UTF8.self),
-                    errors: String(decoding: errors, as: UTF8.self))
+    return try await runChild(path.path, arguments, environment: environment)
 }
 
 // MARK: - Dump text
@@ -464,4 +443,17 @@ final class ChildProcessTurns: @unchecked Sendable {
         lock.unlock()
         next.resume()
     }
+}
+
+/// The route the suite runs on: "global" when GOCONCURRENCY_TEST_ROUTE=global
+/// installed the runtime as Swift's global executor before the runner started
+/// (Tests/CGoConcurrencyTestRoute), "preference" otherwise.
+let testRoute: GoRuntime.Route = ProcessInfo.processInfo.environment["GOCONCURRENCY_TEST_ROUTE"] == "global"
+    ? .globalExecutor : .executorPreference
+
+/// Called by the C constructor before main, when the suite is to run on the
+/// global-executor route.
+@_cdecl("goconcurrency_tests_install_global_route")
+func installGlobalRouteForTests() {
+    GoRuntime.installAsGlobalExecutor()
 }
