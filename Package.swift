@@ -84,10 +84,15 @@ let package = Package(
             ],
             linkerSettings: staticSwiftRuntime
         ),
+        // Runs the test suite on the global-executor route when
+        // GOCONCURRENCY_TEST_ROUTE=global: a constructor that installs the
+        // runtime before the test runner starts its first task.
+        .target(name: "CGoConcurrencyTestRoute", path: "Tests/CGoConcurrencyTestRoute"),
         .testTarget(
             name: "GoConcurrencyTests",
             dependencies: [
                 "GoConcurrency",
+                "CGoConcurrencyTestRoute",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -55,7 +55,7 @@ struct GoBench: ParsableCommand {
     @Option(name: .customLong("procs", withSingleDash: true), help: "GOMAXPROCS: logical processors of the runtime (default: usable cores).")
     var procs: Int?
 
-    @Option(name: .customLong("route", withSingleDash: true), help: "How goroutines reach the runtime: 'preference' (the stable default: each goroutine a task with GoRuntime as its executor preference) or 'global' (experimental: GoRuntime installed as Swift's global executor).")
+    @Option(name: .customLong("route", withSingleDash: true), help: "How goroutines reach the runtime: 'preference' (the stable default: each goroutine a task with GoRuntime as its executor preference) or 'global' (opt-in: GoRuntime installed as Swift's global executor).")
     var route: GoRuntime.Route = .executorPreference
 
     @Flag(name: .customLong("list", withSingleDash: true), help: "List the workloads and exit.")

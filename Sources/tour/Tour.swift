@@ -6,7 +6,7 @@
 //     swift run tour select timeouts      # just these
 //     swift run tour --time-scale 0.05    # every sleep and timeout 20 times shorter
 //     swift run tour pool --full-output   # every line of a long output
-//     swift run tour --route global       # on the experimental global-executor route
+//     swift run tour --route global       # on the opt-in global-executor route
 //
 // `main.swift` parses the command line and plays the tour as the program's
 // main goroutine (`GoRuntime.main`), as a Go program's main runs.
@@ -40,7 +40,7 @@ struct Tour: ParsableCommand {
     var timeScale: Double = 1.0
 
     @Option(name: .long, help: ArgumentHelp(
-        "How goroutines reach the scheduler: 'preference' (the default: executor preference) or 'global' (experimental: GoRuntime as Swift's global executor).",
+        "How goroutines reach the scheduler: 'preference' (the default: executor preference) or 'global' (opt-in: GoRuntime as Swift's global executor, running every task of the process).",
         valueName: "route"))
     var route: GoRuntime.Route = .executorPreference
 

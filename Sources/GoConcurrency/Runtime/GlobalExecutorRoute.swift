@@ -1,10 +1,17 @@
-// The experimental route: GoRuntime installed as Swift's global executor.
+// The global-executor route: GoRuntime installed as Swift's global executor,
+// a supported opt-in (one call at a program's start) on the toolchains it
+// was verified on.
 //
 // Everything here uses Swift 6.3's experimental executor SPI
 // (`ExperimentalCustomExecutors`, `ExperimentalScheduling`), which can change
-// in any toolchain; that is why it lives in this one file and is opt-in. The
-// stable route (every goroutine a task with the runtime as its executor
-// preference) stays the default, and both are tested.
+// in any toolchain; that is why it lives in this one file, is opt-in, and is
+// gated: `installAsGlobalExecutor` traps, naming the toolchain, wherever
+// `SwiftRuntimeABI.verified` is false (the route also relies on assumption 6
+// there), rather than run a route nobody checked. The executor-preference
+// route (every goroutine a task with the runtime as its executor preference)
+// stays the default. Both are tested: `.ci/run` runs the whole suite on each
+// (`GOCONCURRENCY_TEST_ROUTE=global`), gobench's smoke loops on each, and
+// the tour on each (RouteTests).
 //
 // What it buys: no task has an executor preference, so the Swift runtime no
 // longer looks one up (under the task's status-record lock) every time a
@@ -26,10 +33,11 @@ extension GoRuntime {
         /// The default and stable route: goroutines run on tasks whose executor
         /// preference is the runtime (Swift's `TaskExecutor`, SE-0417).
         case executorPreference = "preference"
-        /// Experimental: the runtime is installed as Swift's global executor,
-        /// so every task without an actor runs on it and no preference is
-        /// checked on each resumption. Relies on Swift's experimental executor
-        /// SPI; install it only through ``GoRuntime/main(route:file:line:_:)``
+        /// Opt-in: the runtime is installed as Swift's global executor, so
+        /// every task of the process without an actor runs on it and no
+        /// preference is checked on each resumption. Relies on Swift's
+        /// experimental executor SPI (verified on Swift 6.3 on Linux; it traps
+        /// elsewhere); install it only through ``GoRuntime/main(route:file:line:_:)``
         /// or ``GoRuntime/installAsGlobalExecutor()`` as a program's first statement.
         case globalExecutor = "global"
     }
@@ -39,15 +47,28 @@ extension GoRuntime {
     /// The runtime installed as Swift's global executor, if any.
     static var installed: GoRuntime? { installedRuntime.withLock { $0 } }
 
-    /// Makes ``shared`` Swift's global executor (the experimental route): every
-    /// task that has no actor, including `Task { }`, `Task.detached` and the
-    /// goroutines `go { }` starts on ``shared``, then runs on its processors,
-    /// with no executor preference.
+    /// Makes ``shared`` Swift's global executor (the global-executor route):
+    /// every task of the process that has no actor, including `Task { }`,
+    /// `Task.detached`, `async let`, task groups, the tasks of every library
+    /// the program uses, and the goroutines `go { }` starts on ``shared``,
+    /// then runs on its processors, with no executor preference to look up
+    /// on each resumption (about a tenth fewer instructions per hand-off).
+    /// The main actor keeps the main thread.
     ///
-    /// - Important: Call it as the first statement of a program's top-level
-    ///   code (`main.swift`), before any task starts, and only once. It uses
-    ///   Swift's experimental executor SPI, which may change with the toolchain.
+    /// - Important: It takes over every task of the process for the rest of
+    ///   its life: call it as the first statement of a program's top-level
+    ///   code (`main.swift`), before any task starts, and only once (a second
+    ///   call traps). It uses Swift's experimental executor SPI, verified on
+    ///   Swift 6.3 on Linux; on any other toolchain or platform it traps with
+    ///   a message saying so, instead of running an unverified route.
     public static func installAsGlobalExecutor() {
+        if !SwiftRuntimeABI.verified {
+            goPanic(
+                "GoRuntime: the global-executor route is not verified on this toolchain",
+                detail: "installAsGlobalExecutor (and GoRuntime.main(route: .globalExecutor)) relies on "
+                    + "Swift's experimental executor SPI and on runtime internals verified on Swift 6.3 "
+                    + "on Linux only. Use the default route (GoRuntime.main { } with no route) here.")
+        }
         let runtime = GoRuntime.shared
         let first = installedRuntime.withLock { current -> Bool in
             guard current == nil else { return false }

@@ -32,8 +32,8 @@ extension GoRuntime {
     ///
     /// The main thread keeps serving the main actor meanwhile. With
     /// `route: .globalExecutor` the runtime is first installed as Swift's
-    /// global executor (experimental); `main` must then be the program's first
-    /// statement.
+    /// global executor (see ``installAsGlobalExecutor()``); `main` must then
+    /// be the program's first statement.
     ///
     /// - Precondition: called from the program's top-level code, on the main
     ///   thread, outside any task. From a task (an `async` function, a

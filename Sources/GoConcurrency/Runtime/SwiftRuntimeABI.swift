@@ -83,8 +83,9 @@
 //    jobs as Swift's global executor does. If it breaks: jobs on that route
 //    run "on" an executor that does not exist (undefined behaviour). The
 //    route already depends on Swift's experimental executor SPI and is
-//    opt-in. Unverified toolchain: a compile-time warning only (the route
-//    has no safe fallback, and the default route does not use it).
+//    opt-in. Unverified toolchain: installing the route traps with a message
+//    naming the toolchain (it has no safe fallback, and the default route
+//    does not use it).
 //    Verified by: the reference names no executor object, and a job run on
 //    it by a task executor of the test's own runs nonisolated, hops to an
 //    actor and back, and ends.
