@@ -38,6 +38,9 @@ let workloads: [Workload] = [
     // floor that Swift's runtime sets under every hand-off (Floor.swift).
     Workload(name: "floor_pingpong", ops: 1_000_000, run: floorPingpong),
     Workload(name: "floor_stream", ops: 2_000_000, run: floorStream),
+    // Not in the Go anchor: task_pingpong's floor, a plain task and a task
+    // on a one-thread executor through bare continuations (FloorTaskPingpong.swift).
+    Workload(name: "floor_task_pingpong", ops: 100_000, run: floorTaskPingpong),
 ]
 
 /// The command line; `main.swift` parses it and calls `execute`.
