@@ -11,22 +11,28 @@ func floorTaskPingpong(_ n: Int) async throws {
     let executor = OneThreadExecutor()
     defer { executor.stop() }
     let ping = FloorSlot(), pong = FloorSlot()
-    let echo = Task(executorPreference: executor) {
-        for _ in 0..<n {
-            await pong.send(await ping.receive() + 1)
-        }
-    }
-    let driver = Task.detached { () -> Bool in
-        // The whole run, even after a wrong reply: the echo task waits for
-        // every value.
-        var correct = true
-        for i in 0..<n {
-            await ping.send(i)
-            if await pong.receive() != i + 1 { correct = false }
-        }
-        return correct
-    }
+    let echo = Task(executorPreference: executor) { await floorEcho(n, from: ping, to: pong) }
+    let driver = Task.detached { await floorRoundTrips(n, through: ping, and: pong) }
     let correct = await driver.value
     await echo.value
     try check(correct, "floor_task_pingpong: wrong value")
+}
+
+/// A floor ping-pong's echo side: `n` values back, each plus one.
+func floorEcho(_ n: Int, from ping: FloorSlot, to pong: FloorSlot) async {
+    for _ in 0..<n {
+        await pong.send(await ping.receive() + 1)
+    }
+}
+
+/// A floor ping-pong's driving side: `n` round trips; whether every reply was
+/// right. It makes them all, even after a wrong reply, since the echo side
+/// waits for every value.
+func floorRoundTrips(_ n: Int, through ping: FloorSlot, and pong: FloorSlot) async -> Bool {
+    var correct = true
+    for i in 0..<n {
+        await ping.send(i)
+        if await pong.receive() != i + 1 { correct = false }
+    }
+    return correct
 }
