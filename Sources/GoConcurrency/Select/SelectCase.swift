@@ -46,6 +46,24 @@ public struct SelectCase<Result> {
         self.channel = channel
     }
 
+    /// Carries out `step` if this is a channel case, borrowing it in place;
+    /// nil otherwise.
+    @inlinable @inline(__always)
+    func step(_ step: SelectStep) -> SelectStepReply<Result>? {
+        // A `switch`, not `guard case`: its binding borrows the payload for
+        // the case's body, where `guard case` copies it out.
+        switch kind {
+        case .channel(let channelCase): channelCase.step(step)
+        default: nil
+        }
+    }
+
+    /// Whether this is a channel case.
+    @inlinable @inline(__always)
+    var isChannel: Bool {
+        if case .channel = kind { true } else { false }
+    }
+
     /// A case that is never ready.
     @inlinable
     public static var disabled: SelectCase { SelectCase(.disabled) }
