@@ -37,7 +37,11 @@ struct ChannelReceiveHandle<Element: Sendable>: SelectHandle {
 
     @inlinable
     func complete<Result>(_ node: WaitNode, _ selectCase: ChannelCase<Result>) -> SelectStepReply<Result> {
-        selectCase.received(node.owner.takeReceived(Element.self))
+        // What `Waiter.takeReceived` does, with the value read in place
+        // rather than by a dynamic cast (SwiftRuntimeABI, assumption 7).
+        let waiter = node.owner
+        if waiter.closed { return selectCase.received(Element?.none) }
+        return selectCase.received(SwiftRuntimeABI.take(&waiter.received, as: Element.self))
     }
 
     @inlinable
