@@ -139,8 +139,8 @@ extension ChannelCase {
     /// the case's channel at each step.
     @inlinable
     static func receive<Element>(from storage: ChannelStorage<Element>, erased handler: CaseHandler<Result>) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in
-            step.run(on: ChannelReceiveHandle<Element>(this.channel), this)
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
+            reply = step.run(on: ChannelReceiveHandle<Element>(this.channel), this)
         }, of: storage)
     }
 
@@ -151,8 +151,8 @@ extension ChannelCase {
         to storage: ChannelStorage<Element>,
         _ handler: CaseHandler<Result>
     ) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in
-            step.run(on: ChannelSendHandle(this.channel, value), this)
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
+            reply = step.run(on: ChannelSendHandle(this.channel, value), this)
         }, of: storage)
     }
 }
