@@ -69,6 +69,23 @@ struct SelectHandlerTests {
         }
     }
 
+    @Test func a_parked_select_gets_each_kind_of_value_handed_to_it_intact() async throws {
+        // Small plain values are read out of the hand-over in place; the
+        // rest are cast. Each must arrive as it was sent.
+        #expect(try await handedToParkedSelect(42) == 42)
+        #expect(try await handedToParkedSelect(Int?.none) == .some(nil))
+        #expect(try await handedToParkedSelect(Int?.some(7)) == .some(7))
+        let triple = try await handedToParkedSelect((1, 2.5, UInt8(3)))
+        #expect(triple?.0 == 1 && triple?.1 == 2.5 && triple?.2 == 3)
+        #expect(try await handedToParkedSelect(SIMD4<Int>(1, 2, 3, 4)) == SIMD4(1, 2, 3, 4))  // four words: cast
+        #expect(try await handedToParkedSelect("not plain") == "not plain")
+        let object = HandedObject()
+        let objectBack = try await handedToParkedSelect(object)
+        #expect(objectBack === object)
+        let existential: any Equatable & Sendable = 5
+        #expect(try await handedToParkedSelect(existential) as? Int == 5)
+    }
+
     @Test func send_handlers_with_and_without_await_run_once_the_value_is_taken() async throws {
         let c = Chan<Int>(capacity: 1)
         let first = try await select { c.onSend(7) { "sent without await" } }
@@ -276,4 +293,18 @@ struct SelectHandlerTests {
         }
         #expect(sum == 15)
     }
+}
+
+private final class HandedObject: Sendable {}
+
+/// Sends `value` to a select parked on a channel of its type (the sender
+/// hands it over to the select's waiter) and returns what the select got.
+private func handedToParkedSelect<Element: Sendable>(_ value: Element) async throws -> Element? {
+    let c = Chan<Element>()
+    let result = Task { try await select { c.onReceive { $0 } } }
+    try await waitUntil("the select parks") { c.parkedReceivers == 1 }
+    try await c.send(value)
+    let got = try await result.value
+    expectNoWaiters(on: c)
+    return got
 }

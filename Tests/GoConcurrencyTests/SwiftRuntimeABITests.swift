@@ -200,6 +200,44 @@ struct SwiftRuntimeABITests {
         #expect(!probe.takeAddresses().isEmpty)
     }
 
+    // MARK: 7. A small plain value in an `Any`
+
+    @Test("7. A small plain value lies at the start of an Any, its type in the fourth word; a nil Any? has a zero type word")
+    func smallPlainValueInAny() {
+        #expect(rawRead(Int.random(in: 1...1000), same: ==))
+        #expect(rawRead((Int.random(in: 1...1000), 2.5)) { $0.0 == $1.0 && $0.1 == $1.1 })
+        let threeWords: (UInt8, Int, Int32) = (9, Int.random(in: 1...1000), -4)
+        let threeWordsReadBack = rawRead(threeWords) { (a: (UInt8, Int, Int32), b: (UInt8, Int, Int32)) -> Bool in
+            a.0 == b.0 && a.1 == b.1 && a.2 == b.2
+        }
+        #expect(threeWordsReadBack)
+        #expect(rawRead(Int?.none, same: ==))
+        #expect(rawRead(Int?.some(3), same: ==))
+        #expect(SwiftRuntimeABI.storesInline(Int.self) && SwiftRuntimeABI.storesInline((Int, Int, Int).self))
+        #expect(!SwiftRuntimeABI.storesInline((Int, Int, Int, Int).self))
+        #expect(!SwiftRuntimeABI.storesInline(String.self) && !SwiftRuntimeABI.storesInline(Token.self))
+        var empty: Any? = nil
+        withUnsafeMutablePointer(to: &empty) { pointer in
+            #expect(SwiftRuntimeABI.typeOfAny(at: UnsafeMutableRawPointer(pointer)) == nil)
+        }
+    }
+
+    @Test("7. Taking a value out of an Any? gives what a cast gives, read in place or not, and leaves nil")
+    func takeFromAny() {
+        var slot: Any? = 17
+        #expect(SwiftRuntimeABI.take(&slot, as: Int.self) == 17)
+        #expect(slot == nil)
+        #expect(SwiftRuntimeABI.take(&slot, as: Int.self) == nil)
+        slot = "text"
+        #expect(SwiftRuntimeABI.take(&slot, as: String.self) == "text")
+        #expect(slot == nil)
+        slot = Int?.none as Any
+        #expect(SwiftRuntimeABI.take(&slot, as: Int?.self) == .some(nil))
+        let token = Token()
+        slot = token
+        #expect(SwiftRuntimeABI.take(&slot, as: Token.self) === token)
+    }
+
     // MARK: Related
 
     @Test("Select's handler casts: a function stored as another type of the same layout is called as its own")
@@ -231,6 +269,17 @@ struct SwiftRuntimeABITests {
 }
 
 // MARK: - Probes
+
+/// Whether `value`, stored in an `Any?`, reads back equal (by `same`) through
+/// the raw read of assumption 7, and its type word names its type.
+private func rawRead<T>(_ value: T, same: (T, T) -> Bool) -> Bool {
+    var slot: Any? = value
+    return withUnsafeMutablePointer(to: &slot) { pointer in
+        let raw = UnsafeMutableRawPointer(pointer)
+        guard SwiftRuntimeABI.typeOfAny(at: raw) == T.self else { return false }
+        return same(raw.load(as: T.self), value)
+    }
+}
 
 /// `token`'s strong references, counted as `Goroutine` counts its handle's:
 /// always through the same borrowed reference, so that the caller's own

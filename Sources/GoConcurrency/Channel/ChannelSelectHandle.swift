@@ -37,7 +37,11 @@ struct ChannelReceiveHandle<Element: Sendable>: SelectHandle {
 
     @inlinable
     func complete<Result>(_ node: WaitNode, _ selectCase: ChannelCase<Result>) -> SelectStepReply<Result> {
-        selectCase.received(node.owner.takeReceived(Element.self))
+        // What `Waiter.takeReceived` does, with the value read in place
+        // rather than by a dynamic cast (SwiftRuntimeABI, assumption 7).
+        let waiter = node.owner
+        if waiter.closed { return selectCase.received(Element?.none) }
+        return selectCase.received(SwiftRuntimeABI.take(&waiter.received, as: Element.self))
     }
 
     @inlinable
@@ -135,8 +139,8 @@ extension ChannelCase {
     /// the case's channel at each step.
     @inlinable
     static func receive<Element>(from storage: ChannelStorage<Element>, erased handler: CaseHandler<Result>) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in
-            step.run(on: ChannelReceiveHandle<Element>(this.channel), this)
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
+            reply = step.run(on: ChannelReceiveHandle<Element>(this.channel), this)
         }, of: storage)
     }
 
@@ -147,8 +151,8 @@ extension ChannelCase {
         to storage: ChannelStorage<Element>,
         _ handler: CaseHandler<Result>
     ) -> SelectCase<Result> {
-        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this in
-            step.run(on: ChannelSendHandle(this.channel, value), this)
+        SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
+            reply = step.run(on: ChannelSendHandle(this.channel, value), this)
         }, of: storage)
     }
 }

@@ -24,13 +24,15 @@ struct PollOrder {
                     random = FastRandom.next()
                     bitsLeft = 64
                 }
-                let j = Int(truncatingIfNeeded: ((random & 0xFFFF) &* UInt64(i + 1)) >> 16)
-                random >>= 16
+                let j = Int(truncatingIfNeeded: ((random & 0xFFFF) &* UInt64(i + 1)) &>> 16)
+                random &>>= 16
                 bitsLeft -= 16
                 // Inside-out shuffle: slot i takes slot j's case, slot j takes i.
-                let atJ = (packed >> UInt64(4 * j)) & 0xF
-                packed |= atJ << UInt64(4 * i)
-                packed = (packed & ~(0xF << UInt64(4 * j))) | (UInt64(i) << UInt64(4 * j))
+                // Masking shifts (`&<<`): every shift is below 64, and the
+                // plain operators branch on the amount.
+                let atJ = (packed &>> UInt64(4 * j)) & 0xF
+                packed |= atJ &<< UInt64(4 * i)
+                packed = (packed & ~(0xF &<< UInt64(4 * j))) | (UInt64(i) &<< UInt64(4 * j))
             }
         } else {
             large = Array(0..<count)
@@ -55,6 +57,6 @@ struct PollOrder {
     /// The case to look at `position`-th.
     @inlinable
     subscript(position: Int) -> Int {
-        count <= 16 ? Int(truncatingIfNeeded: (packed >> UInt64(4 * position)) & 0xF) : large[position]
+        count <= 16 ? Int(truncatingIfNeeded: (packed &>> UInt64(4 * position)) & 0xF) : large[position]
     }
 }

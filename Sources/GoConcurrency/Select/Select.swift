@@ -133,9 +133,8 @@ enum Select {
     static func poll<Result>(_ cases: SelectCases<Result>, _ plan: SelectPlan) -> SelectStepReply<Result>? {
         if plan.channelCases == 0 { return nil }
         for position in 0..<cases.count {
-            guard case .channel(let channel) = cases.kind(at: plan.order[position]) else { continue }
-            switch channel.step(.poll) {
-            case .notReady, .registered:
+            switch cases.step(.poll, at: plan.order[position]) {
+            case .none, .notReady, .registered:
                 continue
             case let reply:
                 return reply
@@ -155,12 +154,12 @@ enum Select {
     ) {
         for position in 0..<cases.count {
             let index = plan.order[position]
-            guard case .channel(let channel) = cases.kind(at: index) else {
+            guard cases.isChannel(at: index) else {
                 visited = position + 1
                 continue
             }
             guard waiter.isWaiting else { return }  // already claimed: stop queuing
-            switch channel.step(.register(waiter, caseIndex: index)) {
+            switch cases.step(.register(waiter, caseIndex: index), at: index) {
             case .registered:
                 visited = position + 1
             default:
@@ -200,8 +199,8 @@ enum Select {
         for position in 0..<visited {
             let index = plan.order[position]
             // The winner's claimer already took its node out of the queue.
-            guard outcome != .selected(index), case .channel(let channel) = cases.kind(at: index) else { continue }
-            _ = channel.step(.unregister(WaitNode(owner: waiter, caseIndex: index)))
+            guard outcome != .selected(index), cases.isChannel(at: index) else { continue }
+            _ = cases.step(.unregister(WaitNode(owner: waiter, caseIndex: index)), at: index)
         }
         return outcome
     }
@@ -209,14 +208,13 @@ enum Select {
     /// The reply of the channel case `index`, which was claimed for it.
     @inlinable @inline(never)
     static func finish<Result>(_ cases: SelectCases<Result>, winner index: Int, of waiter: Waiter) -> SelectStepReply<Result> {
-        guard case .channel(let channel) = cases.kind(at: index) else {
-            preconditionFailure("select: woken for case \(index), which is not a channel case")
-        }
-        let reply = channel.step(.finish(WaitNode(owner: waiter, caseIndex: index)))
+        let reply = cases.step(.finish(WaitNode(owner: waiter, caseIndex: index)), at: index)
         switch reply {
+        case .none:
+            preconditionFailure("select: woken for case \(index), which is not a channel case")
         case .notReady, .registered:
             preconditionFailure("select: woken for case \(index), which did not complete")
-        default:
+        case .some(let reply):
             return reply
         }
     }
@@ -233,7 +231,7 @@ enum Select {
         }
         var channels: [Unmanaged<ChannelCore>] = []
         for index in 0..<cases.count {
-            if case .channel(let channel) = cases.kind(at: index) { channels.append(channel.channel) }
+            if let channel = cases.channel(at: index) { channels.append(channel) }
         }
         channels.sort { $0.toOpaque() < $1.toOpaque() }
         var distinct: [Unmanaged<ChannelCore>] = []
@@ -245,8 +243,9 @@ enum Select {
         }
         var ready: SelectHandler<Result>?
         for position in 0..<cases.count {
-            guard case .channel(let channel) = cases.kind(at: plan.order[position]) else { continue }
-            switch channel.step(.pollLocked) {
+            switch cases.step(.pollLocked, at: plan.order[position]) {
+            case .none:
+                continue
             case .ready(let run):
                 ready = run
             case .failed(let error):

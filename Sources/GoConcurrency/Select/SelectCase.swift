@@ -46,6 +46,24 @@ public struct SelectCase<Result> {
         self.channel = channel
     }
 
+    /// Carries out `step` if this is a channel case, borrowing it in place;
+    /// nil otherwise.
+    @inlinable @inline(__always)
+    func step(_ step: SelectStep) -> SelectStepReply<Result>? {
+        // A `switch`, not `guard case`: its binding borrows the payload for
+        // the case's body, where `guard case` copies it out.
+        switch kind {
+        case .channel(let channelCase): channelCase.step(step)
+        default: nil
+        }
+    }
+
+    /// Whether this is a channel case.
+    @inlinable @inline(__always)
+    var isChannel: Bool {
+        if case .channel = kind { true } else { false }
+    }
+
     /// A case that is never ready.
     @inlinable
     public static var disabled: SelectCase { SelectCase(.disabled) }
@@ -152,13 +170,19 @@ struct ChannelCase<Result> {
     /// of the executor switches the compiler emits after every indirect async
     /// call.
     @usableFromInline let handler: CaseHandler<Result>
-    @usableFromInline let step: (SelectStep, ChannelCase) -> SelectStepReply<Result>
+    /// Writes its reply through an `inout` parameter rather than returning
+    /// it: an `inout` is passed by address whatever `Result` is, so the
+    /// closure made for a concrete `Result` is stored as it is, with no
+    /// reabstraction thunk around it (a returned `SelectStepReply<Result>`
+    /// is indirect when `Result` is generic and direct when it is not, and
+    /// every step went through the thunk that converts one to the other).
+    @usableFromInline let step: (SelectStep, ChannelCase, inout SelectStepReply<Result>) -> Void
 
     @inlinable
     init(
         channel: ChannelCore,
         handler: CaseHandler<Result>,
-        step: @escaping (SelectStep, ChannelCase) -> SelectStepReply<Result>
+        step: @escaping (SelectStep, ChannelCase, inout SelectStepReply<Result>) -> Void
     ) {
         self.channel = Unmanaged.passUnretained(channel)
         self.handler = handler
@@ -167,7 +191,9 @@ struct ChannelCase<Result> {
 
     @inlinable
     func step(_ step: SelectStep) -> SelectStepReply<Result> {
-        self.step(step, self)
+        var reply = SelectStepReply<Result>.notReady
+        self.step(step, self, &reply)
+        return reply
     }
 
     /// The handler called with `value`, as one async call. A receive

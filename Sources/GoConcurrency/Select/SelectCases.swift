@@ -122,6 +122,32 @@ public struct SelectCases<Result> {
         return channel.map { Unmanaged.passUnretained($0) }
     }
 
+    /// Carries out `step` on the case at `index` where it lies, without
+    /// copying it (a copy retains and releases its handler and step); nil if
+    /// it is no channel case.
+    @inlinable @inline(__always)
+    func step(_ step: SelectStep, at index: Int) -> SelectStepReply<Result>? {
+        switch index {
+        case 0: case0.step(step)
+        case 1: case1.step(step)
+        case 2: case2.step(step)
+        case 3: case3.step(step)
+        default: more[index - 4].step(step)
+        }
+    }
+
+    /// Whether the case at `index` is an enabled channel case (read in place).
+    @inlinable @inline(__always)
+    func isChannel(at index: Int) -> Bool {
+        switch index {
+        case 0: case0.isChannel
+        case 1: case1.isChannel
+        case 2: case2.isChannel
+        case 3: case3.isChannel
+        default: more[index - 4].isChannel
+        }
+    }
+
     /// What the case at `index` is: all a select reads of it, without the
     /// reference that keeps its channel alive.
     @inlinable

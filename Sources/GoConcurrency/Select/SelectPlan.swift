@@ -26,6 +26,11 @@ struct SelectPlan {
         // getter of `Duration.zero` is a `swift_once` call).
         var timeoutDuration: Duration?
         for index in 0..<cases.count {
+            // A channel case is read in place; only the others are copied out.
+            if cases.isChannel(at: index) {
+                channelCases += 1
+                continue
+            }
             switch cases.kind(at: index) {
             case .channel:
                 channelCases += 1
