@@ -76,7 +76,7 @@ extension Processor {
 
     /// Keeps the record of a goroutine that ended here, which the caller
     /// alone references, for a later `go`.
-    func recycle(_ record: Goroutine) {
+    func recycle(_ record: consuming Goroutine) {
         if freeRecords.count >= GoroutineFreeList.localLimit {
             runtimeReference._withUnsafeGuaranteedRef { $0.freeRecords.give(from: &freeRecords) }
         }
