@@ -185,6 +185,7 @@ struct SchedulerTests {
         for _ in 0..<(batchesKept + 3) {
             var batch = fullBatch()
             list.give(from: &batch)
+            #expect(batch.isEmpty)
         }
         var taken = 0
         while list.take(into: &local) { taken += 1 }

@@ -18,8 +18,9 @@
 //   their records for good).
 // - `batchCount` is the number of batches, written under the lock; read
 //   without it, it only spares a `go` that finds no batch the lock (as Go's
-//   gfget looks at its global list before locking it): a batch given
-//   meanwhile is found by a later `go`.
+//   gfget looks at its global list before locking it), and a full list's
+//   giver the batch: a batch given (or taken) meanwhile only makes a later
+//   `go` find one (or a later giver keep its records).
 
 import Synchronization
 
@@ -37,6 +38,13 @@ final class GoroutineFreeList: @unchecked Sendable {
     /// Takes all of `local`, which is full, as one batch (beyond the limit,
     /// its records are freed).
     func give(from local: inout [Goroutine]) {
+        if batchCount.load(ordering: .relaxed) >= GoroutineFreeList.globalLimit / GoroutineFreeList.localLimit {
+            // Full (read without the lock, as `take` reads it): the records
+            // are let go where they are, and the processor keeps its array's
+            // buffer, where a batch would have cost a new one.
+            local.removeAll(keepingCapacity: true)
+            return
+        }
         var batch: [Goroutine] = []
         batch.reserveCapacity(GoroutineFreeList.localLimit)
         swap(&batch, &local)
