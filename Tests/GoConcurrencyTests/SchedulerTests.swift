@@ -131,6 +131,67 @@ struct SchedulerTests {
         for _ in 0..<count { _ = try await secondDone.receive() }
     }
 
+    @Test func goroutines_leave_the_registry_in_any_order_and_the_rest_stay_listed() async throws {
+        // The registry links its records without counting the links: removing
+        // the newest (a shard's head), the oldest (its tail) or one between
+        // must relink the others, which stay listed until they end.
+        let runtime = GoRuntime(processors: 1)
+        let count = 12
+        let gates = (0..<count).map { _ in Chan<Void>() }
+        let ids = Chan<(Int, Int)>(capacity: count)
+        for index in 0..<count {
+            go(on: runtime) {
+                try await ids.send((index, GoRuntime.currentGoroutineID!))
+                _ = try await gates[index].receive()
+            }
+        }
+        var idOf: [Int: Int] = [:]
+        for _ in 0..<count {
+            let (index, id) = try await ids.receive()!
+            idOf[index] = id
+        }
+        var left = Set(idOf.values)
+        for index in [5, count - 1, 0, 6, 1, count - 2, 3, 2, 4, 7, 8, 9] {
+            try gates[index].close()
+            left.remove(idOf[index]!)
+            try await waitUntil("goroutine \(index) leaves the registry") {
+                let listed = Set(GoRuntime.goroutines().map(\.id)).intersection(idOf.values)
+                return listed == left
+            }
+        }
+        #expect(left.isEmpty)
+    }
+
+    @Test func the_free_list_hands_out_whole_batches_and_keeps_at_most_its_limit() throws {
+        let runtime = GoRuntime(processors: 1)
+        let list = GoroutineFreeList()
+        var local: [Goroutine] = []
+        #expect(!list.take(into: &local))
+        func fullBatch() -> [Goroutine] {
+            (0..<GoroutineFreeList.localLimit).map { _ in
+                Goroutine(startedAt: SourceLocation(fileID: #fileID, line: #line), runtime: runtime) {}
+            }
+        }
+        // Given, a batch moves as a whole, and the giver's list is left empty.
+        var given = fullBatch()
+        let ids = given.map(ObjectIdentifier.init)
+        list.give(from: &given)
+        #expect(given.isEmpty)
+        #expect(list.take(into: &local))
+        #expect(local.map(ObjectIdentifier.init) == ids)
+        #expect(!list.take(into: &local))
+        // Beyond `globalLimit` records, batches are let go.
+        let batchesKept = GoroutineFreeList.globalLimit / GoroutineFreeList.localLimit
+        for _ in 0..<(batchesKept + 3) {
+            var batch = fullBatch()
+            list.give(from: &batch)
+            #expect(batch.isEmpty)
+        }
+        var taken = 0
+        while list.take(into: &local) { taken += 1 }
+        #expect(taken == batchesKept)
+    }
+
     @Test func a_goroutine_queued_but_not_started_is_listed_as_runnable() async throws {
         // `go` queues the goroutine; it has no task until its processor
         // starts it. Here the only processor is busy with the starter, so

@@ -177,8 +177,11 @@ private func runGoroutines(first: Goroutine) async {
         // reference (no dump, plain task or panic report keeps it), the
         // record is free for a later `go`. (Never the first goroutine's: the
         // task's closure holds that one.)
+        // Moved into the free list, not copied, and the processor borrowed,
+        // not retained (its runtime keeps it).
         if isKnownUniquelyReferenced(&goroutine) {
-            processor._withUnsafeGuaranteedRef { $0.recycle(goroutine) }
+            var record: Goroutine? = consume goroutine
+            processor._withUnsafeGuaranteedRef { $0.recycle(record.take().unsafelyUnwrapped) }
         }
         next = processor._withUnsafeGuaranteedRef { $0.nextGoroutine() }
     }

@@ -137,10 +137,11 @@ final class Goroutine: @unchecked Sendable {
     /// The `GoroutineScope` it was started in, if any.
     var scope: GoroutineScope?
 
-    /// The registry's links (protected by the registry shard's lock): the
-    /// list holds its records through `next`.
-    var next: Goroutine?
-    var previous: Unmanaged<Goroutine>?
+    /// The registry's links (protected by the registry shard's lock),
+    /// unretained: the list holds each record through one reference of its
+    /// own (see `GoroutineRegistry`).
+    @exclusivity(unchecked) var next: Unmanaged<Goroutine>?
+    @exclusivity(unchecked) var previous: Unmanaged<Goroutine>?
 
     /// What the goroutine runs: set by `go`, taken (and cleared, so that
     /// what it captures lives no longer than the goroutine needs it) by the
@@ -149,7 +150,7 @@ final class Goroutine: @unchecked Sendable {
     @exclusivity(unchecked)
     private var body: (@Sendable () async throws -> Void)?
 
-    init(startedAt: SourceLocation, runtime: GoRuntime, cancellable: Bool = false,
+    init(startedAt: SourceLocation, runtime: borrowing GoRuntime, cancellable: Bool = false,
          body: @escaping @Sendable () async throws -> Void) {
         self.id = Goroutine.newID()
         self.startedAt = startedAt

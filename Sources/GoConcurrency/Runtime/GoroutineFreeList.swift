@@ -16,6 +16,13 @@
 //   runtime-wide list holds such batches, at most `globalLimit` records
 //   (beyond, records are freed: a burst of a million goroutines must not pin
 //   their records for good).
+// - `batchCount` is the number of batches, written under the lock; read
+//   without it, it only spares a `go` that finds no batch the lock (as Go's
+//   gfget looks at its global list before locking it), and a full list's
+//   giver the batch: a batch given (or taken) meanwhile only makes a later
+//   `go` find one (or a later giver keep its records).
+
+import Synchronization
 
 final class GoroutineFreeList: @unchecked Sendable {
     /// A processor keeps this many records, and then hands them all on as
@@ -26,23 +33,43 @@ final class GoroutineFreeList: @unchecked Sendable {
     /// Whole batches: an array moves in and out as one value, so its records
     /// are not retained and released one by one on the way.
     private let batches = Locked<[[Goroutine]]>([])
+    private let batchCount = Atomic<Int>(0)
 
     /// Takes all of `local`, which is full, as one batch (beyond the limit,
     /// its records are freed).
     func give(from local: inout [Goroutine]) {
+        if batchCount.load(ordering: .relaxed) >= GoroutineFreeList.globalLimit / GoroutineFreeList.localLimit {
+            // Full (read without the lock, as `take` reads it): the records
+            // are let go where they are, and the processor keeps its array's
+            // buffer, where a batch would have cost a new one.
+            local.removeAll(keepingCapacity: true)
+            return
+        }
         var batch: [Goroutine] = []
         batch.reserveCapacity(GoroutineFreeList.localLimit)
         swap(&batch, &local)
         batches.withLock { batches in
             if batches.count < GoroutineFreeList.globalLimit / GoroutineFreeList.localLimit {
                 batches.append(batch)
+                batchCount.store(batches.count, ordering: .relaxed)
             }
         }
     }
 
     /// Refills `local`, which is empty, with a batch; false if there was none.
+    @inline(__always)
     func take(into local: inout [Goroutine]) -> Bool {
-        guard let batch = batches.withLock({ $0.popLast() }) else { return false }
+        if batchCount.load(ordering: .relaxed) == 0 { return false }
+        return takeLocked(into: &local)
+    }
+
+    private func takeLocked(into local: inout [Goroutine]) -> Bool {
+        let batch = batches.withLock { batches in
+            let batch = batches.popLast()
+            batchCount.store(batches.count, ordering: .relaxed)
+            return batch
+        }
+        guard let batch else { return false }
         local = batch
         return true
     }

@@ -17,10 +17,12 @@
 //   end goroutines at the same time off each other's lock.
 // - `live` is the sum of the shards' counts, kept in one atomic for
 //   `GoRuntime.goroutineCount`.
-// - A list holds each of its records through exactly one strong reference
-//   (the shard's `head` or the predecessor's `next`); `previous` links are
-//   unretained. Adding and removing move those references rather than copy
-//   them: the records next to one are often another processor's.
+// - A list holds each of its records through exactly one strong reference,
+//   taken by `add` and given up by `remove` (`passRetained` / `release`); the
+//   links themselves (`head`, `next`, `previous`) are unretained words, so
+//   relinking touches no reference count: the records next to one are often
+//   another processor's, and a counted link cost four retains and releases
+//   per goroutine.
 
 import Synchronization
 
@@ -28,7 +30,7 @@ final class GoroutineRegistry: @unchecked Sendable {
 
     private final class Shard: @unchecked Sendable {
         let lock = Lock()
-        var head: Goroutine?
+        var head: Unmanaged<Goroutine>?
     }
 
     /// The shards, for the life of the registry (its runtime's), held
@@ -54,20 +56,30 @@ final class GoroutineRegistry: @unchecked Sendable {
 
     deinit {
         // Its runtime is gone, and with it every record it listed (each
-        // holds the runtime until it leaves the list).
-        for shard in shards { shard.release() }
+        // holds the runtime until it leaves the list): a record still listed
+        // here belonged to a runtime that cannot end, and is let go with it.
+        for shard in shards {
+            var node = shard._withUnsafeGuaranteedRef { $0.head }
+            while let current = node {
+                node = current._withUnsafeGuaranteedRef { $0.next }
+                current.release()
+            }
+            shard.release()
+        }
         shards.deallocate()
     }
 
     func add(_ goroutine: Goroutine) {
-        Scavenger.started(live: GoroutineRegistry.live.add(1, ordering: .relaxed).newValue)
+        Scavenger.started(live: GoroutineRegistry.live.wrappingAdd(1, ordering: .relaxed).newValue)
         shards[goroutine.id & shardMask]._withUnsafeGuaranteedRef { shard in
+            // The list's own reference to the record.
+            let record = Unmanaged.passRetained(goroutine)
             shard.lock.lock()
-            // The list's reference to the old head moves to the new record.
-            let head = shard.head.take()
-            head?.previous = Unmanaged.passUnretained(goroutine)
+            let head = shard.head
+            head?._withUnsafeGuaranteedRef { $0.previous = record }
             goroutine.next = head
-            shard.head = goroutine
+            goroutine.previous = nil
+            shard.head = record
             shard.lock.unlock()
         }
     }
@@ -75,11 +87,9 @@ final class GoroutineRegistry: @unchecked Sendable {
     func remove(_ goroutine: Goroutine) {
         shards[goroutine.id & shardMask]._withUnsafeGuaranteedRef { shard in
             shard.lock.lock()
-            // The record's reference to its successor moves to the link that
-            // held the record, which releases the list's reference to it.
             let next = goroutine.next.take()
             let previous = goroutine.previous.take()
-            next?.previous = previous
+            next?._withUnsafeGuaranteedRef { $0.previous = previous }
             if let previous {
                 previous._withUnsafeGuaranteedRef { $0.next = next }
             } else {
@@ -87,7 +97,9 @@ final class GoroutineRegistry: @unchecked Sendable {
             }
             shard.lock.unlock()
         }
-        GoroutineRegistry.live.subtract(1, ordering: .relaxed)
+        // The list's reference (never the last: the caller holds the record).
+        Unmanaged.passUnretained(goroutine).release()
+        GoroutineRegistry.live.wrappingSubtract(1, ordering: .relaxed)
     }
 
     /// Calls `body` with every live goroutine, each under its shard's lock
@@ -99,8 +111,8 @@ final class GoroutineRegistry: @unchecked Sendable {
                 shard.lock.lock()
                 var node = shard.head
                 while let current = node {
-                    body(current)
-                    node = current.next
+                    current._withUnsafeGuaranteedRef { body($0) }
+                    node = current._withUnsafeGuaranteedRef { $0.next }
                 }
                 shard.lock.unlock()
             }

@@ -125,8 +125,10 @@ final class Processor: @unchecked Sendable {
     }
 
     /// Ended goroutines' records for this processor's `go` statements to
-    /// reuse (see `GoroutineFreeList`). Owner thread only.
-    var freeRecords: [Goroutine] = []
+    /// reuse (see `GoroutineFreeList`). Owner thread only, so not checked for
+    /// exclusive access: every `go` and every goroutine's end touches it
+    /// (the checks cost four runtime calls per goroutine).
+    @exclusivity(unchecked) var freeRecords: [Goroutine] = []
 
     /// Set while the processor sleeps retired, its queues handed on: the
     /// deadlock check's proof that a processor beyond GOMAXPROCS holds no job

@@ -76,19 +76,22 @@ extension Processor {
 
     /// Keeps the record of a goroutine that ended here, which the caller
     /// alone references, for a later `go`.
-    func recycle(_ record: Goroutine) {
+    func recycle(_ record: consuming Goroutine) {
         if freeRecords.count >= GoroutineFreeList.localLimit {
-            runtime.freeRecords.give(from: &freeRecords)
+            runtimeReference._withUnsafeGuaranteedRef { $0.freeRecords.give(from: &freeRecords) }
         }
         freeRecords.append(record)
     }
 
     /// A record to reuse for a goroutine `go` starts here, if one is kept.
     func takeFreeRecord() -> Goroutine? {
-        if freeRecords.isEmpty, !runtime.freeRecords.take(into: &freeRecords) {
+        // Through the unretained runtime: a retain of the shared list would
+        // cost every `go` two reference counts, found or not.
+        if freeRecords.isEmpty,
+           !runtimeReference._withUnsafeGuaranteedRef({ $0.freeRecords.take(into: &freeRecords) }) {
             return nil
         }
-        recordsReused.add(1, ordering: .relaxed)
+        recordsReused.wrappingAdd(1, ordering: .relaxed)
         return freeRecords.popLast()
     }
 
