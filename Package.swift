@@ -31,6 +31,7 @@ let package = Package(
             dependencies: [
                 "CGoConcurrencySanitizer",
                 "CGoConcurrencyPoll",
+                "CGoConcurrencyRuntime",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -43,6 +44,10 @@ let package = Package(
         // The network poller's system calls that Glibc's module does not
         // expose usably (epoll, eventfd, accept4); Linux only, empty elsewhere.
         .target(name: "CGoConcurrencyPoll"),
+        // Two entry points of Swift's concurrency runtime that the park path
+        // calls directly (the current task, a task-local's binding), declared
+        // in C because Swift reserves their names: see SwiftRuntimeABI.swift.
+        .target(name: "CGoConcurrencyRuntime"),
         .executableTarget(
             name: "tour",
             dependencies: [

@@ -12,8 +12,8 @@
 // resume (the record updated under the task's status-record lock) and an
 // enqueue and an executor switch that both look the preference up under that
 // lock. The executor and the slots add costs of their own (a lock per job and
-// per slot operation, an array for a queue), so this is an upper bound on the
-// runtime's floor, not its proof; but the runtime's share of its profile is
+// per slot operation, of the same kind as GoConcurrency's: one atomic word),
+// so this is an upper bound on the runtime's floor, not its proof; but the runtime's share of its profile is
 // most of it, and by itself more than Go's whole round trip. `floor_pingpong`
 // over Go's `pingpong` says how close to Go a Swift library can come on this
 // route today; `pingpong` over `floor_pingpong` is about what GoConcurrency
@@ -74,21 +74,46 @@ func floorStream(_ n: Int) async throws {
     try check(sum == n * (n - 1) / 2, "floor_stream: lost values")
 }
 
+/// The floor's lock: one atomic word, taken by one compare-and-swap and
+/// released by one store, spinning (and then yielding) while another thread
+/// holds it. The same kind of lock GoConcurrency's structures take, so that
+/// the floor pays what the library pays for a lock and no more:
+/// `Synchronization.Mutex` asks the kernel for the thread's id (`gettid`) on
+/// every lock, and a pthread mutex costs a call and its bookkeeping.
+struct FloorLock: ~Copyable, @unchecked Sendable {
+    private let word = Atomic<UInt32>(0)
+
+    init() {}
+
+    @inline(__always)
+    borrowing func lock() {
+        while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+            while word.load(ordering: .relaxed) != 0 { sched_yield() }
+        }
+    }
+
+    @inline(__always)
+    borrowing func unlock() {
+        word.store(0, ordering: .releasing)
+    }
+}
+
 /// A task executor with one thread: a job enqueued from that thread runs next
 /// (the one it displaces goes to the queue's tail), any other job queues.
 final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
-    private struct State: ~Copyable {
-        var next: UnownedJob?
-        var queue: [UnownedJob] = []
-        var sleeping = false
-        var stopped = false
-    }
+    private let lock = FloorLock()
+    // Guarded by `lock`; unchecked, as the lock (not a dynamic exclusivity
+    // check) keeps accesses apart.
+    @exclusivity(unchecked) private var next: UnownedJob?
+    @exclusivity(unchecked) private var queue: [UnownedJob] = []
+    @exclusivity(unchecked) private var sleeping = false
+    @exclusivity(unchecked) private var stopped = false
 
-    private let state = Mutex(State())
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var wakeups = 0  // guarded by `mutex`
-    private var thread = pthread_t()
+    @exclusivity(unchecked) private var wakeups = 0  // guarded by `mutex`
+    // Written once, by `pthread_create` before the thread runs.
+    @exclusivity(unchecked) private var thread = pthread_t()
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -114,23 +139,25 @@ final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         if pthread_equal(pthread_self(), thread) != 0 {
             // Its own thread runs, so it does not sleep: nothing to wake.
-            state.withLock { state in
-                if let displaced = state.next { state.queue.append(displaced) }
-                state.next = job
-            }
+            lock.lock()
+            if let displaced = next { queue.append(displaced) }
+            next = job
+            lock.unlock()
             return
         }
-        let wake = state.withLock { state -> Bool in
-            state.queue.append(job)
-            defer { state.sleeping = false }
-            return state.sleeping
-        }
+        lock.lock()
+        queue.append(job)
+        let wake = sleeping
+        sleeping = false
+        lock.unlock()
         if wake { signal() }
     }
 
     /// Ends the thread's loop once nothing is left to run.
     func stop() {
-        state.withLock { $0.stopped = true }
+        lock.lock()
+        stopped = true
+        lock.unlock()
         signal()
     }
 
@@ -144,15 +171,18 @@ final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
     private func loop() {
         let executor = asUnownedTaskExecutor()
         while true {
-            let (job, stopped) = state.withLock { state -> (UnownedJob?, Bool) in
-                if let job = state.next {
-                    state.next = nil
-                    return (job, false)
-                }
-                if !state.queue.isEmpty { return (state.queue.removeFirst(), false) }
-                state.sleeping = true
-                return (nil, state.stopped)
+            lock.lock()
+            var job: UnownedJob? = nil
+            if let first = next {
+                next = nil
+                job = first
+            } else if !queue.isEmpty {
+                job = queue.removeFirst()
+            } else {
+                sleeping = true
             }
+            let stopped = self.stopped
+            lock.unlock()
             if let job {
                 job.runSynchronously(on: executor)
                 continue
@@ -169,14 +199,15 @@ final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
 /// An unbuffered hand-off of one Int between one sender and one receiver:
 /// whichever comes first parks its continuation in the slot, and the other
 /// takes it and resumes it after the lock is released.
-final class FloorSlot: Sendable {
-    private enum State: ~Copyable {
+final class FloorSlot: @unchecked Sendable {
+    private enum State {
         case empty
         case receiver(UnsafeContinuation<Int, Never>)
         case sender(Int, UnsafeContinuation<Void, Never>)
     }
 
-    private let state = Mutex(State.empty)
+    private let lock = FloorLock()
+    @exclusivity(unchecked) private var state = State.empty  // guarded by `lock`
 
     func send(_ value: Int) async {
         if let receiver = takeReceiver(parkingSender: nil, value) {
@@ -207,34 +238,34 @@ final class FloorSlot: Sendable {
 
     /// The parked receiver, if any; otherwise parks `sender` (when given).
     private func takeReceiver(parkingSender sender: UnsafeContinuation<Void, Never>?, _ value: Int) -> UnsafeContinuation<Int, Never>? {
-        state.withLock { state in
-            switch consume state {
-            case .receiver(let receiver):
-                state = .empty
-                return receiver
-            case .empty:
-                state = sender.map { .sender(value, $0) } ?? .empty
-                return nil
-            case .sender:
-                fatalError("FloorSlot: a second sender")
-            }
+        lock.lock()
+        defer { lock.unlock() }
+        switch state {
+        case .receiver(let receiver):
+            state = .empty
+            return receiver
+        case .empty:
+            if let sender { state = .sender(value, sender) }
+            return nil
+        case .sender:
+            fatalError("FloorSlot: a second sender")
         }
     }
 
     /// The parked sender and its value, if any; otherwise parks `receiver`
     /// (when given).
     private func takeSender(parkingReceiver receiver: UnsafeContinuation<Int, Never>?) -> (Int, UnsafeContinuation<Void, Never>)? {
-        state.withLock { state in
-            switch consume state {
-            case .sender(let value, let sender):
-                state = .empty
-                return (value, sender)
-            case .empty:
-                state = receiver.map { .receiver($0) } ?? .empty
-                return nil
-            case .receiver:
-                fatalError("FloorSlot: a second receiver")
-            }
+        lock.lock()
+        defer { lock.unlock() }
+        switch state {
+        case .sender(let value, let sender):
+            state = .empty
+            return (value, sender)
+        case .empty:
+            if let receiver { state = .receiver(receiver) }
+            return nil
+        case .receiver:
+            fatalError("FloorSlot: a second receiver")
         }
     }
 }

@@ -479,6 +479,27 @@ struct ChannelRuleTests {
         #expect(again.isEmpty)
     }
 
+    @Test func rule12_for_await_in_an_actor_stays_on_the_actor_and_through_generic_code() async throws {
+        // Given a producer that parks the iterating side between values
+        let channel = Chan<Int>()
+        let producer = Task {
+            for value in 0..<100 { try await channel.send(value) }
+            try channel.close()
+        }
+        // When an actor iterates it directly, and through generic code
+        let counter = IteratingActor()
+        let direct = await counter.sumDirectly(channel)
+        try await producer.value
+        let other = Chan<Int>(capacity: 8)
+        for value in 1...5 { try await other.send(value) }
+        try other.close()
+        let generic = await counter.sumGenerically(other)
+        // Then every value arrives, and every loop body ran on the actor
+        #expect(direct == (0..<100).reduce(0, +))
+        #expect(generic == 15)
+        #expect(await counter.bodies == 105)
+    }
+
     @Test func rule12_for_await_receives_everything_a_concurrent_producer_sends() async throws {
         let channel = Chan<Int>()
         let producer = Task {
@@ -612,5 +633,31 @@ struct ChannelRuleTests {
                 while true { await Task.yield() }
             }
         }
+    }
+}
+
+/// Iterates channels in its own isolation, checking that each loop body runs
+/// on the actor whether the loop is concrete or generic.
+private actor IteratingActor {
+    var bodies = 0
+
+    func sumDirectly(_ channel: Chan<Int>) async -> Int {
+        var sum = 0
+        for await value in channel {
+            assertIsolated()
+            bodies += 1
+            sum += value
+        }
+        return sum
+    }
+
+    func sumGenerically<S: AsyncSequence<Int, Never>>(_ sequence: S) async -> Int {
+        var sum = 0
+        for await value in sequence {
+            assertIsolated()
+            bodies += 1
+            sum += value
+        }
+        return sum
     }
 }

@@ -7,6 +7,7 @@ import Dispatch
 import Synchronization
 import Testing
 @testable import GoConcurrency
+import CGoConcurrencyRuntime
 
 @Suite("Swift runtime ABI", .timeLimit(Stress.timeLimit))
 struct SwiftRuntimeABITests {
@@ -133,11 +134,46 @@ struct SwiftRuntimeABITests {
         gate.open()
         let (a, b) = (await first.value, await second.value)
 
+        // The runtime's entry point answers what the public API answers.
+        let outsidePublic = await onThread { UInt(bitPattern: SwiftRuntimeABI.currentTaskFromPublicAPI.pointer) }
+        let outsideRaw = await onThread { UInt(bitPattern: goconcurrency_current_task()) }
+        let herePublic = UInt(bitPattern: SwiftRuntimeABI.currentTaskFromPublicAPI.pointer)
+        let hereRaw = UInt(bitPattern: goconcurrency_current_task())
+
         #expect(outside == 0)
+        #expect(outsidePublic == 0 && outsideRaw == 0)
         #expect(here != 0)
+        #expect(herePublic == here && hereRaw == here)
         #expect(afterSuspending == here)
         #expect(a != 0 && b != 0 && a != b && a != here && b != here)
         #expect(MemoryLayout<UnsafeCurrentTask?>.size == MemoryLayout<UnsafeRawPointer?>.size)
+    }
+
+    // MARK: 8. A task-local's value, read by its key
+
+    @Test("8. A task-local read by its key: nothing unbound, the innermost binding, the parent's in a child, nothing after")
+    func taskLocalReadByKey() async {
+        let local = ProbeLocal.$word
+        let unbound = SwiftRuntimeABI.boundValue(of: local)
+        let outsideTasks = await onThread { ProbeLocal.$word.withValue(7) { SwiftRuntimeABI.boundValue(of: ProbeLocal.$word) } }
+        let (outer, inner, child, outerAgain) = await local.withValue(41) {
+            let outer = SwiftRuntimeABI.boundValue(of: local)
+            let (inner, child) = await local.withValue(42) {
+                let inner = SwiftRuntimeABI.boundValue(of: local)
+                async let child = SwiftRuntimeABI.boundValue(of: local)
+                return (inner, await child)
+            }
+            return (outer, inner, child, SwiftRuntimeABI.boundValue(of: local))
+        }
+        let after = SwiftRuntimeABI.boundValue(of: local)
+
+        #expect(unbound == nil)
+        #expect(outsideTasks == 7)
+        #expect(outer == 41 && inner == 42 && child == 42 && outerAgain == 41)
+        #expect(after == nil)
+        // What the guarded read answers is what `TaskLocal.get()` answers.
+        #expect(SwiftRuntimeABI.value(of: local, unbound: 0) == local.get())
+        #expect(await local.withValue(9) { SwiftRuntimeABI.value(of: local, unbound: 0) == local.get() })
     }
 
     // MARK: 5. A job is its address
@@ -308,6 +344,7 @@ private func roundTrip<Element, Result>(_ handler: @escaping (Element?) throws -
 
 private enum ProbeLocal {
     @TaskLocal static var token: Token?
+    @TaskLocal static var word: UInt = 0
 }
 
 private actor HopCounter {

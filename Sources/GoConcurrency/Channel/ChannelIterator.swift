@@ -19,8 +19,17 @@ public struct ChannelIterator<Element: Sendable>: AsyncIteratorProtocol {
         try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
     }
 
+    /// `for await`'s call. It runs where its caller runs
+    /// (`nonisolated(nonsending)`), as `receive` does, rather than isolated
+    /// to `actor`, which is that same place: isolated to a parameter, the
+    /// function inlined into the loop left a hop back to the caller's
+    /// executor after every value (a `swift_task_switch`, which on a task
+    /// with an executor preference looks the preference up under the task's
+    /// status-record lock), where `while let v = try await ch.receive()`
+    /// makes none. Called through the protocol (generic code), the
+    /// conformance's thunk hops to `actor` first, as before.
     @inlinable
-    public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+    nonisolated(nonsending) public mutating func next(isolation actor: (any Actor)?) async -> Element? {
         try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
     }
 }

@@ -62,7 +62,10 @@ final class Goroutine: @unchecked Sendable {
     /// count touched: the binding keeps it alive while the task runs.
     @usableFromInline
     static var currentUnretained: Unmanaged<Goroutine>? {
-        UnsafeRawPointer(bitPattern: recordAddress).map { Unmanaged<Goroutine>.fromOpaque($0) }
+        // Read by its key, not through `TaskLocal.get()`, which is generic
+        // and not inlinable (`SwiftRuntimeABI`, assumption 8).
+        let address = SwiftRuntimeABI.value(of: $recordAddress, unbound: 0)
+        return UnsafeRawPointer(bitPattern: address).map { Unmanaged<Goroutine>.fromOpaque($0) }
     }
 
     private static let nextID = Atomic<Int>(1)

@@ -48,18 +48,23 @@
 //    Verified by: inside `withUnsafeContinuation`, the continuation's word
 //    is the current task's address, for a plain and a throwing continuation.
 //
-// 4. The current task, unwrapped from nothing, is its address or 0.
-//    `withUnsafeCurrentTask` hands out an optional `UnsafeCurrentTask`, which
-//    is one word: the task's address, or 0 outside a task. Read as a pointer
-//    it copies (retains) nothing. Used by: `TaskIdentity.current` (mutex
-//    owners, a goroutine's root task, parked operations). If it breaks: a
-//    different size traps in `unsafeBitCast`'s own size check at the first
-//    use; another word of the same size would no longer match the
-//    continuations of assumption 3, which that check catches. Unverified
-//    toolchain: no other fallback (no public API gives a task's address).
+// 4. The current task is its address, from `swift_task_getCurrent`.
+//    The runtime's entry point `swift_task_getCurrent` (what
+//    `withUnsafeCurrentTask` itself calls) returns the calling task's
+//    address, or 0 outside a task, without retaining it. Called directly,
+//    declared as returning a plain pointer, it copies (retains) nothing and
+//    costs a thread-local read: `withUnsafeCurrentTask` is generic and not
+//    inlinable, so each call went through its unspecialised body and a
+//    closure (about 60 instructions per park, measured with `icount`).
+//    Used by: `TaskIdentity.current` (mutex owners, a goroutine's root task,
+//    parked operations). If it breaks: the entry point's name is part of the
+//    standard library's own interface (`_getCurrentAsyncTask`); another word
+//    would no longer match the continuations of assumption 3, which that
+//    check catches. Unverified toolchain: `withUnsafeCurrentTask`, with its
+//    optional task (one word) read as a pointer.
 //    Verified by: it is 0 on a thread outside any task, nonzero and stable
-//    in a task, different in two live tasks, and equal to the continuation's
-//    word (3).
+//    in a task, different in two live tasks, equal to what
+//    `withUnsafeCurrentTask` hands out and to the continuation's word (3).
 //
 // 5. A job is one word, its address, and that address is even.
 //    `UnownedJob` is a frozen struct of one pointer, a job is a heap object
@@ -107,6 +112,25 @@
 //    nil and a small tuple read back equal through the raw read, the type
 //    word names the value's type, and a nil `Any?` has a zero type word.
 //
+// 8. A task-local's value is where `swift_task_localValueGet` points.
+//    A `TaskLocal` is a class whose object's address is its key (the
+//    standard library's own `key`), and the runtime's
+//    `swift_task_localValueGet(key)` returns the address of the value bound
+//    to that key for the calling task (its nearest binding, or the thread's
+//    outside a task), or 0 where none is bound. Read that way, a bound
+//    `UInt` costs the runtime's lookup and one load: `TaskLocal.get()` is
+//    generic and not inlinable, so every read went through its unspecialised
+//    body (about 70 instructions per park, measured with `icount`). Used by:
+//    `Goroutine.currentUnretained` (every park asks which goroutine it
+//    is). If it breaks: a wrong address reads a wrong record address, which
+//    `Goroutine.rooted` then compares with the goroutine's root task, so a
+//    park would at worst go unrecorded, not write a stranger's record; a
+//    changed key would find nothing (no goroutine, parks unrecorded).
+//    Unverified toolchain: `TaskLocal.get()`.
+//    Verified by: unbound it reads nothing; bound, it reads the bound value,
+//    the innermost of nested bindings, the parent's in a child task, and
+//    nothing again after the binding ends.
+//
 // Also depending on the toolchain, but kept beside the code they serve:
 // - Select stores a receive handler as a handler of another function type
 //   of the same layout (`SelectCase.swift`); Swift's function values are
@@ -135,6 +159,8 @@
 #else
 #warning("GoConcurrency: Swift runtime assumptions not verified on this toolchain or platform; fallbacks in SwiftRuntimeABI.swift apply")
 #endif
+
+import CGoConcurrencyRuntime
 
 /// The one door to the Swift runtime's internals: see the list above.
 @usableFromInline
@@ -204,14 +230,19 @@ enum SwiftRuntimeABI {
     // MARK: 4. The current task's address
 
     /// The calling task (its address), or `TaskIdentity.none` outside any
-    /// task. The optional task is one word; reading it as a pointer, rather
-    /// than unwrapping it, copies (retains) nothing. The closure returns the
-    /// identity itself, whose type metadata is a constant for the generic
-    /// `withUnsafeCurrentTask`: an optional pointer's is a cache lookup, and
-    /// with it the compiler also placed a ping-pong's executor switches
-    /// differently (measured with `icount`: 6% more instructions).
+    /// task: the runtime's own answer where verified, the public API's
+    /// elsewhere.
     @inlinable
     static var currentTask: TaskIdentity {
+        verified ? TaskIdentity(pointer: goconcurrency_current_task()) : currentTaskFromPublicAPI
+    }
+
+    /// The calling task through `withUnsafeCurrentTask`: its optional task is
+    /// one word; reading it as a pointer, rather than unwrapping it, copies
+    /// (retains) nothing. The closure returns the identity itself, whose type
+    /// metadata is a constant for the generic `withUnsafeCurrentTask`.
+    @inlinable
+    static var currentTaskFromPublicAPI: TaskIdentity {
         withUnsafeCurrentTask { task in
             TaskIdentity(pointer: unsafeBitCast(task, to: UnsafeRawPointer?.self))
         }
@@ -287,6 +318,24 @@ enum SwiftRuntimeABI {
             if let taken { return taken }
         }
         return slot.take().map { $0 as! T }
+    }
+
+    // MARK: 8. A task-local's value, read by its key
+
+    /// The value bound to `local` for the calling task, read straight from
+    /// the runtime's binding (the raw read); nil where none is bound.
+    @inlinable
+    static func boundValue(of local: TaskLocal<UInt>) -> UInt? {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
+        return goconcurrency_task_local_value(key).map { $0.load(as: UInt.self) }
+    }
+
+    /// The value of `local` for the calling task (`unbound`, its default
+    /// value, where none is bound): the raw read where verified,
+    /// `TaskLocal.get()` elsewhere.
+    @inlinable
+    static func value(of local: TaskLocal<UInt>, unbound: UInt) -> UInt {
+        verified ? boundValue(of: local) ?? unbound : local.get()
     }
 
     /// Stops the program where an assumption checked on an unverified

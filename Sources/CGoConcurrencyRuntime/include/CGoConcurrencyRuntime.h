@@ -1,0 +1,32 @@
+// Two of the Swift concurrency runtime's own entry points, called directly
+// from GoConcurrency's park path (see SwiftRuntimeABI.swift, assumptions 4
+// and 7, for what is assumed of them and how it is verified). Declared here,
+// in C, because Swift reserves these names to its runtime: the compiler
+// warns at a Swift declaration of them. Both use Swift's calling convention,
+// as the runtime defines them; the inline wrappers are plain C functions
+// that Swift calls, and that inline into their callers.
+#pragma once
+
+#if defined(__has_attribute) && __has_attribute(swiftcall)
+#define GOCONCURRENCY_SWIFTCALL __attribute__((swiftcall))
+#else
+#define GOCONCURRENCY_SWIFTCALL
+#endif
+
+/// The task running on the calling thread, unretained; null outside a task.
+extern void *swift_task_getCurrent(void) GOCONCURRENCY_SWIFTCALL;
+
+/// Where the value bound to the task-local `key` is stored, for the calling
+/// task (or the thread, outside a task); null where none is bound.
+extern void *swift_task_localValueGet(const void *key) GOCONCURRENCY_SWIFTCALL;
+
+/// The calling task's address, retaining nothing; null outside a task.
+static inline const void *goconcurrency_current_task(void) {
+    return swift_task_getCurrent();
+}
+
+/// The storage of the value bound to the task-local object at `key`; null
+/// where none is bound.
+static inline const void *goconcurrency_task_local_value(const void *key) {
+    return swift_task_localValueGet(key);
+}
