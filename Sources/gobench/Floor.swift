@@ -30,21 +30,8 @@ func floorPingpong(_ n: Int) async throws {
     let executor = OneThreadExecutor()
     defer { executor.stop() }
     let ping = FloorSlot(), pong = FloorSlot()
-    let echo = Task(executorPreference: executor) {
-        for _ in 0..<n {
-            await pong.send(await ping.receive() + 1)
-        }
-    }
-    let driver = Task(executorPreference: executor) { () -> Bool in
-        // The whole run, even after a wrong reply: the echo task waits for
-        // every value.
-        var correct = true
-        for i in 0..<n {
-            await ping.send(i)
-            if await pong.receive() != i + 1 { correct = false }
-        }
-        return correct
-    }
+    let echo = Task(executorPreference: executor) { await floorEcho(n, from: ping, to: pong) }
+    let driver = Task(executorPreference: executor) { await floorRoundTrips(n, through: ping, and: pong) }
     let correct = await driver.value
     await echo.value
     try check(correct, "floor_pingpong: wrong value")

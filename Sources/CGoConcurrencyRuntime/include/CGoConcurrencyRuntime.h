@@ -1,6 +1,6 @@
 // Two of the Swift concurrency runtime's own entry points, called directly
 // from GoConcurrency's park path (see SwiftRuntimeABI.swift, assumptions 4
-// and 7, for what is assumed of them and how it is verified). Declared here,
+// and 8, for what is assumed of them and how it is verified). Declared here,
 // in C, because Swift reserves these names to its runtime: the compiler
 // warns at a Swift declaration of them. Both use Swift's calling convention,
 // as the runtime defines them; the inline wrappers are plain C functions
