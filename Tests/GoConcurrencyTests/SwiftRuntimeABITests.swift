@@ -173,7 +173,7 @@ struct SwiftRuntimeABITests {
         #expect(after == nil)
         // What the guarded read answers is what `TaskLocal.get()` answers.
         #expect(SwiftRuntimeABI.value(of: local, unbound: 0) == local.get())
-        #expect(await local.withValue(9) { SwiftRuntimeABI.value(of: local, unbound: 0) == local.get() })
+        #expect(local.withValue(9) { SwiftRuntimeABI.value(of: local, unbound: 0) == local.get() })
     }
 
     // MARK: 5. A job is its address
