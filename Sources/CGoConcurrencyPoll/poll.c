@@ -15,6 +15,7 @@
 const uint32_t goconcurrency_poll_in = EPOLLIN;
 const uint32_t goconcurrency_poll_out = EPOLLOUT;
 const uint32_t goconcurrency_poll_rdhup = EPOLLRDHUP;
+const uint32_t goconcurrency_poll_pri = EPOLLPRI;
 const uint32_t goconcurrency_poll_err = EPOLLERR;
 const uint32_t goconcurrency_poll_hup = EPOLLHUP;
 const uint32_t goconcurrency_poll_edge = EPOLLET;

@@ -500,6 +500,27 @@ struct ChannelRuleTests {
         #expect(await counter.bodies == 105)
     }
 
+    @Test func goroutines_parked_in_an_actors_methods_come_back_to_the_actor() async throws {
+        // Given two goroutines, each running an actor's method that parks in
+        // send, receive and for await (a goroutine's park takes the path
+        // with no async frame of its own)
+        let runtime = GoRuntime(processors: 2)
+        let receiver = IteratingActor(), sender = IteratingActor()
+        let first = Chan<Int>(), second = Chan<Int>()
+        let sums = Chan<Int>(capacity: 2)
+        go(on: runtime) { try await sums.send(try await receiver.receiveEverything(first, then: second)) }
+        go(on: runtime) {
+            try await sender.sendEverything(1_000, to: [first, second])
+            try await sums.send(-1)
+        }
+        // Then every value arrives, and every step after a park ran on the
+        // actor (preconditionIsolated traps otherwise)
+        var results: Set<Int> = []
+        for _ in 0..<2 { results.insert(try await sums.receive()!) }
+        #expect(results == [-1, 2 * (0..<1_000).reduce(0, +)])
+        #expect(await receiver.bodies == 2_000)
+    }
+
     @Test func rule12_for_await_receives_everything_a_concurrent_producer_sends() async throws {
         let channel = Chan<Int>()
         let producer = Task {
@@ -649,6 +670,35 @@ private actor IteratingActor {
             sum += value
         }
         return sum
+    }
+
+    /// Receives until `channel` closes, first with `receive`, then (on a
+    /// second channel) with `for await`, checking the actor after each park.
+    func receiveEverything(_ channel: Chan<Int>, then rest: Chan<Int>) async throws -> Int {
+        var sum = 0
+        while let value = try await channel.receive() {
+            preconditionIsolated()
+            bodies += 1
+            sum += value
+        }
+        for await value in rest {
+            preconditionIsolated()
+            bodies += 1
+            sum += value
+        }
+        return sum
+    }
+
+    /// Sends 0..<count on each channel and closes it, checking the actor after
+    /// each park.
+    func sendEverything(_ count: Int, to channels: [Chan<Int>]) async throws {
+        for channel in channels {
+            for value in 0..<count {
+                try await channel.send(value)
+                preconditionIsolated()
+            }
+            try channel.close()
+        }
     }
 
     func sumGenerically<S: AsyncSequence<Int, Never>>(_ sequence: S) async -> Int {

@@ -328,11 +328,42 @@ struct NetTests {
         let lastRead = try await Self.parkedRead(client, on: runtime)
         try await client.write([10, 11])
         try client.closeWrite()
-        try await waitUntil("the poller records the end of stream") { descriptor.isReadClosed }
+        try await waitUntil("the poller records the end of stream") { descriptor.isReadExceptional }
         #expect(try await server.read(into: &buffer) == 2)
         #expect(try await server.read(into: &buffer) == 0)
         try await server.write([0])
         #expect(try await lastRead.receive() == 1)
+    }
+
+    @Test func a_read_cut_short_at_tcp_urgent_data_does_not_make_the_next_one_wait() async throws {
+        let runtime = GoRuntime(processors: 1)
+        let (server, client) = try await Self.connectedPair(on: runtime)
+        defer { server.close(); client.close() }
+        let descriptor = server.socket.descriptor
+        let clientRead = try await Self.parkedRead(client, on: runtime)
+        // Given bytes, an urgent byte (any TCP peer may send one), and more
+        // bytes, all in the server's buffer
+        try await client.write([1, 2, 3])
+        var urgent: UInt8 = 120
+        #expect(send(client.socket.fd, &urgent, 1, Int32(MSG_OOB)) == 1)
+        try await client.write([4, 5, 6])
+        // and every readiness they raised polled: the client's read, woken
+        // by a byte sent after them, is woken by a poll that also delivers
+        // whatever the server's socket raised before (epoll reports its
+        // ready descriptors in the order they became ready)
+        try await server.write([0])
+        #expect(try await clientRead.receive() == 1)
+        #expect(descriptor.isReadExceptional)
+        // When a read stops at the urgent mark, short of its buffer
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(try await server.read(into: &buffer) == 3)
+        // Then the next read still makes its system call and gets the bytes
+        // behind the mark (without the poller's note of urgent data it waited
+        // for a readiness that had come already, until its deadline, which
+        // is only a hang guard here)
+        server.setReadDeadline(.now + .seconds(60))
+        #expect(try await server.read(into: &buffer) == 3)
+        #expect(Array(buffer[..<3]) == [4, 5, 6])
     }
 
     @Test func a_ping_pong_of_short_reads_loses_no_wake_up() async throws {

@@ -22,6 +22,7 @@ typedef struct {
 extern const uint32_t goconcurrency_poll_in;
 extern const uint32_t goconcurrency_poll_out;
 extern const uint32_t goconcurrency_poll_rdhup;
+extern const uint32_t goconcurrency_poll_pri;
 extern const uint32_t goconcurrency_poll_err;
 extern const uint32_t goconcurrency_poll_hup;
 extern const uint32_t goconcurrency_poll_edge;

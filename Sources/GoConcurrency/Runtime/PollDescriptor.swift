@@ -50,9 +50,11 @@ struct PollModes: OptionSet, Sendable {
     @usableFromInline static let read = PollModes(rawValue: 1)
     @usableFromInline static let write = PollModes(rawValue: 2)
     @usableFromInline static let both: PollModes = [.read, .write]
-    /// With a readiness: the peer closed its side, or the socket failed
-    /// (EPOLLRDHUP, EPOLLHUP, EPOLLERR). A read would not block from now on.
-    @usableFromInline static let readClosed = PollModes(rawValue: 4)
+    /// With a readiness: the peer closed its side, the socket failed, or
+    /// urgent (out-of-band) data arrived (EPOLLRDHUP, EPOLLHUP, EPOLLERR,
+    /// EPOLLPRI): from then on a short read does not show an empty receive
+    /// buffer.
+    @usableFromInline static let readExceptional = PollModes(rawValue: 4)
 }
 
 /// Why a descriptor wait ended without readiness.
@@ -285,8 +287,9 @@ final class PollDescriptor: @unchecked Sendable {
     /// readiness before its system call (for tests).
     var isReadDrained: Bool { state.withLock { $0.readDrained } }
 
-    /// Whether the poller reported the read side closed (for tests).
-    var isReadClosed: Bool { state.withLock { $0.readClosed } }
+    /// Whether the poller reported the read side closed, an error or urgent
+    /// data (for tests).
+    var isReadExceptional: Bool { state.withLock { $0.readExceptional } }
 
     /// Whether a readiness for `mode` waits to be consumed (for tests).
     func isReady(_ mode: PollMode) -> Bool {
@@ -364,13 +367,15 @@ struct PollDescriptorState {
     /// waits first instead. Edge-triggered registration makes this safe: any
     /// byte that arrives after that read raises a readiness. (Tokio clears
     /// its readiness on a short read for the same reason.) Not once the
-    /// peer's end of stream or an error was reported (`readClosed`): that
-    /// readiness may have come with the bytes the short read took, and the
-    /// read that would return 0 or the error must not wait for another.
+    /// poller reported the peer's end of stream, an error or urgent data
+    /// (`readExceptional`): the end of stream or the error may have come with
+    /// the bytes the short read took, and the read that would return 0 or
+    /// the error must not wait for another readiness; and TCP stops a read
+    /// at the urgent mark, short, with bytes still in the buffer behind it.
     var readDrained = false
-    /// The poller reported the read side closed or the socket failed; it
-    /// stays so.
-    var readClosed = false
+    /// The poller reported the read side closed, the socket failed, or
+    /// urgent data; it stays so (short reads no longer count as drained).
+    var readExceptional = false
     /// Each direction's turn (`PollDescriptorTurns`): held, and who waits.
     var readTurnHeld = false
     var writeTurnHeld = false
@@ -440,7 +445,7 @@ struct PollDescriptorState {
     /// Readiness for `modes`: the waiters to wake (read, write); a slot with
     /// none records it.
     mutating func readied(_ modes: PollModes) -> (Waiter?, Waiter?) {
-        if modes.contains(.readClosed) { readClosed = true }
+        if modes.contains(.readExceptional) { readExceptional = true }
         var woken: (Waiter?, Waiter?) = (nil, nil)
         if modes.contains(.read) { woken.0 = ready(.read) }
         if modes.contains(.write) { woken.1 = ready(.write) }

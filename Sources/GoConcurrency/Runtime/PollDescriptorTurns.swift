@@ -89,7 +89,7 @@ extension PollDescriptor {
             if takingTurn, !state.takeTurnAtOnce(mode) { return .waitForTurn }
             state.references += 1
             if let failure = state.prepare(mode) { return .failed(failure) }
-            return mode == .read && state.readDrained && !state.readClosed ? .startedDrained : .started
+            return mode == .read && state.readDrained && !state.readExceptional ? .startedDrained : .started
         }
     }
 

@@ -97,7 +97,7 @@ final class Poller: @unchecked Sendable {
         }
         slots[Int(index)].sequence &+= 1
         let tag = UInt64(slots[Int(index)].sequence) << 32 | UInt64(index)
-        let events = goconcurrency_poll_in | goconcurrency_poll_out | goconcurrency_poll_rdhup | goconcurrency_poll_edge
+        let events = goconcurrency_poll_in | goconcurrency_poll_out | goconcurrency_poll_rdhup | goconcurrency_poll_pri | goconcurrency_poll_edge
         if goconcurrency_epoll_add(epoll, descriptor.fd, events, tag) != 0 {
             let error = Errno(rawValue: errno)
             free.append(index)
@@ -179,14 +179,17 @@ final class Poller: @unchecked Sendable {
                 wakePending.store(false, ordering: .sequentiallyConsistent)
             }
             let errors = goconcurrency_poll_err | goconcurrency_poll_hup
-            let readable = goconcurrency_poll_in | goconcurrency_poll_rdhup | errors
+            let readable = goconcurrency_poll_in | goconcurrency_poll_rdhup | goconcurrency_poll_pri | errors
+            // After these a short read no longer shows an empty receive
+            // buffer (see `PollDescriptorState.readExceptional`).
+            let exceptional = goconcurrency_poll_rdhup | goconcurrency_poll_pri | errors
             let writable = goconcurrency_poll_out | errors
             for index in 0..<found {
                 let (descriptor, bits) = targets[index]
                 var modes: PollModes = []
                 if bits & readable != 0 { modes.insert(.read) }
                 if bits & writable != 0 { modes.insert(.write) }
-                if bits & (goconcurrency_poll_rdhup | errors) != 0 { modes.insert(.readClosed) }
+                if bits & exceptional != 0 { modes.insert(.readExceptional) }
                 descriptor._withUnsafeGuaranteedRef { $0.readied(modes, into: &ready) }
                 descriptor.release()
             }
