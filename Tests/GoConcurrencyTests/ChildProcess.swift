@@ -55,10 +55,13 @@ struct SpawnedChild {
 
     /// Waits for it to end (blocking the calling thread: call it through
     /// `onThread`): its exit status, or the number of the signal that ended
-    /// it, as `Process.terminationStatus` gives them.
+    /// it, as `Process.terminationStatus` gives them; -1 if it cannot be
+    /// waited for.
     func waitForExit() -> Int32 {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : signal
     }
