@@ -62,6 +62,7 @@
 //   spinning, which in turn looks once more before it parks: no job is
 //   stranded, not even behind a goroutine that never suspends.
 
+import CGoConcurrencyRuntime
 import DequeModule
 import Synchronization
 
@@ -104,19 +105,6 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
     var replacedPeerTables: [UnsafeMutablePointer<Unmanaged<Processor>>] = []
     let createdCount = Atomic<Int>(0)
     let activeCount = Atomic<Int>(0)
-    /// The thread-specific slot where a worker thread keeps its processor:
-    /// one for the process, whatever the runtime (a thread runs one
-    /// runtime's processors only). A key per runtime ran out after about a
-    /// thousand runtimes; one made early is also one of the first 32, which
-    /// glibc reads without its second-level table.
-    static let processorKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "GoRuntime: no thread-specific key left")
-        return key
-    }()
-    /// The same key, read from the runtime on the hot paths (no lazy
-    /// global's check).
-    let currentKey = GoRuntime.processorKey
     let globalQueue = Locked(Deque<Runnable>())
     let globalCount = Atomic<Int>(0)
     let idleLock = Locked<[Processor]>([])
@@ -266,9 +254,10 @@ public final class GoRuntime: TaskExecutor, @unchecked Sendable {
 
     /// The same, unretained: for hot paths that borrow it (a retain would
     /// write the processor's first cache line, which thieves read). Nil on a
-    /// thread of another runtime (the key is the process's).
+    /// thread of another runtime (the slot, a C thread-local, is the
+    /// process's: a thread runs one runtime's processors only).
     var currentProcessorReference: Unmanaged<Processor>? {
-        guard let pointer = pthread_getspecific(currentKey) else { return nil }
+        guard let pointer = goconcurrency_current_processor() else { return nil }
         let processor = Unmanaged<Processor>.fromOpaque(pointer)
         return processor._withUnsafeGuaranteedRef { $0.runtime === self } ? processor : nil
     }

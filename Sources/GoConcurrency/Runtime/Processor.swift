@@ -29,6 +29,7 @@
 //   to park counts every processor's runnext in its last look (a spinner
 //   that saw the job too early to take it looks again, after the grace).
 
+import CGoConcurrencyRuntime
 import DequeModule
 import Synchronization
 
@@ -120,6 +121,12 @@ final class Processor: @unchecked Sendable {
     }
 
     /// The processor of the calling worker thread, on whichever runtime.
+    /// Makes `processor` the calling thread's (nil: none), for
+    /// `GoRuntime.currentProcessorReference`.
+    static func setCurrent(_ processor: Processor?) {
+        goconcurrency_set_current_processor(processor.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
     static var current: Processor? {
         Machine.current?.runtime.currentProcessor
     }

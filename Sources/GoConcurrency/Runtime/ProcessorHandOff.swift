@@ -21,13 +21,13 @@ extension Processor {
         let job = runningJob
         // From here on the calling thread is no processor's: what it enqueues
         // goes to the global queue.
-        pthread_setspecific(runtime.currentKey, nil)
+        Processor.setCurrent(nil)
         handOffs.add(1, ordering: .releasing)
         do {
             try runtime.startMachine(for: self)
         } catch {
             handOffs.subtract(1, ordering: .releasing)
-            pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+            Processor.setCurrent(self)
             throw error
         }
         return job
@@ -44,7 +44,7 @@ extension Processor {
         wake()  // in case the processor is parked with nothing to do
         machine.parker.park()
         handOffs.subtract(1, ordering: .releasing)
-        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        Processor.setCurrent(self)
         runningJob = job
         runningTask.store(UInt(bitPattern: job), ordering: .relaxed)
     }
@@ -58,7 +58,7 @@ extension Processor {
             return machine
         }
         guard let machine else { return false }
-        pthread_setspecific(runtime.currentKey, nil)
+        Processor.setCurrent(nil)
         machine.parker.unpark()
         return true
     }
@@ -110,6 +110,6 @@ extension Processor {
         if listedIdle.load(ordering: .acquiring) {
             _ = leaveIdleList()
         }
-        pthread_setspecific(runtime.currentKey, nil)
+        Processor.setCurrent(nil)
     }
 }

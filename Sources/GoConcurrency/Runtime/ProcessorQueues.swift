@@ -133,9 +133,14 @@ extension Processor {
         // A pair handing off through runnext would run for ever and starve the
         // local queue; after `runnextTurns` picks in a row the queue goes
         // first (Go bounds this by the pair sharing one time slice).
-        if runnextStreak >= Processor.runnextTurns, let job = popLocal() {
+        if runnextStreak >= Processor.runnextTurns {
+            // Reset whether or not the queue had a job: an empty queue has
+            // nothing waiting behind the pair, and a streak left at its
+            // bound would make every later pick try the queue first.
             runnextStreak = 0
-            return job
+            if let job = popLocal() {
+                return job
+            }
         }
         if let job = takeRunnext() {
             runnextStreak += 1

@@ -23,7 +23,7 @@ extension Processor {
     /// processor away in `blocking` takes it back (false), or the runtime
     /// ends (true: the thread leaves).
     func run(on machine: Machine) -> Bool {
-        pthread_setspecific(runtime.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        Processor.setCurrent(self)
         let executor = runtime.asUnownedTaskExecutor()
         // Just back from a park: the processor was woken to look for work, and
         // looks as a spinner, so that what it finds hands the search on to one
