@@ -47,7 +47,7 @@ public struct Chan<Element: Sendable>: Sendable {
     /// - Throws: ``ChannelError/sendOnClosedChannel`` if the channel is closed,
     ///   also when it closes while this send waits; the value was not
     ///   delivered. `CancellationError` if the task is cancelled while waiting.
-    @inlinable
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func send(_ value: Element, file: StaticString = #fileID, line: UInt = #line) async throws {
         try await storage.send(value, at: SourceLocation(fileID: file, line: line))
     }
@@ -56,7 +56,7 @@ public struct Chan<Element: Sendable>: Sendable {
     ///
     /// - Returns: The value, or `nil` once the channel is closed and drained.
     /// - Throws: `CancellationError` if the task is cancelled while waiting.
-    @inlinable
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func receive(file: StaticString = #fileID, line: UInt = #line) async throws -> Element? {
         try await storage.receive(at: SourceLocation(fileID: file, line: line))
     }

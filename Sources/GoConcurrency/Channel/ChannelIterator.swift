@@ -14,7 +14,7 @@ public struct ChannelIterator<Element: Sendable>: AsyncIteratorProtocol {
         self.storage = storage
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() async -> Element? {
         try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
     }
@@ -28,7 +28,7 @@ public struct ChannelIterator<Element: Sendable>: AsyncIteratorProtocol {
     /// status-record lock), where `while let v = try await ch.receive()`
     /// makes none. Called through the protocol (generic code), the
     /// conformance's thunk hops to `actor` first, as before.
-    @inlinable
+    @inlinable @inline(__always)
     nonisolated(nonsending) public mutating func next(isolation actor: (any Actor)?) async -> Element? {
         try? await storage.receive(at: SourceLocation(fileID: #fileID, line: #line)) ?? nil
     }

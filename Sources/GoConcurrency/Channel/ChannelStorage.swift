@@ -7,6 +7,10 @@
 //   between `lock()` and `unlock()` where a closure would copy what it
 //   captures). The lock and the state live in this one object, so a channel
 //   is one allocation (its buffer aside).
+// - A goroutine's `send` or `receive` that must wait keeps the lock from the
+//   look that found the channel not ready until its continuation is queued
+//   (`Parking.parkGoroutine`): in between it reads its task and goroutine and
+//   writes its wait record, takes no other lock and does not suspend.
 // - Nothing is resumed while the lock is held: every action that wakes someone
 //   is carried out after the lock is released. Resuming under the lock could
 //   deadlock with a cancellation handler or a select that is unregistering
@@ -83,12 +87,33 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
     // (select_timeout +156 instructions per operation).
     @inlinable @inline(__always)
     nonisolated(nonsending) func send(_ value: Element, at location: SourceLocation) async throws {
-        switch trySend(value) {
-        case .sent: return
-        case .closed: throw ChannelError.sendOnClosedChannel
-        case .full: break
+        // Locked here, not through `trySend`: a goroutine that must wait
+        // queues itself before the lock is released (see below).
+        lock.lock()
+        switch channelState.send(value) {
+        case .sent(let wake):
+            lock.unlock()
+            wake?.resume()
+            return
+        case .closed:
+            lock.unlock()
+            throw ChannelError.sendOnClosedChannel
+        case .wouldBlock:
+            break
         }
         let task = TaskIdentity.current
+        if let goroutine = Parking.uncancellableGoroutine(at: task) {
+            // Still locked: the goroutine's continuation is queued in the
+            // critical section that found the channel full, and the lock is
+            // released once it is (`Parking.parkGoroutine` says why that is
+            // sound). No second look at the state, no second lock round.
+            try await Parking.parkGoroutine(goroutine, task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>) in
+                channelState.senders.append(ParkedSender(task: task, value: value, continuation: continuation))
+                lock.unlock()
+            }
+            return
+        }
+        lock.unlock()
         try await Parking.park(task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>, cancellable) in
             switch withLock({ $0.parkSender(task, value, continuation, cancellable: cancellable) }) {
             case .parked:
@@ -147,12 +172,28 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
 
     @inlinable @inline(__always)
     nonisolated(nonsending) func receive(at location: SourceLocation) async throws -> Element? {
-        switch tryReceive() {
-        case .value(let value): return value
-        case .closed: return nil
-        case .empty: break
+        // As `send`: a goroutine that must wait queues itself under the lock
+        // that found the channel empty.
+        lock.lock()
+        switch channelState.receive() {
+        case .value(let value, let wake):
+            lock.unlock()
+            wake?.resume()
+            return value
+        case .closed:
+            lock.unlock()
+            return nil
+        case .wouldBlock:
+            break
         }
         let task = TaskIdentity.current
+        if let goroutine = Parking.uncancellableGoroutine(at: task) {
+            return try await Parking.parkGoroutine(goroutine, task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>) in
+                channelState.receivers.append(ParkedReceiver(task: task, continuation: continuation))
+                lock.unlock()
+            }
+        }
+        lock.unlock()
         return try await Parking.park(task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>, cancellable) in
             switch withLock({ $0.parkReceiver(task, continuation, cancellable: cancellable) }) {
             case .parked:

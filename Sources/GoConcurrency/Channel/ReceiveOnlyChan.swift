@@ -11,7 +11,7 @@ public struct ReceiveOnlyChan<Element: Sendable>: Sendable, Hashable {
     }
 
     /// See ``Chan/receive(file:line:)``.
-    @inlinable
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func receive(file: StaticString = #fileID, line: UInt = #line) async throws -> Element? {
         try await storage.receive(at: SourceLocation(fileID: file, line: line))
     }

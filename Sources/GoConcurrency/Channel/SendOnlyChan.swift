@@ -11,7 +11,7 @@ public struct SendOnlyChan<Element: Sendable>: Sendable, Hashable {
     }
 
     /// See ``Chan/send(_:file:line:)``.
-    @inlinable
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func send(_ value: Element, file: StaticString = #fileID, line: UInt = #line) async throws {
         try await storage.send(value, at: SourceLocation(fileID: file, line: line))
     }

@@ -70,21 +70,58 @@ enum Parking {
     ) async throws -> T {
         let goroutine = Goroutine.rooted(at: task)
         if let goroutine {
-            let cancellable = goroutine._withUnsafeGuaranteedRef {
-                $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
-                return $0.cancellable
-            }
-            if !cancellable {
-                defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
-                defer { goconcurrency_sanitizer_resumed(task.pointer) }
-                return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-                    register(continuation, false)
+            if !goroutine._withUnsafeGuaranteedRef({ $0.cancellable }) {
+                return try await parkGoroutine(goroutine, task: task, reason: reason, at: location, on: object) {
+                    register($0, false)
                 }
+            }
+            goroutine._withUnsafeGuaranteedRef {
+                $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
             }
         } else {
             object.shareWithOutsideUnlessFamily()
         }
         return try await parkCancellable(task: task, goroutine: goroutine, register: register, onCancel: onCancel)
+    }
+
+    /// The goroutine whose root task is `task`, if it is one that parks
+    /// without a cancellation handler (`parkGoroutine`): every goroutine but
+    /// a cancellable one (see `Goroutine.cancellable`).
+    @inlinable @inline(__always)
+    static func uncancellableGoroutine(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
+        guard let goroutine = Goroutine.rooted(at: task),
+              !goroutine._withUnsafeGuaranteedRef({ $0.cancellable })
+        else { return nil }
+        return goroutine
+    }
+
+    /// The park of `goroutine`'s root task (found by
+    /// `uncancellableGoroutine(at:)`): records the wait, then suspends until
+    /// the continuation `register` was given is resumed. No cancellation
+    /// handler, nothing allocated. A channel operation calls it with the
+    /// channel's lock still held from the look that found it must wait, and
+    /// its `register` queues the continuation and releases the lock: one
+    /// critical section per park instead of two. That is sound because
+    /// nothing here takes another lock (the wait record is atomic words) and
+    /// nothing suspends before `register` has run: the inheriting
+    /// continuation function makes no executor hop.
+    @inlinable @inline(__always)
+    nonisolated(nonsending) static func parkGoroutine<T>(
+        _ goroutine: Unmanaged<Goroutine>,
+        task: TaskIdentity,
+        reason: WaitReason,
+        at location: SourceLocation,
+        on object: some WaitObject,
+        register: (UnsafeContinuation<T, any Error>) -> Void
+    ) async throws -> T {
+        goroutine._withUnsafeGuaranteedRef {
+            $0.parked(reason, at: location, outside: object.mayBeUsedOutside(of: $0.runtimeID))
+        }
+        defer { goroutine._withUnsafeGuaranteedRef { $0.unparked() } }
+        defer { goconcurrency_sanitizer_resumed(task.pointer) }
+        return try await _unsafeInheritExecutor_withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+            register(continuation)
+        }
     }
 
     /// `park`'s path for a task that can be cancelled: a plain one, or a
