@@ -22,24 +22,32 @@ extension GoRuntime {
     /// no task yet) on `processor`, the caller's (`currentProcessorReference`),
     /// or on the global queue off this runtime's worker threads, and wakes a
     /// processor to take it if none is spinning and one is parked.
+    @inline(__always)
     func place(_ entry: Runnable, on processor: Unmanaged<Processor>?) {
         if let processor {
             if processor._withUnsafeGuaranteedRef({ $0.putLocal(entry) }) {
                 wakeIdleProcessor()
             }
         } else {
-            putGlobal(CollectionOfOne(entry))
-            if hasEnded {
-                // A checked run's runtime that has ended runs nothing more:
-                // what outside code queues on it now (a goroutine it starts,
-                // a wake-up) is dropped, not left to hold the runtime for
-                // ever (see `CheckedRun`). Its queue is read under the
-                // queue's lock after the entry was added, so either this
-                // call or the last thread's drop sees it.
-                dropQueuedEntries()
-            } else {
-                wakeForGlobalWork()
-            }
+            placeGlobal(entry)
+        }
+    }
+
+    /// `place` off this runtime's worker threads: out of line, so that the
+    /// processors' own enqueue (every hand-off) inlines the local branch only.
+    @inline(never)
+    func placeGlobal(_ entry: Runnable) {
+        putGlobal(CollectionOfOne(entry))
+        if hasEnded {
+            // A checked run's runtime that has ended runs nothing more:
+            // what outside code queues on it now (a goroutine it starts,
+            // a wake-up) is dropped, not left to hold the runtime for
+            // ever (see `CheckedRun`). Its queue is read under the
+            // queue's lock after the entry was added, so either this
+            // call or the last thread's drop sees it.
+            dropQueuedEntries()
+        } else {
+            wakeForGlobalWork()
         }
     }
 

@@ -22,6 +22,7 @@ extension Processor {
     /// may run the running goroutine for a long time, and another processor
     /// must be able to take the job meanwhile (from runnext, after its grace).
     /// Called on the owner's thread only.
+    @inline(__always)
     func putLocal(_ entry: Runnable) -> Bool {
         if !entry.isGoroutine {
             if capturing {
