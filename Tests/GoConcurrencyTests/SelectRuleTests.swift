@@ -86,6 +86,36 @@ struct SelectRuleTests {
         #expect(abs(share - 0.5) <= bound, "unfair select: \(counts[1]) vs \(counts[2])")
     }
 
+    @Test func rule17_each_of_three_or_four_ready_cases_is_chosen_with_equal_chance() async throws {
+        // Given selects of three and of four always-ready cases (a poll order
+        // drawn whole from the orders of three or four cases)
+        let trials = 12_000
+        for width in [3, 4] {
+            let ready = (0..<width).map { _ in Chan<Int>(capacity: trials + 1) }
+            for (index, channel) in ready.enumerated() {
+                for _ in 0..<trials { #expect(channel.trySend(index) == .sent) }
+            }
+            // When 12,000 selects run
+            var counts = Array(repeating: 0, count: width)
+            for _ in 0..<trials {
+                let value = try await select {
+                    ready[0].onReceive { $0 ?? -1 }
+                    ready[1].onReceive { $0 ?? -1 }
+                    ready[2].onReceive { $0 ?? -1 }
+                    if width == 4 { ready[3].onReceive { $0 ?? -1 } }
+                }
+                try #require(value >= 0)
+                counts[value] += 1
+            }
+            // Then each case's share is within 1/width ± 10 sigma
+            let p = 1 / Double(width)
+            let bound = 10 * (p * (1 - p) / Double(trials)).squareRoot()
+            for count in counts {
+                #expect(abs(Double(count) / Double(trials) - p) <= bound, "unfair select of \(width): \(counts)")
+            }
+        }
+    }
+
     @Test func rule17_uniform_choice_also_holds_for_selects_with_more_than_16_cases() async throws {
         // Given two always-ready cases among 20 (the poll order's large path)
         let trials = 10_000
