@@ -434,6 +434,43 @@ struct SelectRuleTests {
         #expect(try await receiver.value == 99)
     }
 
+    @Test func rule23_a_lost_case_left_stale_in_a_long_queue_never_claims_the_selects_next_wait() async throws {
+        // Given nine receivers parked on `long`, then a select parked on `a`
+        // and on `long`, its node the tenth entry there (losing leaves it
+        // stale in so long a queue; a select's waiter serves the next select
+        // only once no node refers to it)
+        let long = Chan<Int>(), a = Chan<Int>(), c = Chan<Int>(), d = Chan<Int>()
+        let got = Chan<Int>(capacity: 9)
+        for _ in 0..<9 {
+            go { if let value = try await long.receive() { try await got.send(value) } }
+        }
+        try await waitUntil("nine receivers park") { long.parkedReceivers == 9 }
+        let selecting = Task { () async throws -> [String] in
+            let first = try await select {
+                a.onReceive { "a \($0 ?? -1)" }
+                long.onReceive { "long \($0 ?? -1)" }
+            }
+            let second = try await select {
+                c.onReceive { "c \($0 ?? -1)" }
+                d.onReceive { "d \($0 ?? -1)" }
+            }
+            return [first, second]
+        }
+        try await waitUntil("the first select parks") { a.parkedReceivers == 1 && long.parkedReceivers == 10 }
+        // When its case on `a` wins and the next select parks on `c` and `d`
+        try await a.send(1)
+        try await waitUntil("the second select parks") { c.parkedReceivers == 1 && d.parkedReceivers == 1 }
+        // Then sends on `long` reach the nine receivers and then no one: the
+        // stale node claims nothing, the second select included
+        for value in 0..<9 { try await long.send(value) }
+        #expect(long.trySend(9) != .sent)
+        try await d.send(2)
+        #expect(try await selecting.value == ["a 1", "d 2"])
+        var received: [Int] = []
+        for _ in 0..<9 { received.append(try #require(try await got.receive())) }
+        #expect(received.sorted() == Array(0..<9))
+    }
+
     @Test func rule23_go_select6_losing_case_does_not_corrupt_the_queue() async throws {
         // Go's test/chan/select6.go (issue 2075): the select's losing case on c1
         // sits behind another waiter; further waits on c1 must still be woken.

@@ -4,7 +4,9 @@
 // in C, because Swift reserves these names to its runtime: the compiler
 // warns at a Swift declaration of them. Both use Swift's calling convention,
 // as the runtime defines them; the inline wrappers are plain C functions
-// that Swift calls, and that inline into their callers.
+// that Swift calls, and that inline into their callers. Beside them, one
+// thread-local slot of GoConcurrency's own (a select's spare waiter), here
+// because Swift has no thread-local storage of its own.
 #pragma once
 
 #if defined(__has_attribute) && __has_attribute(swiftcall)
@@ -29,4 +31,27 @@ static inline const void *goconcurrency_current_task(void) {
 /// where none is bound.
 static inline const void *goconcurrency_task_local_value(const void *key) {
     return swift_task_localValueGet(key);
+}
+
+/// The calling thread's spare select waiter (a retained `Waiter`), or null:
+/// a select that parks takes it rather than allocating one, and gives its
+/// waiter back here once nothing else refers to it (`Waiter.forSelect`,
+/// `Waiter.recycle`). Only the thread's running code touches its slot.
+extern __thread void *goconcurrency_spare_waiter;
+
+/// Takes the calling thread's spare waiter (null if it has none).
+static inline void *goconcurrency_take_spare_waiter(void) {
+    void *waiter = goconcurrency_spare_waiter;
+    goconcurrency_spare_waiter = 0;
+    return waiter;
+}
+
+/// Whether the calling thread has no spare waiter.
+static inline int goconcurrency_has_no_spare_waiter(void) {
+    return goconcurrency_spare_waiter == 0;
+}
+
+/// Makes `waiter` the calling thread's spare (which it has none of).
+static inline void goconcurrency_keep_spare_waiter(void *waiter) {
+    goconcurrency_spare_waiter = waiter;
 }

@@ -102,7 +102,7 @@ enum Select {
             }
 
             // Step 2.
-            let waiter = Waiter(reason: plan.channelCases > 0 ? .select : .selectNoCases, location: location)
+            let waiter = Waiter.forSelect(reason: plan.channelCases > 0 ? .select : .selectNoCases, location: location)
             // The cases at positions 0..<visited of the poll order have their
             // nodes queued (the ones that are channel cases).
             var visited = 0
@@ -112,17 +112,24 @@ enum Select {
             }
 
             // Step 3.
+            // Every node is out of its queue and the winner's outcome is
+            // read: the waiter can serve this thread's next select.
             let outcome = finishWaiting(waiter, cases, plan, visited: visited, timer: timer)
             switch outcome {
             case .cancelled:
+                Waiter.recycle(consume waiter)
                 throw CancellationError()
             case .aborted:
+                Waiter.recycle(consume waiter)
                 continue
             case .timedOut:
+                Waiter.recycle(consume waiter)
                 return try await plan.handler(at: plan.timeoutIndex, of: cases)()
             default:
                 let winner = outcome.selectedCase.unsafelyUnwrapped
-                return try await finish(cases, winner: winner, of: waiter).outcome().unsafelyUnwrapped
+                let reply = finish(cases, winner: winner, of: waiter)
+                Waiter.recycle(consume waiter)
+                return try await reply.outcome().unsafelyUnwrapped
             }
         }
     }
