@@ -110,8 +110,10 @@ final class Waiter: @unchecked Sendable {
         waiter.gate.store(0, ordering: .relaxed)
         waiter.continuation = nil
         waiter.closed = false
-        if waiter.received != nil { waiter.received = nil }
-        goconcurrency_keep_spare_waiter(Unmanaged.passRetained(waiter).toOpaque())
+        waiter.received = nil  // nil already, unless a value was never taken
+        // The select's reference moves into the slot (`consume`: no retain
+        // for the slot and release of the local).
+        goconcurrency_keep_spare_waiter(Unmanaged.passRetained(consume waiter).toOpaque())
     }
 
     /// The owner of a channel queue's removed entries (a cancelled task's
