@@ -119,6 +119,10 @@ struct PollOrder {
     /// The case to look at `position`-th.
     @inlinable
     subscript(position: Int) -> Int {
-        count <= 16 ? Int(truncatingIfNeeded: (packed &>> UInt64(4 * position)) & 0xF) : large[position]
+        // `position` is in 0..<count: its shift is computed without the
+        // overflow and sign checks of `4 * position` and `UInt64(_:)`.
+        count <= 16
+            ? Int(truncatingIfNeeded: (packed &>> UInt64(truncatingIfNeeded: position &<< 2)) & 0xF)
+            : large[position]
     }
 }
