@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "CGoConcurrencyPoll"),
         // Two entry points of Swift's concurrency runtime that the park path
         // calls directly (the current task, a task-local's binding), declared
-        // in C because Swift reserves their names: see SwiftRuntimeABI.swift.
+        // in C because Swift reserves their names: see SwiftRuntimeABI.swift;
+        // and a thread-local slot (a thread's spare select waiter: Waiter.swift).
         .target(name: "CGoConcurrencyRuntime"),
         .executableTarget(
             name: "tour",

@@ -86,6 +86,36 @@ struct SelectRuleTests {
         #expect(abs(share - 0.5) <= bound, "unfair select: \(counts[1]) vs \(counts[2])")
     }
 
+    @Test func rule17_each_of_three_or_four_ready_cases_is_chosen_with_equal_chance() async throws {
+        // Given selects of three and of four always-ready cases (a poll order
+        // drawn whole from the orders of three or four cases)
+        let trials = 12_000
+        for width in [3, 4] {
+            let ready = (0..<width).map { _ in Chan<Int>(capacity: trials + 1) }
+            for (index, channel) in ready.enumerated() {
+                for _ in 0..<trials { #expect(channel.trySend(index) == .sent) }
+            }
+            // When 12,000 selects run
+            var counts = Array(repeating: 0, count: width)
+            for _ in 0..<trials {
+                let value = try await select {
+                    ready[0].onReceive { $0 ?? -1 }
+                    ready[1].onReceive { $0 ?? -1 }
+                    ready[2].onReceive { $0 ?? -1 }
+                    if width == 4 { ready[3].onReceive { $0 ?? -1 } }
+                }
+                try #require(value >= 0)
+                counts[value] += 1
+            }
+            // Then each case's share is within 1/width ± 10 sigma
+            let p = 1 / Double(width)
+            let bound = 10 * (p * (1 - p) / Double(trials)).squareRoot()
+            for count in counts {
+                #expect(abs(Double(count) / Double(trials) - p) <= bound, "unfair select of \(width): \(counts)")
+            }
+        }
+    }
+
     @Test func rule17_uniform_choice_also_holds_for_selects_with_more_than_16_cases() async throws {
         // Given two always-ready cases among 20 (the poll order's large path)
         let trials = 10_000
@@ -402,6 +432,43 @@ struct SelectRuleTests {
         let receiver = Task { try await shared.receive() }
         try await shared.send(99)
         #expect(try await receiver.value == 99)
+    }
+
+    @Test func rule23_a_lost_case_left_stale_in_a_long_queue_never_claims_the_selects_next_wait() async throws {
+        // Given nine receivers parked on `long`, then a select parked on `a`
+        // and on `long`, its node the tenth entry there (losing leaves it
+        // stale in so long a queue; a select's waiter serves the next select
+        // only once no node refers to it)
+        let long = Chan<Int>(), a = Chan<Int>(), c = Chan<Int>(), d = Chan<Int>()
+        let got = Chan<Int>(capacity: 9)
+        for _ in 0..<9 {
+            go { if let value = try await long.receive() { try await got.send(value) } }
+        }
+        try await waitUntil("nine receivers park") { long.parkedReceivers == 9 }
+        let selecting = Task { () async throws -> [String] in
+            let first = try await select {
+                a.onReceive { "a \($0 ?? -1)" }
+                long.onReceive { "long \($0 ?? -1)" }
+            }
+            let second = try await select {
+                c.onReceive { "c \($0 ?? -1)" }
+                d.onReceive { "d \($0 ?? -1)" }
+            }
+            return [first, second]
+        }
+        try await waitUntil("the first select parks") { a.parkedReceivers == 1 && long.parkedReceivers == 10 }
+        // When its case on `a` wins and the next select parks on `c` and `d`
+        try await a.send(1)
+        try await waitUntil("the second select parks") { c.parkedReceivers == 1 && d.parkedReceivers == 1 }
+        // Then sends on `long` reach the nine receivers and then no one: the
+        // stale node claims nothing, the second select included
+        for value in 0..<9 { try await long.send(value) }
+        #expect(long.trySend(9) != .sent)
+        try await d.send(2)
+        #expect(try await selecting.value == ["a 1", "d 2"])
+        var received: [Int] = []
+        for _ in 0..<9 { received.append(try #require(try await got.receive())) }
+        #expect(received.sorted() == Array(0..<9))
     }
 
     @Test func rule23_go_select6_losing_case_does_not_corrupt_the_queue() async throws {

@@ -6,9 +6,11 @@
 // as the runtime defines them; the inline wrappers are plain C functions
 // that Swift calls, and that inline into their callers.
 //
-// Also here: the calling thread's processor, a C thread-local, which Swift
-// cannot declare. Read on every enqueue from a worker thread, it costs a load
-// where `pthread_getspecific` cost a call of about 17 instructions.
+// Also here: two thread-local slots of GoConcurrency's own, which Swift
+// cannot declare (it has no thread-local storage): the calling thread's
+// processor, read on every enqueue from a worker thread (a load, where
+// `pthread_getspecific` cost a call of about 17 instructions), and a
+// thread's spare select waiter.
 #pragma once
 
 #if defined(__has_attribute) && __has_attribute(swiftcall)
@@ -47,4 +49,27 @@ static inline void *goconcurrency_current_processor(void) {
 
 static inline void goconcurrency_set_current_processor(void *processor) {
     goconcurrency_processor_slot = processor;
+}
+
+/// The calling thread's spare select waiter (a retained `Waiter`), or null:
+/// a select that parks takes it rather than allocating one, and gives its
+/// waiter back here once nothing else refers to it (`Waiter.forSelect`,
+/// `Waiter.recycle`). Only the thread's running code touches its slot.
+extern __thread void *goconcurrency_spare_waiter;
+
+/// Takes the calling thread's spare waiter (null if it has none).
+static inline void *goconcurrency_take_spare_waiter(void) {
+    void *waiter = goconcurrency_spare_waiter;
+    goconcurrency_spare_waiter = 0;
+    return waiter;
+}
+
+/// Whether the calling thread has no spare waiter.
+static inline int goconcurrency_has_no_spare_waiter(void) {
+    return goconcurrency_spare_waiter == 0;
+}
+
+/// Makes `waiter` the calling thread's spare (which it has none of).
+static inline void goconcurrency_keep_spare_waiter(void *waiter) {
+    goconcurrency_spare_waiter = waiter;
 }

@@ -140,7 +140,7 @@ extension ChannelCase {
     @inlinable
     static func receive<Element>(from storage: ChannelStorage<Element>, erased handler: CaseHandler<Result>) -> SelectCase<Result> {
         SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
-            reply = step.run(on: ChannelReceiveHandle<Element>(this.channel), this)
+            step.run(on: ChannelReceiveHandle<Element>(this.channel), this, into: reply)
         }, of: storage)
     }
 
@@ -152,7 +152,7 @@ extension ChannelCase {
         _ handler: CaseHandler<Result>
     ) -> SelectCase<Result> {
         SelectCase(ChannelCase(channel: storage, handler: handler) { step, this, reply in
-            reply = step.run(on: ChannelSendHandle(this.channel, value), this)
+            step.run(on: ChannelSendHandle(this.channel, value), this, into: reply)
         }, of: storage)
     }
 }

@@ -44,12 +44,16 @@
 /// this one for such a closure): the select calls it itself, with no async
 /// call in between, which spares the executor switch the compiler emits after
 /// every call through an async closure.
-@inlinable
+@inlinable @inline(__always)
 public nonisolated(nonsending) func select<Result>(
     file: StaticString = #fileID,
     line: UInt = #line,
     @SelectBuilder<Result> _ cases: () throws -> SelectCases<Result>
 ) async throws -> Result {
+    // Always inlined into the caller: called, `select` is an async function
+    // whose frame (the cases, the plan) the task's allocator makes and frees
+    // on every select; inlined, they live in the caller's frame, made once
+    // (select4: about 230 instructions less per value, select_timeout 160).
     let cases = try cases()
     // Steps 0 and 1 here, before `run`: a select that finds a case ready
     // (most of them) makes no async call to `run`, whose frame the task's
@@ -102,7 +106,7 @@ enum Select {
             }
 
             // Step 2.
-            let waiter = Waiter(reason: plan.channelCases > 0 ? .select : .selectNoCases, location: location)
+            let waiter = Waiter.forSelect(reason: plan.channelCases > 0 ? .select : .selectNoCases, location: location)
             // The cases at positions 0..<visited of the poll order have their
             // nodes queued (the ones that are channel cases).
             var visited = 0
@@ -112,17 +116,24 @@ enum Select {
             }
 
             // Step 3.
+            // Every node is out of its queue and the winner's outcome is
+            // read: the waiter can serve this thread's next select.
             let outcome = finishWaiting(waiter, cases, plan, visited: visited, timer: timer)
             switch outcome {
             case .cancelled:
+                Waiter.recycle(consume waiter)
                 throw CancellationError()
             case .aborted:
+                Waiter.recycle(consume waiter)
                 continue
             case .timedOut:
+                Waiter.recycle(consume waiter)
                 return try await plan.handler(at: plan.timeoutIndex, of: cases)()
             default:
                 let winner = outcome.selectedCase.unsafelyUnwrapped
-                return try await finish(cases, winner: winner, of: waiter).outcome().unsafelyUnwrapped
+                let reply = finish(cases, winner: winner, of: waiter)
+                Waiter.recycle(consume waiter)
+                return try await reply.outcome().unsafelyUnwrapped
             }
         }
     }

@@ -85,6 +85,16 @@ enum SelectStep {
     case pollLocked
 }
 
+/// How a channel case's step went (see ``ChannelCase/step``): a plain value,
+/// so that a step that did not complete its case leaves nothing to destroy.
+@usableFromInline
+enum SelectStepStatus {
+    case notReady
+    case registered
+    /// The case completed (or failed): its reply was written.
+    case replied
+}
+
 @usableFromInline
 enum SelectStepReply<Result> {
     case notReady
@@ -101,6 +111,18 @@ enum SelectStepReply<Result> {
 }
 
 extension SelectStepReply {
+    /// Writes this reply to `reply` if the case completed; how the step went.
+    @inlinable @inline(__always)
+    consuming func store(into reply: UnsafeMutablePointer<SelectStepReply<Result>>) -> SelectStepStatus {
+        switch consume self {
+        case .notReady: return .notReady
+        case .registered: return .registered
+        case let completed:
+            reply.initialize(to: completed)
+            return .replied
+        }
+    }
+
     /// What the select returns for a case this reply completed: the result
     /// of a synchronous handler, its error, or what the returned call gives;
     /// nil if the case did not complete.
@@ -170,30 +192,39 @@ struct ChannelCase<Result> {
     /// of the executor switches the compiler emits after every indirect async
     /// call.
     @usableFromInline let handler: CaseHandler<Result>
-    /// Writes its reply through an `inout` parameter rather than returning
-    /// it: an `inout` is passed by address whatever `Result` is, so the
-    /// closure made for a concrete `Result` is stored as it is, with no
+    /// Writes a completed case's reply through a pointer rather than
+    /// returning it: a pointer is passed by address whatever `Result` is, so
+    /// the closure made for a concrete `Result` is stored as it is, with no
     /// reabstraction thunk around it (a returned `SelectStepReply<Result>`
     /// is indirect when `Result` is generic and direct when it is not, and
     /// every step went through the thunk that converts one to the other).
-    @usableFromInline let step: (SelectStep, ChannelCase, inout SelectStepReply<Result>) -> Void
+    /// It returns how the step went, a plain value, and initializes the
+    /// reply only for `.replied`: a step that does not complete its case
+    /// (most polls, every register and unregister) leaves nothing to
+    /// destroy (an `inout` reply was destroyed and written on every step).
+    @usableFromInline let step: (SelectStep, ChannelCase, UnsafeMutablePointer<SelectStepReply<Result>>) -> SelectStepStatus
 
     @inlinable
     init(
         channel: ChannelCore,
         handler: CaseHandler<Result>,
-        step: @escaping (SelectStep, ChannelCase, inout SelectStepReply<Result>) -> Void
+        step: @escaping (SelectStep, ChannelCase, UnsafeMutablePointer<SelectStepReply<Result>>) -> SelectStepStatus
     ) {
         self.channel = Unmanaged.passUnretained(channel)
         self.handler = handler
         self.step = step
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func step(_ step: SelectStep) -> SelectStepReply<Result> {
-        var reply = SelectStepReply<Result>.notReady
-        self.step(step, self, &reply)
-        return reply
+        withUnsafeTemporaryAllocation(of: SelectStepReply<Result>.self, capacity: 1) { buffer in
+            let reply = buffer.baseAddress.unsafelyUnwrapped
+            switch self.step(step, self, reply) {
+            case .notReady: return .notReady
+            case .registered: return .registered
+            case .replied: return reply.move()
+            }
+        }
     }
 
     /// The handler called with `value`, as one async call. A receive

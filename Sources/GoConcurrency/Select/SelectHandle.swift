@@ -44,21 +44,24 @@ protocol SelectHandle {
 }
 
 extension SelectStep {
-    /// Carries out this step of `selectCase` on its handle.
+    /// Carries out this step of `selectCase` on its handle; a completed
+    /// case's reply goes to `reply`.
     @inlinable @inline(__always)
-    func run<Handle: SelectHandle, Result>(on handle: Handle, _ selectCase: ChannelCase<Result>) -> SelectStepReply<Result> {
+    func run<Handle: SelectHandle, Result>(
+        on handle: Handle, _ selectCase: ChannelCase<Result>, into reply: UnsafeMutablePointer<SelectStepReply<Result>>
+    ) -> SelectStepStatus {
         switch self {
         case .poll:
-            return handle.poll(selectCase)
+            return handle.poll(selectCase).store(into: reply)
         case .register(let waiter, let caseIndex):
             return handle.register(waiter, caseIndex: caseIndex) ? .registered : .notReady
         case .unregister(let node):
             handle.unregister(node)
             return .notReady
         case .finish(let node):
-            return handle.complete(node, selectCase)
+            return handle.complete(node, selectCase).store(into: reply)
         case .pollLocked:
-            return handle.pollLocked(selectCase)
+            return handle.pollLocked(selectCase).store(into: reply)
         }
     }
 }
