@@ -26,4 +26,30 @@ struct WaiterOutcomeTests {
         #expect(waiter.outcome == .selected(2))
         #expect(waiter.outcome.selectedCase == 2)
     }
+
+    @Test func a_runtime_thread_drops_its_spare_select_waiter_as_it_leaves() async throws {
+        final class Seen: @unchecked Sendable {
+            weak var waiter: Waiter?
+            var runtime: GoRuntime?
+            var heldBySlot = false
+        }
+        let seen = Seen()
+        try await GoRuntime.run {
+            seen.runtime = Goroutine.current?.runtime
+            func make() -> Waiter {
+                let waiter = Waiter(reason: .select, location: SourceLocation(fileID: #fileID, line: #line))
+                seen.waiter = waiter
+                return waiter
+            }
+            // Given over with no other reference, it becomes the worker
+            // thread's spare: nothing on this new runtime's thread selected
+            // before, so it had none. Only the slot holds it then.
+            Waiter.recycle(make())
+            seen.heldBySlot = seen.waiter != nil
+        }
+        #expect(seen.heldBySlot)
+        let runtime = try #require(seen.runtime)
+        try await waitUntil("the run's threads left") { runtime.threadCount.load(ordering: .acquiring) == 0 }
+        #expect(seen.waiter == nil)
+    }
 }

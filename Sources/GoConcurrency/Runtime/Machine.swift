@@ -88,6 +88,7 @@ final class Machine: @unchecked Sendable {
             }
         }
         pthread_setspecific(Machine.key, nil)
+        Waiter.dropThreadSpare()
         let held = Unmanaged.passUnretained(runtime)
         if held._withUnsafeGuaranteedRef({ $0.threadCount.subtract(1, ordering: .acquiringAndReleasing).newValue }) == 0 {
             held._withUnsafeGuaranteedRef { $0.lastThreadLeft() }
