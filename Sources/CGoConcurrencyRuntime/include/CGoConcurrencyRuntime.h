@@ -1,6 +1,7 @@
-// Two of the Swift concurrency runtime's own entry points, called directly
-// from GoConcurrency's park path (see SwiftRuntimeABI.swift, assumptions 4
-// and 8, for what is assumed of them and how it is verified). Declared here,
+// Four of the Swift concurrency runtime's own entry points, called directly
+// from GoConcurrency's park path and from the task that runs goroutines (see
+// SwiftRuntimeABI.swift, assumptions 4, 8 and 9, for what is assumed of them
+// and how it is verified). Declared here,
 // in C, because Swift reserves these names to its runtime: the compiler
 // warns at a Swift declaration of them. Both use Swift's calling convention,
 // as the runtime defines them; the inline wrappers are plain C functions
@@ -20,6 +21,14 @@ extern void *swift_task_getCurrent(void) GOCONCURRENCY_SWIFTCALL;
 /// task (or the thread, outside a task); null where none is bound.
 extern void *swift_task_localValueGet(const void *key) GOCONCURRENCY_SWIFTCALL;
 
+/// Binds the value at `value` (moved out of it: the binding takes it) of
+/// type `valueType` (its type metadata) to the task-local `key`, on the
+/// calling task, until the matching pop.
+extern void swift_task_localValuePush(const void *key, void *value, const void *valueType) GOCONCURRENCY_SWIFTCALL;
+
+/// Ends the calling task's innermost task-local binding, destroying its value.
+extern void swift_task_localValuePop(void) GOCONCURRENCY_SWIFTCALL;
+
 /// The calling task's address, retaining nothing; null outside a task.
 static inline const void *goconcurrency_current_task(void) {
     return swift_task_getCurrent();
@@ -29,4 +38,15 @@ static inline const void *goconcurrency_current_task(void) {
 /// where none is bound.
 static inline const void *goconcurrency_task_local_value(const void *key) {
     return swift_task_localValueGet(key);
+}
+
+/// Binds the value at `value` (moved into the binding) to the task-local
+/// object at `key`.
+static inline void goconcurrency_task_local_push(const void *key, void *value, const void *valueType) {
+    swift_task_localValuePush(key, value, valueType);
+}
+
+/// Ends the innermost binding of the calling task.
+static inline void goconcurrency_task_local_pop(void) {
+    swift_task_localValuePop();
 }

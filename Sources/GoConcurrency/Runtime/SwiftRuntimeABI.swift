@@ -131,6 +131,36 @@
 //    the innermost of nested bindings, the parent's in a child task, and
 //    nothing again after the binding ends.
 //
+// 9. A task-local can be bound and unbound by the runtime's push and pop,
+//    and its bound value written in place.
+//    The runtime's `swift_task_localValuePush(key, value, type)` binds the
+//    value at `value` (taking it: the caller's copy is moved out) of type
+//    `type` (its metadata) to the key on the calling task, and
+//    `swift_task_localValuePop()` ends the task's innermost binding and
+//    destroys its value: the two calls `TaskLocal.withValue` makes around
+//    its operation, callable without an operation closure (which cost, per
+//    binding, two async frames and two executor switches back to the
+//    goroutine's runtime, each taking the task's status-record lock). The
+//    bound value's storage (assumption 8's address) is the binding's own:
+//    child tasks read it there, and a plain task copies it when it starts,
+//    so a value written there in place is what the task and its later
+//    child tasks read from then on. Used by: the task that runs goroutines
+//    (`runGoroutines` in Go.swift) binds `Goroutine.binding` once, rewrites
+//    its record address in place for each goroutine it runs next, and binds
+//    anew only after a goroutine whose plain tasks outlive it (measured with
+//    `icount`: spawn 4,660 -> see BENCHMARKS.md). If it breaks: the push and
+//    pop are the entry points the standard library's own inlinable
+//    `withValue` calls, so their names and signatures are fixed by every
+//    compiled client; a binding not where the read finds it would show no
+//    goroutine (parks unrecorded, `Goroutine.current` nil), which the tests
+//    below and the suite's dumps catch. Unverified toolchain: each goroutine
+//    binds with `TaskLocal.withValue`.
+//    Verified by: a pushed value reads back by its key and through
+//    `TaskLocal.get()`, in a child task too; a plain task started under it
+//    holds (retains) its copy, taken when it started, and sees its own copy
+//    after an in-place write; after the pop nothing is bound and the value
+//    is released.
+//
 // Also depending on the toolchain, but kept beside the code they serve:
 // - Select stores a receive handler as a handler of another function type
 //   of the same layout (`SelectCase.swift`); Swift's function values are
@@ -326,8 +356,23 @@ enum SwiftRuntimeABI {
     /// the runtime's binding (the raw read); nil where none is bound.
     @inlinable
     static func boundValue(of local: TaskLocal<UInt>) -> UInt? {
+        boundStorage(of: local).map { $0.load(as: UInt.self) }
+    }
+
+    /// The first word of the value bound to `local` for the calling task
+    /// (the raw read; the caller knows its value's layout); nil where none is
+    /// bound.
+    @inlinable
+    static func boundWord<Value>(of local: TaskLocal<Value>) -> UInt? {
+        boundStorage(of: local).map { $0.load(as: UInt.self) }
+    }
+
+    /// Where the value bound to `local` for the calling task is stored (the
+    /// raw read); nil where none is bound.
+    @inlinable
+    static func boundStorage<Value>(of local: TaskLocal<Value>) -> UnsafeMutableRawPointer? {
         let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
-        return goconcurrency_task_local_value(key).map { $0.load(as: UInt.self) }
+        return UnsafeMutableRawPointer(mutating: goconcurrency_task_local_value(key))
     }
 
     /// The value of `local` for the calling task (`unbound`, its default
@@ -336,6 +381,30 @@ enum SwiftRuntimeABI {
     @inlinable
     static func value(of local: TaskLocal<UInt>, unbound: UInt) -> UInt {
         verified ? boundValue(of: local) ?? unbound : local.get()
+    }
+
+    // MARK: 9. A task-local bound by the runtime's push and pop
+
+    /// Binds `value` to `local` on the calling task until `unbind()` (the
+    /// raw push; only where verified). Bindings end in the reverse order of
+    /// their starts, as `withValue`'s do: the task's allocator is a stack.
+    @inlinable
+    static func bind<Value>(_ value: Value, to local: TaskLocal<Value>) {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
+        let type = unsafeBitCast(Value.self as Any.Type, to: UnsafeRawPointer.self)
+        withUnsafeTemporaryAllocation(of: Value.self, capacity: 1) { buffer in
+            let slot = buffer.baseAddress.unsafelyUnwrapped
+            slot.initialize(to: value)
+            // The binding takes the copy: the slot is left uninitialized.
+            goconcurrency_task_local_push(key, slot, type)
+        }
+    }
+
+    /// Ends the calling task's innermost binding (the raw pop), releasing
+    /// its value.
+    @inlinable
+    static func unbind() {
+        goconcurrency_task_local_pop()
     }
 
     /// Stops the program where an assumption checked on an unverified
