@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+import CGoConcurrencyRuntime
 @testable import GoConcurrency
 
 @Suite("Scheduler", .timeLimit(Stress.timeLimit))
@@ -568,6 +569,27 @@ struct SchedulerTests {
             let record = try #require(try await fromPlain.receive())
             #expect(record.sees == record.startedBy)
             #expect(ids.contains(record.startedBy))
+        }
+    }
+
+    @Test func a_goroutine_is_found_by_its_bindings_published_key_as_through_the_task_local_itself() async throws {
+        // Given goroutines, each asking which goroutine it is the raw way
+        // (the published key, the binding's first word) and through
+        // `TaskLocal.get()`, in its own task and in a child task
+        let answers = Chan<(raw: UInt, viaGet: UInt, child: UInt, keyMatches: Bool)>(capacity: 8)
+        for _ in 0..<8 {
+            go {
+                let raw = UInt(bitPattern: Goroutine.currentUnretained?.toOpaque())
+                async let child = UInt(bitPattern: Goroutine.currentUnretained?.toOpaque())
+                let key = UnsafeRawPointer(Unmanaged.passUnretained(Goroutine.$binding).toOpaque())
+                try await answers.send((raw, Goroutine.binding?.recordAddress ?? 0, await child, goconcurrency_goroutine_key() == key))
+            }
+        }
+        // Then every way gives the goroutine's own record
+        for _ in 0..<8 {
+            let answer = try #require(try await answers.receive())
+            #expect(answer.raw != 0 && answer.raw == answer.viaGet && answer.child == answer.raw)
+            #expect(answer.keyMatches)
         }
     }
 

@@ -8,6 +8,8 @@
 // that Swift calls, and that inline into their callers.
 #pragma once
 
+#include <stdatomic.h>
+
 #if defined(__has_attribute) && __has_attribute(swiftcall)
 #define GOCONCURRENCY_SWIFTCALL __attribute__((swiftcall))
 #else
@@ -29,6 +31,12 @@ extern void swift_task_localValuePush(const void *key, void *value, const void *
 /// Ends the calling task's innermost task-local binding, destroying its value.
 extern void swift_task_localValuePop(void) GOCONCURRENCY_SWIFTCALL;
 
+/// The key of the task-local that names a task's goroutine
+/// (`Goroutine.binding`), published before the first binding of it; null
+/// until then. A plain word, so that reading it costs a load where the key's
+/// Swift global would cost a `swift_once` call on every park.
+extern _Atomic(const void *) goconcurrency_goroutine_binding_key;
+
 /// The calling task's address, retaining nothing; null outside a task.
 static inline const void *goconcurrency_current_task(void) {
     return swift_task_getCurrent();
@@ -49,4 +57,17 @@ static inline void goconcurrency_task_local_push(const void *key, void *value, c
 /// Ends the innermost binding of the calling task.
 static inline void goconcurrency_task_local_pop(void) {
     swift_task_localValuePop();
+}
+
+/// The published key of the goroutine binding; null before its first binding.
+static inline const void *goconcurrency_goroutine_key(void) {
+    return atomic_load_explicit(&goconcurrency_goroutine_binding_key, memory_order_relaxed);
+}
+
+/// Publishes the key of the goroutine binding (always the same value). A
+/// task that finds a binding under it was bound after the key was published
+/// by the same task, or copied the binding from one that was: task starts and
+/// resumptions order the two, so relaxed accesses suffice.
+static inline void goconcurrency_publish_goroutine_key(const void *key) {
+    atomic_store_explicit(&goconcurrency_goroutine_binding_key, key, memory_order_relaxed);
 }

@@ -237,8 +237,8 @@ private struct TaskBinding {
     /// The handle of the goroutine running, or for the next one (nil: a new
     /// one).
     var handle: GoroutineHandle?
-    /// Whether this task has `Goroutine.binding` bound by the raw push.
-    var bound = false
+    /// Where the raw binding's value is (nil: not bound by the raw push).
+    var storage: UnsafeMutableRawPointer?
 
     /// Readies `goroutine` to run on the calling task: its root task, its
     /// handle and (where verified) its binding; returns its body.
@@ -259,13 +259,13 @@ private struct TaskBinding {
         }
         goroutine.adopt(handle)
         if SwiftRuntimeABI.verified {
-            if bound {
-                let address = UInt(bitPattern: Unmanaged.passUnretained(goroutine).toOpaque())
-                SwiftRuntimeABI.boundStorage(of: Goroutine.$binding).unsafelyUnwrapped
-                    .storeBytes(of: address, toByteOffset: 0, as: UInt.self)
+            if let storage {
+                // The record's address, the value's first word.
+                storage.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(goroutine).toOpaque()), as: UInt.self)
             } else {
+                Goroutine.publishBindingKey()
                 SwiftRuntimeABI.bind(GoroutineBinding(goroutine, handle: handle), to: Goroutine.$binding)
-                bound = true
+                storage = SwiftRuntimeABI.boundStorage(of: Goroutine.$binding)
             }
         }
         return body
@@ -293,9 +293,9 @@ private struct TaskBinding {
     /// Ends the raw binding, if there is one.
     @inline(__always)
     mutating func unbind() {
-        if bound {
+        if storage != nil {
             SwiftRuntimeABI.unbind()
-            bound = false
+            storage = nil
         }
     }
 }

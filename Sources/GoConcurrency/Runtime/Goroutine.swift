@@ -38,6 +38,7 @@
 //   the goroutine's child tasks have ended with its body) and no deadlock
 //   check watches it.
 
+import CGoConcurrencyRuntime
 import Synchronization
 
 @usableFromInline
@@ -57,15 +58,26 @@ final class Goroutine: @unchecked Sendable {
 
     /// The goroutine the current task belongs to, if any, with no reference
     /// count touched: the binding keeps it alive while the task runs.
-    @usableFromInline
+    @inlinable
     static var currentUnretained: Unmanaged<Goroutine>? {
         // The binding's first word, read by its key, not through
         // `TaskLocal.get()`, which is generic and not inlinable
-        // (`SwiftRuntimeABI`, assumption 8).
-        let address = SwiftRuntimeABI.verified
-            ? SwiftRuntimeABI.boundWord(of: $binding) ?? 0
-            : binding?.recordAddress ?? 0
+        // (`SwiftRuntimeABI`, assumption 8); the key as published, a load
+        // where `$binding`, a lazily made global, costs a `swift_once` call.
+        let address: UInt
+        if SwiftRuntimeABI.verified {
+            guard let key = goconcurrency_goroutine_key() else { return nil }
+            address = SwiftRuntimeABI.boundWord(ofKey: key) ?? 0
+        } else {
+            address = binding?.recordAddress ?? 0
+        }
         return UnsafeRawPointer(bitPattern: address).map { Unmanaged<Goroutine>.fromOpaque($0) }
+    }
+
+    /// Publishes `binding`'s key for `currentUnretained`, before a task binds
+    /// it by the runtime's push.
+    static func publishBindingKey() {
+        goconcurrency_publish_goroutine_key(Unmanaged.passUnretained($binding).toOpaque())
     }
 
     private static let nextID = Atomic<Int>(1)

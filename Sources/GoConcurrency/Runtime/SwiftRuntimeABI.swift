@@ -367,6 +367,12 @@ enum SwiftRuntimeABI {
         boundStorage(of: local).map { $0.load(as: UInt.self) }
     }
 
+    /// The same, for the task-local whose object is at `key`.
+    @inlinable
+    static func boundWord(ofKey key: UnsafeRawPointer) -> UInt? {
+        goconcurrency_task_local_value(key).map { $0.load(as: UInt.self) }
+    }
+
     /// Where the value bound to `local` for the calling task is stored (the
     /// raw read); nil where none is bound.
     @inlinable
