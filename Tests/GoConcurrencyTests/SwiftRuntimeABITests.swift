@@ -205,6 +205,40 @@ struct SwiftRuntimeABITests {
         #expect(MemoryLayout<ProbePair?>.size == MemoryLayout<ProbePair>.size)
     }
 
+    // MARK: 10. A task's innermost binding
+
+    @Test("10. A detached task's innermost binding is the item at offset 136, its key and value where said, by withValue or the raw push")
+    func innermostBindingOfATask() async {
+        let seen = await Task.detached { () -> [Bool] in
+            guard let task = SwiftRuntimeABI.currentTask.pointer else { return [false] }
+            let wordKey = UnsafeRawPointer(Unmanaged.passUnretained(ProbeLocal.$word).toOpaque())
+            let pairKey = UnsafeRawPointer(Unmanaged.passUnretained(ProbeLocal.$pair).toOpaque())
+            // Unbound: no item
+            var checks = [SwiftRuntimeABI.innermostBinding(of: task) == nil]
+            await ProbeLocal.$word.withValue(31) {
+                // Bound by withValue: the item, its key, its value, and the
+                // storage the runtime's lookup answers
+                let item = SwiftRuntimeABI.innermostBinding(of: task)
+                checks.append(item?.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == wordKey)
+                checks.append(item?.load(fromByteOffset: 24, as: UInt.self) == 31)
+                checks.append(item.map { $0 + 24 } == SwiftRuntimeABI.boundStorage(of: ProbeLocal.$word).map { UnsafeRawPointer($0) })
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: wordKey, onCurrent: task) == 31)
+                // Another key bound inside it, by the raw push: it is the
+                // innermost now, and the outer one is still found
+                SwiftRuntimeABI.bind(ProbePair(word: 32, token: Token()), to: ProbeLocal.$pair)
+                let inner = SwiftRuntimeABI.innermostBinding(of: task)
+                checks.append(inner?.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == pairKey)
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: pairKey, onCurrent: task) == 32)
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: wordKey, onCurrent: task) == 31)
+                SwiftRuntimeABI.unbind()
+                checks.append(SwiftRuntimeABI.innermostBinding(of: task) == item)
+            }
+            checks.append(SwiftRuntimeABI.innermostBinding(of: task) == nil)
+            return checks
+        }.value
+        #expect(seen == Array(repeating: true, count: 10))
+    }
+
     // MARK: 5. A job is its address
 
     @Test("5. A job round-trips through its bits and runs; its address is even and is its task's")

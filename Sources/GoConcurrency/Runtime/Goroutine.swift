@@ -74,6 +74,19 @@ final class Goroutine: @unchecked Sendable {
         return UnsafeRawPointer(bitPattern: address).map { Unmanaged<Goroutine>.fromOpaque($0) }
     }
 
+    /// The same, `task` being the calling task: a goroutine's root task
+    /// finds its binding as the innermost (`SwiftRuntimeABI`, assumption
+    /// 10) without the runtime's lookup, on every park. Measured with
+    /// `icount`, one processor: sieve_2000 2,362,170 -> (see the commit)
+    /// per prime.
+    @inlinable
+    static func currentUnretained(task: TaskIdentity) -> Unmanaged<Goroutine>? {
+        guard SwiftRuntimeABI.verified, let current = task.pointer else { return currentUnretained }
+        guard let key = goconcurrency_goroutine_key() else { return nil }
+        let address = SwiftRuntimeABI.boundWord(ofKey: key, onCurrent: current) ?? 0
+        return UnsafeRawPointer(bitPattern: address).map { Unmanaged<Goroutine>.fromOpaque($0) }
+    }
+
     /// Publishes `binding`'s key for `currentUnretained`, before a task binds
     /// it by the runtime's push.
     static func publishBindingKey() {

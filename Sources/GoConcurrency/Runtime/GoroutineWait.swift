@@ -21,7 +21,7 @@ extension Goroutine {
     /// count could see.
     @inlinable
     static func rooted(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
-        guard let goroutine = currentUnretained,
+        guard let goroutine = currentUnretained(task: task),
               goroutine._withUnsafeGuaranteedRef({ $0.rootTask.load(ordering: .relaxed) }) == task.bits
         else { return nil }
         return goroutine

@@ -122,9 +122,11 @@
 //    generic and not inlinable, so every read went through its unspecialised
 //    body (about 70 instructions per park, measured with `icount`). Used by:
 //    `Goroutine.currentUnretained` (every park asks which goroutine it
-//    is). If it breaks: a wrong address reads a wrong record address, which
-//    `Goroutine.rooted` then compares with the goroutine's root task, so a
-//    park would at worst go unrecorded, not write a stranger's record; a
+//    is; the key it passes is the one the C target publishes, a plain load,
+//    where `Goroutine.$binding` is a lazily made global and cost a
+//    `swift_once` call per park). If it breaks: a wrong address reads a
+//    wrong record address, which `Goroutine.rooted` then compares with the
+//    goroutine's root task, so a park would at worst go unrecorded, not write a stranger's record; a
 //    changed key would find nothing (no goroutine, parks unrecorded).
 //    Unverified toolchain: `TaskLocal.get()`.
 //    Verified by: unbound it reads nothing; bound, it reads the bound value,
@@ -148,7 +150,8 @@
 //    (`runGoroutines` in Go.swift) binds `Goroutine.binding` once, rewrites
 //    its record address in place for each goroutine it runs next, and binds
 //    anew only after a goroutine whose plain tasks outlive it (measured with
-//    `icount`: spawn 4,660 -> see BENCHMARKS.md). If it breaks: the push and
+//    `icount`, one processor: spawn 4,660 -> 3,529 instructions per
+//    goroutine). If it breaks: the push and
 //    pop are the entry points the standard library's own inlinable
 //    `withValue` calls, so their names and signatures are fixed by every
 //    compiled client; a binding not where the read finds it would show no
@@ -160,6 +163,28 @@
 //    holds (retains) its copy, taken when it started, and sees its own copy
 //    after an in-place write; after the pop nothing is bound and the value
 //    is released.
+//
+// 10. A task's innermost task-local binding is at byte offset 136 of the
+//    task, its key 8 bytes and its value 24 bytes into it.
+//    The runtime keeps each task's bindings as a stack of items, the newest
+//    first, whose head pointer is the word at offset 136 of the task (in its
+//    private storage); an item is a link word, the key, the value's type
+//    metadata and then the value (at offset 24 for a value of word
+//    alignment). A binding's lookup (`swift_task_localValueGet`, about 38
+//    instructions with its own current-task read) then takes two loads and a
+//    comparison when the binding looked for is the innermost, as a
+//    goroutine's is on its root task unless its body binds task-locals of
+//    its own. Used by: `Goroutine.rooted(at:)`, on every park of a
+//    goroutine (measured with `icount`: see `Goroutine.currentUnretained`).
+//    If it breaks: the head read elsewhere would be another word of the task,
+//    taken for an item's address; the test below fails first (the guard is
+//    this toolchain only). Unverified toolchain: the runtime's lookup. Any
+//    innermost binding of another key (a child task's link to its parent's
+//    bindings, the body's own task-locals) takes the lookup too.
+//    Verified by: in a detached task, the word at offset 136 is the item of
+//    the innermost binding, whether bound by `withValue` or the raw push,
+//    with the key and value where said, and the storage the lookup answers;
+//    a binding of another key made inside it becomes the innermost.
 //
 // Also depending on the toolchain, but kept beside the code they serve:
 // - Select stores a receive handler as a handler of another function type
@@ -411,6 +436,26 @@ enum SwiftRuntimeABI {
     @inlinable
     static func unbind() {
         goconcurrency_task_local_pop()
+    }
+
+    // MARK: 10. A task's innermost binding
+
+    /// The innermost task-local binding's item of `task` (the raw read).
+    @inlinable
+    static func innermostBinding(of task: UnsafeRawPointer) -> UnsafeRawPointer? {
+        task.load(fromByteOffset: 136, as: UnsafeRawPointer?.self)
+    }
+
+    /// The first word of the value bound to the task-local at `key` on the
+    /// calling task `task`: straight from its innermost binding where that is
+    /// the one (and the toolchain verified), else by the runtime's lookup.
+    @inlinable
+    static func boundWord(ofKey key: UnsafeRawPointer, onCurrent task: UnsafeRawPointer) -> UInt? {
+        if verified, let item = innermostBinding(of: task),
+           item.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == key {
+            return item.load(fromByteOffset: 24, as: UInt.self)
+        }
+        return boundWord(ofKey: key)
     }
 
     /// Stops the program where an assumption checked on an unverified
