@@ -175,7 +175,8 @@
 //    comparison when the binding looked for is the innermost, as a
 //    goroutine's is on its root task unless its body binds task-locals of
 //    its own. Used by: `Goroutine.rooted(at:)`, on every park of a
-//    goroutine (measured with `icount`: see `Goroutine.currentUnretained`).
+//    goroutine (measured with `icount`: see
+//    `Goroutine.currentUnretained(task:)`).
 //    If it breaks: the head read elsewhere would be another word of the task,
 //    taken for an item's address; the test below fails first (the guard is
 //    this toolchain only). Unverified toolchain: the runtime's lookup. Any
