@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+import Synchronization
 @_spi(Testing) @testable import GoConcurrency
 
 @Suite("Deadlock detection", .timeLimit(Stress.timeLimit))
@@ -62,6 +63,35 @@ struct DeadlockTests {
         deadlock.dump.goroutines.compactMap {
             if case .waiting(let reason, _) = $0.state { reason } else { nil }
         }
+    }
+
+    @Test("Rule 35: a deadlock is found once a plain task that outlived its goroutine ends, though the next goroutine ran on the same task")
+    func deadlockAfterAnOutlivingPlainTaskEnds() async throws {
+        let handle = Mutex(WeakHandle(nil))
+        let deadlock = try await expectDeadlock {
+            let never = Chan<Int>()
+            // Given a goroutine that starts a plain task (on Swift's own
+            // executor) which outlives it, the goroutine queued after it,
+            // run next by the same task, parked for ever
+            go {
+                handle.withLock { $0 = WeakHandle(Goroutine.current?.handle) }
+                Task(executorPreference: globalConcurrentExecutor) {
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            go { _ = try await never.receive() }
+            // And one that waits, on the runtime's timers, until the plain
+            // task has ended and given up the first goroutine's handle
+            go {
+                repeat {
+                    try await sleep(for: .milliseconds(5))
+                } while handle.withLock({ $0.handle != nil })
+                _ = try await never.receive()
+            }
+            _ = try await never.receive()
+        }
+        // Then the three goroutines still parked are reported
+        #expect(reasons(deadlock) == [.channelReceive, .channelReceive, .channelReceive])
     }
 
     @Test("Rule 35: a send nobody receives is reported with the goroutine's wait and where it waits")

@@ -210,10 +210,16 @@ struct LifecycleTests {
             }
             // Then it gives back most of what they took (no trim by the test)
             // (a trim may come while the last ones still end: wait for the
-            // one after)
+            // one after). Most: more than half. What stays (malloc's
+            // fragmentation, structures sized for the spike) does not shrink
+            // with the goroutines' own cost, which keeps falling: in the debug
+            // build the peak went from 371 to 273 MB when a goroutine's
+            // bindings became one, while what stays went from 84-102 MB to
+            // 58-88 MB with other tests running (31-36 MB alone), past the
+            // quarter of the peak this asked before.
             let given = await poll(for: 60) {
                 Scavenger.trims.load(ordering: .relaxed) > trimsBefore
-                    && (sanitized || residentBytes() - baseline <= (peak - baseline) / 4)
+                    && (sanitized || residentBytes() - baseline <= (peak - baseline) / 2)
             }
             let after = residentBytes()
             let trims = Scavenger.trims.load(ordering: .relaxed) - trimsBefore

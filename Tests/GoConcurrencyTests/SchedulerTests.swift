@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+import CGoConcurrencyRuntime
 @testable import GoConcurrency
 
 @Suite("Scheduler", .timeLimit(Stress.timeLimit))
@@ -507,6 +508,89 @@ struct SchedulerTests {
         // handful of tasks ran them all (one, unless something else was
         // scheduled between two of them).
         #expect(runtime.goroutineTasksMade - tasksBefore < count / 10)
+    }
+
+    @Test func a_reused_task_counts_each_goroutines_own_plain_tasks_and_those_that_outlive_it_keep_seeing_it() async throws {
+        // One task runs a burst of goroutines one after another, with one
+        // task-local binding and handle for all of them, except after a
+        // goroutine whose plain tasks outlive it: those keep its handle, and
+        // the next goroutine gets a new one. A runtime of its own, with one
+        // processor, so that one task runs the burst.
+        let runtime = GoRuntime(processors: 1)
+        let count = 64
+        let gate = Chan<Int>()
+        let counted = Chan<(id: Int, plainTasks: Int)>(capacity: count)
+        let fromPlain = Chan<(startedBy: Int, sees: Int)>(capacity: count)
+        // Given every fourth goroutine starting two plain tasks that wait for
+        // the gate (on Swift's global executor, so that this processor runs
+        // the next goroutine at once, on the same task)
+        go(on: runtime) {
+            for index in 0..<count {
+                go(on: runtime) {
+                    let id = GoRuntime.currentGoroutineID ?? -1
+                    if index % 4 == 0 {
+                        for _ in 0..<2 {
+                            Task(executorPreference: globalConcurrentExecutor) {
+                                _ = try await gate.receive()
+                                try await fromPlain.send((id, GoRuntime.currentGoroutineID ?? -1))
+                            }
+                        }
+                    }
+                    try await counted.send((id, Goroutine.current?.plainTasksAlive ?? -1))
+                }
+            }
+        }
+        // Then each goroutine counts only the plain tasks it started, though
+        // those of earlier goroutines on the same task are still alive
+        var ids = Set<Int>()
+        var withTasks = 0
+        for _ in 0..<count {
+            let record = try #require(try await counted.receive())
+            #expect(record.plainTasks == 0 || record.plainTasks == 2)
+            if record.plainTasks == 2 { withTasks += 1 }
+            ids.insert(record.id)
+        }
+        #expect(!ids.contains(-1) && ids.count == count)
+        #expect(withTasks == count / 4)
+        // When a second burst then starts on the same processor, reusing the
+        // records the first burst's goroutines left
+        let secondDone = Chan<Int>(capacity: count)
+        go(on: runtime) {
+            for _ in 0..<count {
+                go(on: runtime) { try await secondDone.send(GoRuntime.currentGoroutineID ?? -1) }
+            }
+        }
+        for _ in 0..<count { _ = try await secondDone.receive() }
+        // Then, when the gate opens, long after their goroutines ended and
+        // others ran on the same task (and in the same processor's reused
+        // records), each plain task still sees the goroutine that started it
+        try gate.close()
+        for _ in 0..<(count / 4 * 2) {
+            let record = try #require(try await fromPlain.receive())
+            #expect(record.sees == record.startedBy)
+            #expect(ids.contains(record.startedBy))
+        }
+    }
+
+    @Test func a_goroutine_is_found_by_its_bindings_published_key_as_through_the_task_local_itself() async throws {
+        // Given goroutines, each asking which goroutine it is the raw way
+        // (the published key, the binding's first word) and through
+        // `TaskLocal.get()`, in its own task and in a child task
+        let answers = Chan<(raw: UInt, viaGet: UInt, child: UInt, keyMatches: Bool)>(capacity: 8)
+        for _ in 0..<8 {
+            go {
+                let raw = UInt(bitPattern: Goroutine.currentUnretained?.toOpaque())
+                async let child = UInt(bitPattern: Goroutine.currentUnretained?.toOpaque())
+                let key = UnsafeRawPointer(Unmanaged.passUnretained(Goroutine.$binding).toOpaque())
+                try await answers.send((raw, Goroutine.binding?.recordAddress ?? 0, await child, goconcurrency_goroutine_key() == key))
+            }
+        }
+        // Then every way gives the goroutine's own record
+        for _ in 0..<8 {
+            let answer = try #require(try await answers.receive())
+            #expect(answer.raw != 0 && answer.raw == answer.viaGet && answer.child == answer.raw)
+            #expect(answer.keyMatches)
+        }
     }
 
     @Test func idle_processors_steal_work_from_a_busy_one() async throws {

@@ -176,6 +176,69 @@ struct SwiftRuntimeABITests {
         #expect(local.withValue(9) { SwiftRuntimeABI.value(of: local, unbound: 0) == local.get() })
     }
 
+    // MARK: 9. A task-local bound by the runtime's push and pop
+
+    @Test("9. A pushed binding reads back, in a child too; a plain task copies it; an in-place write is seen; the pop releases it")
+    func taskLocalPushAndPop() async throws {
+        let token = Token()
+        let counted = Unmanaged.passUnretained(token)
+        let base = references(of: counted)
+
+        // Given a word and an object bound by the raw push
+        SwiftRuntimeABI.bind(ProbePair(word: 11, token: token), to: ProbeLocal.$pair)
+        let seen = await readPushedBinding(counted, base: base)
+        SwiftRuntimeABI.unbind()
+
+        // Then each read saw the binding where the runtime keeps it
+        #expect(seen.word == 11 && seen.get == 11 && seen.child == 11)
+        #expect(seen.bindingHeld == 1)
+        #expect(seen.plainHeld == 1)
+        #expect(seen.rewritten == 12 && seen.rewrittenGet == 12 && seen.childAfterWrite == 12)
+        #expect(seen.plainKeepsItsCopy == 11)
+        // And after the pop nothing is bound, and the value is released
+        #expect(SwiftRuntimeABI.boundWord(of: ProbeLocal.$pair) == nil)
+        #expect(ProbeLocal.pair == nil)
+        try await waitUntil("the binding and the plain task gave back their references") {
+            references(of: counted) == base
+        }
+        #expect(MemoryLayout<ProbePair>.offset(of: \.word) == 0)
+        #expect(MemoryLayout<ProbePair?>.size == MemoryLayout<ProbePair>.size)
+    }
+
+    // MARK: 10. A task's innermost binding
+
+    @Test("10. A detached task's innermost binding is the item at offset 136, its key and value where said, by withValue or the raw push")
+    func innermostBindingOfATask() async {
+        let seen = await Task.detached { () -> [Bool] in
+            guard let task = SwiftRuntimeABI.currentTask.pointer else { return [false] }
+            let wordKey = UnsafeRawPointer(Unmanaged.passUnretained(ProbeLocal.$word).toOpaque())
+            let pairKey = UnsafeRawPointer(Unmanaged.passUnretained(ProbeLocal.$pair).toOpaque())
+            // Unbound: no item
+            var checks = [SwiftRuntimeABI.innermostBinding(of: task) == nil]
+            await ProbeLocal.$word.withValue(31) {
+                // Bound by withValue: the item, its key, its value, and the
+                // storage the runtime's lookup answers
+                let item = SwiftRuntimeABI.innermostBinding(of: task)
+                checks.append(item?.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == wordKey)
+                checks.append(item?.load(fromByteOffset: 24, as: UInt.self) == 31)
+                checks.append(item.map { $0 + 24 } == SwiftRuntimeABI.boundStorage(of: ProbeLocal.$word).map { UnsafeRawPointer($0) })
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: wordKey, onCurrent: task) == 31)
+                // Another key bound inside it, by the raw push: it is the
+                // innermost now, and the outer one is still found
+                SwiftRuntimeABI.bind(ProbePair(word: 32, token: Token()), to: ProbeLocal.$pair)
+                let inner = SwiftRuntimeABI.innermostBinding(of: task)
+                checks.append(inner?.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == pairKey)
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: pairKey, onCurrent: task) == 32)
+                checks.append(SwiftRuntimeABI.boundWord(ofKey: wordKey, onCurrent: task) == 31)
+                SwiftRuntimeABI.unbind()
+                checks.append(SwiftRuntimeABI.innermostBinding(of: task) == item)
+            }
+            checks.append(SwiftRuntimeABI.innermostBinding(of: task) == nil)
+            return checks
+        }.value
+        #expect(seen == Array(repeating: true, count: 10))
+    }
+
     // MARK: 5. A job is its address
 
     @Test("5. A job round-trips through its bits and runs; its address is even and is its task's")
@@ -321,6 +384,44 @@ private func rawRead<T>(_ value: T, same: (T, T) -> Bool) -> Bool {
 /// always through the same borrowed reference, so that the caller's own
 /// references are the same in every call.
 @inline(never)
+/// What `taskLocalPushAndPop` reads inside the raw binding (a function of
+/// its own, so that the child and plain tasks' frames end before the pop).
+private func readPushedBinding(_ counted: Unmanaged<Token>, base: Int) async -> (
+    word: UInt?, get: UInt?, child: UInt?, bindingHeld: Int, plainHeld: Int,
+    rewritten: UInt?, rewrittenGet: UInt?, childAfterWrite: UInt?, plainKeepsItsCopy: UInt?
+) {
+    let word = SwiftRuntimeABI.boundWord(of: ProbeLocal.$pair)
+    let get = ProbeLocal.pair?.word
+    let child = await childReadsPair()
+    let bindingHeld = references(of: counted) - base
+    let gate = Gate()
+    let plain = Task { () -> UInt? in
+        await gate.wait()
+        return ProbeLocal.pair?.word
+    }
+    let plainHeld = references(of: counted) - base - bindingHeld
+    // When the bound word is rewritten in place
+    SwiftRuntimeABI.boundStorage(of: ProbeLocal.$pair).unsafelyUnwrapped
+        .storeBytes(of: 12, toByteOffset: 0, as: UInt.self)
+    let rewritten = SwiftRuntimeABI.boundWord(of: ProbeLocal.$pair)
+    let rewrittenGet = ProbeLocal.pair?.word
+    let childAfterWrite = await childReadsPair()
+    gate.open()
+    let plainKeepsItsCopy = await plain.value
+    return (word, get, child, bindingHeld, plainHeld, rewritten, rewrittenGet, childAfterWrite, plainKeepsItsCopy)
+}
+
+/// The pair's word as a child task reads it.
+private func childReadsPair() async -> UInt? {
+    async let child = SwiftRuntimeABI.boundWord(of: ProbeLocal.$pair)
+    return await child
+}
+
+private struct ProbePair: Sendable {
+    var word: UInt
+    let token: Token
+}
+
 private func references(of token: Unmanaged<Token>) -> Int {
     token._withUnsafeGuaranteedRef { SwiftRuntimeABI.strongReferences(of: $0) }
 }
@@ -345,6 +446,7 @@ private func roundTrip<Element, Result>(_ handler: @escaping (Element?) throws -
 private enum ProbeLocal {
     @TaskLocal static var token: Token?
     @TaskLocal static var word: UInt = 0
+    @TaskLocal static var pair: ProbePair?
 }
 
 private actor HopCounter {

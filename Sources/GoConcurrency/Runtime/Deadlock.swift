@@ -210,17 +210,22 @@ extension GoRuntime {
 struct WeakHandle {
     weak var handle: GoroutineHandle?
 
-    init(_ handle: GoroutineHandle) {
+    init(_ handle: GoroutineHandle?) {
         self.handle = handle
     }
 }
 
 extension Goroutine {
-    /// The goroutine's body returned (or panicked into a handler).
-    func finished() {
+    /// The goroutine's body returned (or panicked into a handler). True if
+    /// plain tasks it started outlive it: the runtime then watches its
+    /// handle until they end.
+    @discardableResult
+    func finished() -> Bool {
         if plainTasksAlive > 0, let handle {
             runtime.watchOutliving(handle)
+            return true
         }
+        return false
     }
 }
 

@@ -131,9 +131,9 @@ func goCancellable(
     goroutine.scope = GoroutineScope.enclosing ?? starter?._withUnsafeGuaranteedRef { $0.scope }
     runtime.goroutines.add(goroutine)
     if runtime.runsAsGlobalExecutor {
-        return Task.detached { await runGoroutine(goroutine) }
+        return Task.detached { await runGoroutines(first: goroutine, alone: true) }
     }
-    return Task.detached(executorPreference: runtime) { await runGoroutine(goroutine) }
+    return Task.detached(executorPreference: runtime) { await runGoroutines(first: goroutine, alone: true) }
 }
 
 /// Makes the task that runs `goroutine` (and, after it, the goroutines its
@@ -163,20 +163,38 @@ func makeGoroutineTask(_ goroutine: Goroutine) {
 /// The root of a goroutine's task: runs `first`, and then, for as long as
 /// the next thing its processor would run is a goroutine not yet started,
 /// that one (Go reuses a dead goroutine's memory the same way). A burst of
-/// `go` statements then costs no task per goroutine.
+/// `go` statements then costs no task per goroutine, and (see `TaskBinding`)
+/// no task-local binding or handle per goroutine either. `alone`: the task
+/// runs `first` only (`goCancellable`'s, which its group may cancel).
+///
+/// The raw binding is pushed and popped by this function itself, never by
+/// an async function it calls: the task's allocator is a stack, and a
+/// binding made in a callee's frame would outlive that frame.
 @inline(__always)
-private func runGoroutines(first: Goroutine) async {
+private func runGoroutines(first: Goroutine, alone: Bool = false) async {
+    var binding = TaskBinding()
     var next: Goroutine? = first
     while var goroutine = next.take() {
-        await runGoroutine(goroutine)
+        let body = binding.start(goroutine)
+        let outlived: Bool
+        if SwiftRuntimeABI.verified {
+            outlived = await runBody(body, of: goroutine)
+        } else {
+            outlived = await Goroutine.$binding.withValue(GoroutineBinding(goroutine, handle: binding.handle.unsafelyUnwrapped)) {
+                await runBody(body, of: goroutine)
+            }
+        }
+        binding.end(goroutine, outlived: outlived)
+        if alone { break }
         // The processor of this thread (a goroutine's task runs on its
         // runtime's processors, and holds one between its jobs).
         guard let processor = goroutine.runtimeReference._withUnsafeGuaranteedRef({ $0.currentProcessorReference })
-        else { return }
-        // Out of the registry, its handle gone: if this task holds the only
-        // reference (no dump, plain task or panic report keeps it), the
-        // record is free for a later `go`. (Never the first goroutine's: the
-        // task's closure holds that one.)
+        else { break }
+        // Out of the registry, its handle given up (or keeping it for plain
+        // tasks that outlived it): if this task holds the only reference (no
+        // dump, plain task or panic report keeps it), the record is free for
+        // a later `go`. (Never the first goroutine's: the task's closure
+        // holds that one.)
         // Moved into the free list, not copied, and the processor borrowed,
         // not retained (its runtime keeps it).
         if isKnownUniquelyReferenced(&goroutine) {
@@ -185,35 +203,99 @@ private func runGoroutines(first: Goroutine) async {
         }
         next = processor._withUnsafeGuaranteedRef { $0.nextGoroutine() }
     }
+    binding.unbind()
 }
 
-/// Runs one goroutine on the calling task: binds its record, runs its body,
-/// and unregisters it.
+/// A goroutine's body, run inside its binding; true if plain tasks it
+/// started outlive it.
 @inline(__always)
-private func runGoroutine(_ goroutine: Goroutine) async {
-    let body = goroutine.takeBody()
-    goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
-    // Made here, so that only this task (this frame and the task-local)
-    // holds it when its baseline is taken: a copy held by `go`'s caller
-    // could be gone later and hide a live plain task.
-    let handle = GoroutineHandle(goroutine)
-    goroutine.adopt(handle)
-    let address = UInt(bitPattern: Unmanaged.passUnretained(goroutine).toOpaque())
-    await Goroutine.$handle.withValue(handle) {
-        await Goroutine.$recordAddress.withValue(address) {
-            goroutine.takeBaseline()
-            do {
-                try await body()
-            } catch {
-                GoPanic.raise(error, in: goroutine)
+private func runBody(_ body: @Sendable () async throws -> Void, of goroutine: Goroutine) async -> Bool {
+    goroutine.takeBaseline()
+    do {
+        try await body()
+    } catch {
+        GoPanic.raise(error, in: goroutine)
+    }
+    return goroutine.finished()
+}
+
+/// The `Goroutine.binding` of a task that runs goroutines one after another,
+/// and the handle it carries. Where the runtime's task-local entry points
+/// are verified (`SwiftRuntimeABI`, assumption 9), the task binds once, at
+/// its first goroutine, and each next goroutine rewrites the record's
+/// address in place and takes the same handle: safe because no one else
+/// reads the binding by then (the goroutine before has ended, with its
+/// child tasks, and no plain task holds a copy, or the handle would have
+/// been retired). After a goroutine whose plain tasks outlive it, the
+/// binding ends (those tasks keep their copies, and through the handle the
+/// record) and the next goroutine binds a new handle. Elsewhere each
+/// goroutine binds with `withValue`, keeping the handle on the same terms.
+///
+/// Synchronous: the raw push and pop happen in the frame of the task's root
+/// function, which calls these.
+private struct TaskBinding {
+    /// The handle of the goroutine running, or for the next one (nil: a new
+    /// one).
+    var handle: GoroutineHandle?
+    /// Where the raw binding's value is (nil: not bound by the raw push).
+    var storage: UnsafeMutableRawPointer?
+
+    /// Readies `goroutine` to run on the calling task: its root task, its
+    /// handle and (where verified) its binding; returns its body.
+    ///
+    /// The handle is made by this task: only it (this value and the binding)
+    /// holds it when the goroutine's baseline is taken, where a copy held by
+    /// `go`'s caller could be gone later and hide a live plain task.
+    @inline(__always)
+    mutating func start(_ goroutine: Goroutine) -> @Sendable () async throws -> Void {
+        let body = goroutine.takeBody()
+        goroutine.rootTask.store(TaskIdentity.current.bits, ordering: .relaxed)
+        let handle: GoroutineHandle
+        if let kept = self.handle {
+            handle = kept
+        } else {
+            handle = GoroutineHandle()
+            self.handle = handle
+        }
+        goroutine.adopt(handle)
+        if SwiftRuntimeABI.verified {
+            if let storage {
+                // The record's address, the value's first word.
+                storage.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(goroutine).toOpaque()), as: UInt.self)
+            } else {
+                Goroutine.publishBindingKey()
+                SwiftRuntimeABI.bind(GoroutineBinding(goroutine, handle: handle), to: Goroutine.$binding)
+                storage = SwiftRuntimeABI.boundStorage(of: Goroutine.$binding)
             }
-            goroutine.finished()
+        }
+        return body
+    }
+
+    /// `goroutine`'s body returned: unregisters it. If plain tasks it
+    /// started outlive it (`outlived`), they keep the handle, which keeps
+    /// the record for them from now on, and the next goroutine gets a new one.
+    @inline(__always)
+    mutating func end(_ goroutine: Goroutine, outlived: Bool) {
+        let handle = self.handle.unsafelyUnwrapped
+        if outlived {
+            handle.keep(goroutine)
+            unbind()
+            self.handle = nil
+        }
+        goroutine.rootTask.store(0, ordering: .relaxed)
+        // The handle outlives the registration: the deadlock check reads it
+        // through registered records.
+        withExtendedLifetime(handle) {
+            goroutine.runtimeReference._withUnsafeGuaranteedRef { $0.goroutines.remove(goroutine) }
         }
     }
-    goroutine.rootTask.store(0, ordering: .relaxed)
-    // The handle outlives the registration: the deadlock check reads it
-    // through registered records.
-    withExtendedLifetime(handle) {
-        goroutine.runtimeReference._withUnsafeGuaranteedRef { $0.goroutines.remove(goroutine) }
+
+    /// Ends the raw binding, if there is one.
+    @inline(__always)
+    mutating func unbind() {
+        if storage != nil {
+            SwiftRuntimeABI.unbind()
+            storage = nil
+        }
     }
 }

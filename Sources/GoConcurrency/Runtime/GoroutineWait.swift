@@ -19,9 +19,9 @@ extension Goroutine {
     /// least as long as the call that asks (its handle, bound for the task's
     /// life, holds it), and a park holds no reference that the plain-task
     /// count could see.
-    @usableFromInline
+    @inlinable
     static func rooted(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
-        guard let goroutine = currentUnretained,
+        guard let goroutine = currentUnretained(task: task),
               goroutine._withUnsafeGuaranteedRef({ $0.rootTask.load(ordering: .relaxed) }) == task.bits
         else { return nil }
         return goroutine

@@ -122,14 +122,70 @@
 //    generic and not inlinable, so every read went through its unspecialised
 //    body (about 70 instructions per park, measured with `icount`). Used by:
 //    `Goroutine.currentUnretained` (every park asks which goroutine it
-//    is). If it breaks: a wrong address reads a wrong record address, which
-//    `Goroutine.rooted` then compares with the goroutine's root task, so a
-//    park would at worst go unrecorded, not write a stranger's record; a
+//    is; the key it passes is the one the C target publishes, a plain load,
+//    where `Goroutine.$binding` is a lazily made global and cost a
+//    `swift_once` call per park). If it breaks: a wrong address reads a
+//    wrong record address, which `Goroutine.rooted` then compares with the
+//    goroutine's root task, so a park would at worst go unrecorded, not write a stranger's record; a
 //    changed key would find nothing (no goroutine, parks unrecorded).
 //    Unverified toolchain: `TaskLocal.get()`.
 //    Verified by: unbound it reads nothing; bound, it reads the bound value,
 //    the innermost of nested bindings, the parent's in a child task, and
 //    nothing again after the binding ends.
+//
+// 9. A task-local can be bound and unbound by the runtime's push and pop,
+//    and its bound value written in place.
+//    The runtime's `swift_task_localValuePush(key, value, type)` binds the
+//    value at `value` (taking it: the caller's copy is moved out) of type
+//    `type` (its metadata) to the key on the calling task, and
+//    `swift_task_localValuePop()` ends the task's innermost binding and
+//    destroys its value: the two calls `TaskLocal.withValue` makes around
+//    its operation, callable without an operation closure (which cost, per
+//    binding, two async frames and two executor switches back to the
+//    goroutine's runtime, each taking the task's status-record lock). The
+//    bound value's storage (assumption 8's address) is the binding's own:
+//    child tasks read it there, and a plain task copies it when it starts,
+//    so a value written there in place is what the task and its later
+//    child tasks read from then on. Used by: the task that runs goroutines
+//    (`runGoroutines` in Go.swift) binds `Goroutine.binding` once, rewrites
+//    its record address in place for each goroutine it runs next, and binds
+//    anew only after a goroutine whose plain tasks outlive it (measured with
+//    `icount`, one processor: spawn 4,660 -> 3,529 instructions per
+//    goroutine). If it breaks: the push and
+//    pop are the entry points the standard library's own inlinable
+//    `withValue` calls, so their names and signatures are fixed by every
+//    compiled client; a binding not where the read finds it would show no
+//    goroutine (parks unrecorded, `Goroutine.current` nil), which the tests
+//    below and the suite's dumps catch. Unverified toolchain: each goroutine
+//    binds with `TaskLocal.withValue`.
+//    Verified by: a pushed value reads back by its key and through
+//    `TaskLocal.get()`, in a child task too; a plain task started under it
+//    holds (retains) its copy, taken when it started, and sees its own copy
+//    after an in-place write; after the pop nothing is bound and the value
+//    is released.
+//
+// 10. A task's innermost task-local binding is at byte offset 136 of the
+//    task, its key 8 bytes and its value 24 bytes into it.
+//    The runtime keeps each task's bindings as a stack of items, the newest
+//    first, whose head pointer is the word at offset 136 of the task (in its
+//    private storage); an item is a link word, the key, the value's type
+//    metadata and then the value (at offset 24 for a value of word
+//    alignment). A binding's lookup (`swift_task_localValueGet`, about 38
+//    instructions with its own current-task read) then takes two loads and a
+//    comparison when the binding looked for is the innermost, as a
+//    goroutine's is on its root task unless its body binds task-locals of
+//    its own. Used by: `Goroutine.rooted(at:)`, on every park of a
+//    goroutine (measured with `icount`: see
+//    `Goroutine.currentUnretained(task:)`).
+//    If it breaks: the head read elsewhere would be another word of the task,
+//    taken for an item's address; the test below fails first (the guard is
+//    this toolchain only). Unverified toolchain: the runtime's lookup. Any
+//    innermost binding of another key (a child task's link to its parent's
+//    bindings, the body's own task-locals) takes the lookup too.
+//    Verified by: in a detached task, the word at offset 136 is the item of
+//    the innermost binding, whether bound by `withValue` or the raw push,
+//    with the key and value where said, and the storage the lookup answers;
+//    a binding of another key made inside it becomes the innermost.
 //
 // Also depending on the toolchain, but kept beside the code they serve:
 // - Select stores a receive handler as a handler of another function type
@@ -326,8 +382,29 @@ enum SwiftRuntimeABI {
     /// the runtime's binding (the raw read); nil where none is bound.
     @inlinable
     static func boundValue(of local: TaskLocal<UInt>) -> UInt? {
+        boundStorage(of: local).map { $0.load(as: UInt.self) }
+    }
+
+    /// The first word of the value bound to `local` for the calling task
+    /// (the raw read; the caller knows its value's layout); nil where none is
+    /// bound.
+    @inlinable
+    static func boundWord<Value>(of local: TaskLocal<Value>) -> UInt? {
+        boundStorage(of: local).map { $0.load(as: UInt.self) }
+    }
+
+    /// The same, for the task-local whose object is at `key`.
+    @inlinable
+    static func boundWord(ofKey key: UnsafeRawPointer) -> UInt? {
+        goconcurrency_task_local_value(key).map { $0.load(as: UInt.self) }
+    }
+
+    /// Where the value bound to `local` for the calling task is stored (the
+    /// raw read); nil where none is bound.
+    @inlinable
+    static func boundStorage<Value>(of local: TaskLocal<Value>) -> UnsafeMutableRawPointer? {
         let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
-        return goconcurrency_task_local_value(key).map { $0.load(as: UInt.self) }
+        return UnsafeMutableRawPointer(mutating: goconcurrency_task_local_value(key))
     }
 
     /// The value of `local` for the calling task (`unbound`, its default
@@ -336,6 +413,50 @@ enum SwiftRuntimeABI {
     @inlinable
     static func value(of local: TaskLocal<UInt>, unbound: UInt) -> UInt {
         verified ? boundValue(of: local) ?? unbound : local.get()
+    }
+
+    // MARK: 9. A task-local bound by the runtime's push and pop
+
+    /// Binds `value` to `local` on the calling task until `unbind()` (the
+    /// raw push; only where verified). Bindings end in the reverse order of
+    /// their starts, as `withValue`'s do: the task's allocator is a stack.
+    @inlinable
+    static func bind<Value>(_ value: Value, to local: TaskLocal<Value>) {
+        let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
+        let type = unsafeBitCast(Value.self as Any.Type, to: UnsafeRawPointer.self)
+        withUnsafeTemporaryAllocation(of: Value.self, capacity: 1) { buffer in
+            let slot = buffer.baseAddress.unsafelyUnwrapped
+            slot.initialize(to: value)
+            // The binding takes the copy: the slot is left uninitialized.
+            goconcurrency_task_local_push(key, slot, type)
+        }
+    }
+
+    /// Ends the calling task's innermost binding (the raw pop), releasing
+    /// its value.
+    @inlinable
+    static func unbind() {
+        goconcurrency_task_local_pop()
+    }
+
+    // MARK: 10. A task's innermost binding
+
+    /// The innermost task-local binding's item of `task` (the raw read).
+    @inlinable
+    static func innermostBinding(of task: UnsafeRawPointer) -> UnsafeRawPointer? {
+        task.load(fromByteOffset: 136, as: UnsafeRawPointer?.self)
+    }
+
+    /// The first word of the value bound to the task-local at `key` on the
+    /// calling task `task`: straight from its innermost binding where that is
+    /// the one (and the toolchain verified), else by the runtime's lookup.
+    @inlinable
+    static func boundWord(ofKey key: UnsafeRawPointer, onCurrent task: UnsafeRawPointer) -> UInt? {
+        if verified, let item = innermostBinding(of: task),
+           item.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == key {
+            return item.load(fromByteOffset: 24, as: UInt.self)
+        }
+        return boundWord(ofKey: key)
     }
 
     /// Stops the program where an assumption checked on an unverified
