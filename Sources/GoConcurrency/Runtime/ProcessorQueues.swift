@@ -107,28 +107,27 @@ extension Processor {
         if let entry = handedBack.take() {
             return entry
         }
-        // Borrowed, not copied: every processor would otherwise retain and
-        // release the runtime and its timer queue on each pick, one cache
-        // line bouncing between the cores.
-        return runtimeReference._withUnsafeGuaranteedRef { findRunnable(in: $0) }
-    }
-
-    @inline(__always)
-    func findRunnable(in runtime: GoRuntime) -> Runnable? {
-        if runtime.timers.anyDue() {
+        // The runtime borrowed, not copied: every processor would otherwise
+        // retain and release the runtime and its timer queue on each pick,
+        // one cache line bouncing between the cores. Borrowed for each use
+        // (closures small enough to inline), so that the common pick, from
+        // runnext, is inlined into the run loop; what comes after runnext is
+        // out of line (`findRunnableAfterRunnext`).
+        let runtime = runtimeReference
+        if runtime._withUnsafeGuaranteedRef({ $0.timers.anyDue() }) {
             // Their actions ready goroutines, into this processor's queues.
-            runtime.timers.runDue()
+            runtime._withUnsafeGuaranteedRef { _ = $0.timers.runDue() }
         }
         #if os(Linux)
         // Sockets polled at least every 10 ms while every processor is busy
         // (`ProcessorPoll`); one load for a program without any (acquiring:
         // the poller it finds is read through; a plain load on x86).
-        if let poller = runtime.pollerSlot.load(ordering: .acquiring) {
+        if let poller = runtime._withUnsafeGuaranteedRef({ $0.pollerSlot.load(ordering: .acquiring) }) {
             pollIfStarving(poller)
         }
         #endif
         tick &+= 1
-        if tick % 61 == 0, let job = runtime.popGlobal() {
+        if tick % 61 == 0, let job = runtime._withUnsafeGuaranteedRef({ $0.popGlobal() }) {
             return job
         }
         // A pair handing off through runnext would run for ever and starve the
@@ -144,23 +143,32 @@ extension Processor {
             }
         }
         if let job = takeRunnext() {
-            runnextStreak += 1
+            runnextStreak &+= 1
             return job
         }
         runnextStreak = 0
+        return findRunnableAfterRunnext()
+    }
+
+    /// `findRunnable` past runnext: the local queue, the global queue, the
+    /// network poller, stealing.
+    @inline(never)
+    func findRunnableAfterRunnext() -> Runnable? {
         if let job = popLocal() {
             return job
         }
-        if let job = runtime.popGlobal(sharingWith: self) {
-            return job
+        return runtimeReference._withUnsafeGuaranteedRef { runtime -> Runnable? in
+            if let job = runtime.popGlobal(sharingWith: self) {
+                return job
+            }
+            #if os(Linux)
+            // Before stealing, what the network poller readied (`ProcessorPoll`).
+            if let poller = runtime.pollerSlot.load(ordering: .acquiring), let job = pollBeforeStealing(poller) {
+                return job
+            }
+            #endif
+            return steal()
         }
-        #if os(Linux)
-        // Before stealing, what the network poller readied (`ProcessorPoll`).
-        if let poller = runtime.pollerSlot.load(ordering: .acquiring), let job = pollBeforeStealing(poller) {
-            return job
-        }
-        #endif
-        return steal()
     }
 
     func steal() -> Runnable? {
