@@ -114,6 +114,15 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             return
         }
         lock.unlock()
+        try await sendParking(value, task: task, at: location)
+    }
+
+    /// `send`'s wait for a task that is not an uncancellable goroutine's
+    /// root (a plain task, a cancellable goroutine): out of line, so that
+    /// the inlined `send` stays small in its callers. Such a task's wait
+    /// costs thread wake-ups, far more than this call's async frame.
+    @inlinable @inline(never)
+    nonisolated(nonsending) func sendParking(_ value: Element, task: TaskIdentity, at location: SourceLocation) async throws {
         try await Parking.park(task: task, reason: .channelSend, at: location, on: self) { (continuation: UnsafeContinuation<Void, any Error>, cancellable) in
             switch withLock({ $0.parkSender(task, value, continuation, cancellable: cancellable) }) {
             case .parked:
@@ -194,6 +203,13 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
             }
         }
         lock.unlock()
+        return try await receiveParking(task: task, at: location)
+    }
+
+    /// `receive`'s wait for a task that is not an uncancellable goroutine's
+    /// root: out of line, as `sendParking`.
+    @inlinable @inline(never)
+    nonisolated(nonsending) func receiveParking(task: TaskIdentity, at location: SourceLocation) async throws -> Element? {
         return try await Parking.park(task: task, reason: .channelReceive, at: location, on: self) { (continuation: UnsafeContinuation<Element?, any Error>, cancellable) in
             switch withLock({ $0.parkReceiver(task, continuation, cancellable: cancellable) }) {
             case .parked:

@@ -450,7 +450,7 @@ enum SwiftRuntimeABI {
     /// The first word of the value bound to the task-local at `key` on the
     /// calling task `task`: straight from its innermost binding where that is
     /// the one (and the toolchain verified), else by the runtime's lookup.
-    @inlinable
+    @inlinable @inline(__always)
     static func boundWord(ofKey key: UnsafeRawPointer, onCurrent task: UnsafeRawPointer) -> UInt? {
         if verified, let item = innermostBinding(of: task),
            item.load(fromByteOffset: 8, as: UnsafeRawPointer?.self) == key {
