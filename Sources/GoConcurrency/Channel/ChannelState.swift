@@ -65,7 +65,7 @@ struct ChannelState<Element: Sendable> {
     @usableFromInline
     enum ReceiveAction {
         /// A value, from the buffer or from `wake`, a claimed sender.
-        case value(Element, wake: ParkedSender<Element>?)
+        case value(Element, wake: SenderWake?)
         /// Closed and drained.
         case closed
         case wouldBlock
@@ -77,12 +77,12 @@ struct ChannelState<Element: Sendable> {
             let value = buffer.removeFirst()
             if let sender = senders.popFirstClaimed() {
                 buffer.append(sender.takeValue())
-                return .value(value, wake: sender)
+                return .value(value, wake: sender.wake)
             }
             return .value(value, wake: nil)
         }
         if let sender = senders.popFirstClaimed() {
-            return .value(sender.takeValue(), wake: sender)
+            return .value(sender.takeValue(), wake: sender.wake)
         }
         if isClosed { return .closed }
         return .wouldBlock
@@ -126,7 +126,7 @@ struct ChannelState<Element: Sendable> {
     @usableFromInline
     enum ParkReceiverAction {
         case parked
-        case value(Element, wake: ParkedSender<Element>?)
+        case value(Element, wake: SenderWake?)
         case closed
         case cancelled
     }

@@ -11,7 +11,11 @@
 // These are structs of optionals rather than enums with payloads on purpose:
 // queue entries are copied on every hand-off, and a generic multi-payload enum
 // is copied through value witnesses and runtime calls (a sixth of a hand-off
-// in the profile), while these fields copy as plain words.
+// in the profile), while these fields copy as plain words. The wakes a
+// hand-off returns (`SenderWake`, `ReceiverWake`) are enums on purpose: made
+// once and dropped once, and neither payload's layout depends on the element
+// type (a continuation is one word, a waiter one reference), so a parked
+// task's wake is dropped without the release a whole entry's drop costs.
 
 /// The identity of a task, to find its parked operation when it is cancelled.
 /// A plain pointer: it holds no reference, the parked task outlives its entry.
@@ -135,14 +139,17 @@ struct ParkedSender<Element: Sendable>: ParkedOperation {
         value.unsafelyUnwrapped
     }
 
-    /// Wakes the sender once its value is taken (after the lock is released).
+    /// Whom to wake once the value is taken: split by kind here, under the
+    /// lock, so that the wake of a parked task is a plain word, and neither
+    /// carrying nor dropping it touches a reference count (destroying a
+    /// whole popped entry was an out-of-line call and a release per
+    /// receive, for a node that a task's entry does not have).
     @inlinable
-    func resume() {
-        if let continuation {
-            continuation.resume()
-        } else {
-            node.unsafelyUnwrapped.owner.resume()
+    var wake: SenderWake {
+        if let node {
+            return .node(node.owner)
         }
+        return .task(continuation.unsafelyUnwrapped)
     }
 
     /// Wakes the sender with the send-on-closed error (after the lock is released).
@@ -169,21 +176,55 @@ extension ParkedReceiver {
     }
 }
 
-/// A receiver claimed by a send, and the value it gets: resumed once the
-/// channel's lock is released.
+/// A sender claimed by a receive: resumed once the channel's lock is
+/// released. A parked task's continuation, or a node's waiter (which holds
+/// the value's hand-over: nothing to write).
 @usableFromInline
-struct ReceiverWake<Element: Sendable> {
-    @usableFromInline let receiver: ParkedReceiver<Element>
-    @usableFromInline let value: Element?
+enum SenderWake {
+    case task(UnsafeContinuation<Void, any Error>)
+    case node(Waiter)
 
     @inlinable
+    func resume() {
+        switch self {
+        case .task(let continuation): continuation.resume()
+        case .node(let owner): owner.resume()
+        }
+    }
+}
+
+/// A receiver claimed by a send, and the value it gets: resumed once the
+/// channel's lock is released. Split by kind under the lock, as
+/// `SenderWake`: a parked task's wake is its continuation and the value,
+/// plain words for a plain element, dropped without a release.
+@usableFromInline
+struct ReceiverWake<Element: Sendable> {
+    @usableFromInline enum Target {
+        case task(UnsafeContinuation<Element?, any Error>)
+        /// A node's waiter, which already holds its value's hand-over.
+        case node(Waiter)
+    }
+
+    @usableFromInline let target: Target
+    @usableFromInline let value: Element?
+
+    /// The wake of `receiver`; `value` is what a task gets (a node's was
+    /// written into its waiter).
+    @inlinable
     init(receiver: ParkedReceiver<Element>, value: Element?) {
-        self.receiver = receiver
+        if let node = receiver.node {
+            self.target = .node(node.owner)
+        } else {
+            self.target = .task(receiver.continuation.unsafelyUnwrapped)
+        }
         self.value = value
     }
 
     @inlinable
     func resume() {
-        receiver.resume(with: value)
+        switch target {
+        case .task(let continuation): continuation.resume(returning: value)
+        case .node(let owner): owner.resume()
+        }
     }
 }
