@@ -473,10 +473,14 @@ struct PatternTests {
         let childTurn = await ChildProcessTurns.take()
         defer { childTurn.end() }
         await #expect(processExitsWith: .exitCode(2)) {
-            let sent = Chan<Void>()
+            let sent = Chan<Void>(), firstListens = Flag()
             let first = Runner(timeout: .seconds(60)), second = Runner(timeout: .seconds(60))
-            first.add({ _ in _ = try await sent.receive() }, { _ in exit(5) })
+            // The first runner's first task runs once it listens; the
+            // signal waits for it (the two starts run concurrently, in no
+            // set order: a signal before the first listened is not its).
+            first.add({ _ in firstListens.set(); _ = try await sent.receive() }, { _ in exit(5) })
             second.add({ _ in
+                try await waitUntil("the first runner listens") { firstListens.isSet }
                 let before = InterruptSignal.count
                 kill(getpid(), SIGINT)
                 try await untilCounted(after: before)
