@@ -44,10 +44,13 @@ let package = Package(
         // The network poller's system calls that Glibc's module does not
         // expose usably (epoll, eventfd, accept4); Linux only, empty elsewhere.
         .target(name: "CGoConcurrencyPoll"),
-        // Two entry points of Swift's concurrency runtime that the park path
-        // calls directly (the current task, a task-local's binding), declared
-        // in C because Swift reserves their names: see SwiftRuntimeABI.swift;
-        // and a thread-local slot (a thread's spare select waiter: Waiter.swift).
+        // Four entry points of Swift's concurrency runtime that the park path
+        // and the goroutines' tasks call directly (the current task, a
+        // task-local's binding, binding and unbinding one), declared in C
+        // because Swift reserves their names: see SwiftRuntimeABI.swift; the
+        // goroutine binding's published key; and two thread-local slots (a
+        // thread's processor: GoRuntime.swift; its spare select waiter:
+        // Waiter.swift).
         .target(name: "CGoConcurrencyRuntime"),
         .executableTarget(
             name: "tour",

@@ -94,6 +94,55 @@ struct DeadlockTests {
         #expect(reasons(deadlock) == [.channelReceive, .channelReceive, .channelReceive])
     }
 
+    enum Binding {
+        @TaskLocal static var label: Int = 0
+    }
+
+    @Test("Rule 35: goroutines parked inside task-local bindings of their own are reported with their waits and lines")
+    func deadlockInsideTaskLocalBindingsOfTheGoroutines() async throws {
+        // A goroutine's binding is then no longer its task's innermost one:
+        // its parks find it by the runtime's lookup, and are still recorded.
+        let lines = Mutex<[WaitReason: UInt]>([:])
+        let deadlock = try await expectDeadlock {
+            let never = Chan<Int>(), full = Chan<Int>(capacity: 1)
+            _ = full.trySend(0)
+            // Given goroutines, run one after another by one task, each
+            // parking for ever inside a binding of its own: a receive, a
+            // send, a select
+            go {
+                try await Binding.$label.withValue(1) {
+                    lines.withLock { $0[.channelReceive] = #line + 1 }
+                    _ = try await never.receive()
+                }
+            }
+            go {
+                try await Binding.$label.withValue(2) {
+                    lines.withLock { $0[.channelSend] = #line + 1 }
+                    try await full.send(1)
+                }
+            }
+            go {
+                try await Binding.$label.withValue(3) {
+                    lines.withLock { $0[.select] = #line + 1 }
+                    try await select {
+                        never.onReceive { _ in }
+                        full.onSend(2) {}
+                    }
+                }
+            }
+            _ = try await never.receive()
+        }
+        // Then each is reported with its wait and the line it waits at
+        var waits: [(reason: WaitReason, line: UInt)] = []
+        for goroutine in deadlock.dump.goroutines {
+            if case .waiting(let reason, let location) = goroutine.state { waits.append((reason, location.line)) }
+        }
+        #expect(waits.count == 4)
+        for (reason, line) in lines.withLock({ $0 }) {
+            #expect(waits.contains { $0.reason == reason && $0.line == line }, "\(reason) at line \(line)")
+        }
+    }
+
     @Test("Rule 35: a send nobody receives is reported with the goroutine's wait and where it waits")
     func unreceivedSend() async throws {
         let deadlock = try await expectDeadlock {

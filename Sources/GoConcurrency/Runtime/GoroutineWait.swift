@@ -16,9 +16,9 @@ extension Goroutine {
     /// handle) unless the goroutine is `cancellable`.
     ///
     /// Unretained: the goroutine's task is the caller, so the record lives at
-    /// least as long as the call that asks (its handle, bound for the task's
-    /// life, holds it), and a park holds no reference that the plain-task
-    /// count could see.
+    /// least as long as the call that asks (the task that runs the goroutine
+    /// holds it until the body has returned), and a park holds no reference
+    /// that the plain-task count could see.
     @inlinable
     static func rooted(at task: TaskIdentity) -> Unmanaged<Goroutine>? {
         guard let goroutine = currentUnretained(task: task),

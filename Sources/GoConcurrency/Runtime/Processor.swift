@@ -120,13 +120,13 @@ final class Processor: @unchecked Sendable {
         self.stealRandom = FastRandom.next() | 1
     }
 
-    /// The processor of the calling worker thread, on whichever runtime.
     /// Makes `processor` the calling thread's (nil: none), for
     /// `GoRuntime.currentProcessorReference`.
     static func setCurrent(_ processor: Processor?) {
         goconcurrency_set_current_processor(processor.map { Unmanaged.passUnretained($0).toOpaque() })
     }
 
+    /// The processor of the calling worker thread, on whichever runtime.
     static var current: Processor? {
         Machine.current?.runtime.currentProcessor
     }
