@@ -275,7 +275,7 @@ struct LifecycleTests {
         let gate = Chan<Void>()
         let started = Flag()
         let line = Shared<Int>(0)
-        try await GoRuntime.run {
+        _ = try await GoRuntime.run {
             Task {
                 _ = try? await gate.receive()
                 line.set(#line); go { }
