@@ -176,6 +176,43 @@ struct SyncTests {
         #expect(events.value == ["writer", "reader"])
     }
 
+    @Test func rwmutex_try_locks_take_it_only_as_the_waiting_calls_would_at_once() async throws {
+        let rw = Sync.RWMutex()
+        // Free: either kind is taken.
+        #expect(rw.tryLock())
+        // Held for writing: neither.
+        #expect(!rw.tryLock())
+        #expect(!rw.tryReadLock())
+        rw.unlock()
+        // Held for reading: more readers, no writer.
+        #expect(rw.tryReadLock())
+        #expect(rw.tryReadLock())
+        #expect(!rw.tryLock())
+        rw.readUnlock()
+        // A writer waiting for the last reader holds back new readers, the
+        // trying ones too (Go's TryRLock fails while a writer is pending).
+        let writerIn = Flag()
+        let done = Chan<Void>(capacity: 1)
+        go {
+            try await rw.lock()
+            writerIn.set()
+            rw.unlock()
+            try await done.send(())
+        }
+        try await waitUntil("the writer queues") { rw.waitingCount == 1 }
+        #expect(!rw.tryReadLock())
+        #expect(!rw.tryLock())
+        #expect(!writerIn.isSet)
+        rw.readUnlock()
+        _ = try await done.receive()
+        #expect(writerIn.isSet)
+        // Free again once the writer let go.
+        #expect(rw.tryReadLock())
+        rw.readUnlock()
+        #expect(rw.tryLock())
+        rw.unlock()
+    }
+
     // MARK: Once
 
     @Test func once_runs_its_work_once_and_everyone_waits_for_it() async throws {

@@ -54,6 +54,27 @@ extension Sync {
             try await acquire(RWMutexState.reader, .rwMutexReadLock, SourceLocation(fileID: file, line: line))
         }
 
+        /// Takes it for writing if no reader or writer holds it and none
+        /// waits for it; false otherwise (Go: `TryLock`). Never waits.
+        public func tryLock() -> Bool {
+            tryAcquire(RWMutexState.writer)
+        }
+
+        /// Takes it for reading if no writer holds it and none waits for it
+        /// (a waiting writer holds back new readers, as in `readLock`); false
+        /// otherwise (Go: `TryRLock`). Never waits.
+        public func tryReadLock() -> Bool {
+            tryAcquire(RWMutexState.reader)
+        }
+
+        private func tryAcquire(_ weight: Int) -> Bool {
+            storage.update { state, waiters -> (Bool, [SyncWaiter]) in
+                guard waiters.isEmpty && state.grantable(weight) else { return (false, []) }
+                state.take(weight)
+                return (true, [])
+            }
+        }
+
         private func acquire(_ weight: Int, _ reason: WaitReason, _ location: SourceLocation) async throws {
             try await storage.wait(reason: reason, at: location, weight: weight) { state, waiters in
                 guard waiters.isEmpty && state.grantable(weight) else { return false }
