@@ -154,26 +154,26 @@ struct SwiftRuntimeABITests {
     @Test("8. A task-local read by its key: nothing unbound, the innermost binding, the parent's in a child, nothing after")
     func taskLocalReadByKey() async {
         let local = ProbeLocal.$word
-        let unbound = SwiftRuntimeABI.boundValue(of: local)
-        let outsideTasks = await onThread { ProbeLocal.$word.withValue(7) { SwiftRuntimeABI.boundValue(of: ProbeLocal.$word) } }
+        let unbound = SwiftRuntimeABI.boundWord(of: local)
+        let outsideTasks = await onThread { ProbeLocal.$word.withValue(7) { SwiftRuntimeABI.boundWord(of: ProbeLocal.$word) } }
         let (outer, inner, child, outerAgain) = await local.withValue(41) {
-            let outer = SwiftRuntimeABI.boundValue(of: local)
+            let outer = SwiftRuntimeABI.boundWord(of: local)
             let (inner, child) = await local.withValue(42) {
-                let inner = SwiftRuntimeABI.boundValue(of: local)
-                async let child = SwiftRuntimeABI.boundValue(of: local)
+                let inner = SwiftRuntimeABI.boundWord(of: local)
+                async let child = SwiftRuntimeABI.boundWord(of: local)
                 return (inner, await child)
             }
-            return (outer, inner, child, SwiftRuntimeABI.boundValue(of: local))
+            return (outer, inner, child, SwiftRuntimeABI.boundWord(of: local))
         }
-        let after = SwiftRuntimeABI.boundValue(of: local)
+        let after = SwiftRuntimeABI.boundWord(of: local)
 
         #expect(unbound == nil)
         #expect(outsideTasks == 7)
         #expect(outer == 41 && inner == 42 && child == 42 && outerAgain == 41)
         #expect(after == nil)
-        // What the guarded read answers is what `TaskLocal.get()` answers.
-        #expect(SwiftRuntimeABI.value(of: local, unbound: 0) == local.get())
-        #expect(local.withValue(9) { SwiftRuntimeABI.value(of: local, unbound: 0) == local.get() })
+        // What the raw read answers is what `TaskLocal.get()` answers.
+        #expect((SwiftRuntimeABI.boundWord(of: local) ?? 0) == local.get())
+        #expect(local.withValue(9) { SwiftRuntimeABI.boundWord(of: local) == local.get() })
     }
 
     // MARK: 9. A task-local bound by the runtime's push and pop

@@ -378,13 +378,6 @@ enum SwiftRuntimeABI {
 
     // MARK: 8. A task-local's value, read by its key
 
-    /// The value bound to `local` for the calling task, read straight from
-    /// the runtime's binding (the raw read); nil where none is bound.
-    @inlinable
-    static func boundValue(of local: TaskLocal<UInt>) -> UInt? {
-        boundStorage(of: local).map { $0.load(as: UInt.self) }
-    }
-
     /// The first word of the value bound to `local` for the calling task
     /// (the raw read; the caller knows its value's layout); nil where none is
     /// bound.
@@ -405,14 +398,6 @@ enum SwiftRuntimeABI {
     static func boundStorage<Value>(of local: TaskLocal<Value>) -> UnsafeMutableRawPointer? {
         let key = UnsafeRawPointer(Unmanaged.passUnretained(local).toOpaque())
         return UnsafeMutableRawPointer(mutating: goconcurrency_task_local_value(key))
-    }
-
-    /// The value of `local` for the calling task (`unbound`, its default
-    /// value, where none is bound): the raw read where verified,
-    /// `TaskLocal.get()` elsewhere.
-    @inlinable
-    static func value(of local: TaskLocal<UInt>, unbound: UInt) -> UInt {
-        verified ? boundValue(of: local) ?? unbound : local.get()
     }
 
     // MARK: 9. A task-local bound by the runtime's push and pop
