@@ -1,5 +1,5 @@
 // The library's layers, bottom up (DEVELOPERS.md's table): Runtime, Channel and
-// Select, Time, Sync, Net, Patterns, Diagnostics. Each uses only those below it;
+// Select, Time, Context, Sync, Net, Patterns, Diagnostics. Each uses only those below it;
 // what a higher layer needs from a lower one, the lower one records or
 // exposes without naming the higher one's types.
 
@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Layering")
 struct LayeringTests {
-    static let layers: [[String]] = [["Runtime"], ["Channel", "Select"], ["Time"], ["Sync"], ["Net"], ["Patterns"], ["Diagnostics"]]
+    static let layers: [[String]] = [["Runtime"], ["Channel", "Select"], ["Time"], ["Context"], ["Sync"], ["Net"], ["Patterns"], ["Diagnostics"]]
 
     /// Names a lower layer still uses from a higher one, each with the reason.
     static let knownExceptions: Set<String> = [

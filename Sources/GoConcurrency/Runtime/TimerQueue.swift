@@ -16,6 +16,8 @@
 // - Cancelled entries are dropped when they reach the top, and the whole heap is
 //   rebuilt without them once they are more than half of it, so a loop of
 //   selects whose timeouts never fire does not grow memory (Guarantees, rule 25).
+//   A cancelled entry drops its action at once: what armed it (a context, a
+//   timer's core) is not kept until the entry leaves the heap.
 // - Deadlines are in the queue's time: `Monotonic` nanoseconds, or those of
 //   its `ManualClock` on a runtime made for tests. Whatever arms a timer reads
 //   "now" from the queue (`now()`), never from `Monotonic` directly.
@@ -32,13 +34,22 @@ final class TimerEntry: @unchecked Sendable {
     @usableFromInline enum State { case pending, fired, cancelled }
 
     let deadline: UInt64
-    let action: @Sendable () -> Void
+    /// What runs when it fires; dropped when it is cancelled, so a cancelled
+    /// entry still in the heap holds nothing of what armed it. Written only
+    /// under the queue's lock while pending; read after the lock marked it
+    /// fired (it then never changes again).
+    private(set) var action: (@Sendable () -> Void)?
     /// Protected by the queue's lock.
     var state = State.pending
 
     init(deadline: UInt64, action: @escaping @Sendable () -> Void) {
         self.deadline = deadline
         self.action = action
+    }
+
+    /// Called by the queue, under its lock, as it cancels the entry.
+    fileprivate func dropAction() {
+        action = nil
     }
 }
 
@@ -180,6 +191,7 @@ final class TimerQueue: @unchecked Sendable {
         defer { lock.unlock() }
         guard entry.state == .pending else { return false }
         entry.state = .cancelled
+        entry.dropAction()
         cancelledCount += 1
         if cancelledCount > 256 && cancelledCount * 2 > heap.count {
             heap = Heap(heap.unordered.filter { $0.entry.state == .pending })
@@ -216,7 +228,7 @@ final class TimerQueue: @unchecked Sendable {
         publishEarliest()
         lock.unlock()
         for entry in due {
-            entry.action()
+            entry.action?()
         }
         return !due.isEmpty
     }

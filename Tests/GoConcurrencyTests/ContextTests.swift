@@ -1,0 +1,476 @@
+// Go's context rules (the context layer of the DocC article "Coming from Go"),
+// each on a runtime of its own: deadlines on a `ManualClock` runtime, so they
+// pass exactly when the test moves the clock; cancellation order, causes,
+// AfterFunc, value lookup, the links and timers a cancelled context lets go,
+// the join with Swift's task cancellation, and a storm of contexts.
+
+import Synchronization
+import Testing
+@_spi(Testing) @testable import GoConcurrency
+
+@Suite("Context", .timeLimit(Stress.timeLimit))
+struct ContextTests {
+    struct Reason: Error, Equatable { let text: String }
+    enum RequestID: ContextKey { typealias Value = String }
+    enum UserID: ContextKey { typealias Value = Int }
+
+    /// A runtime with a clock of its own (deadlines made by its goroutines
+    /// count that clock), and a way to run code as one of its goroutines.
+    static func manualRuntime() -> (ManualClock, GoRuntime) { ManualClockTests.makeRuntime() }
+
+    static func onRuntime<T: Sendable>(_ runtime: GoRuntime, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await ManualClockTests.onRuntime(runtime, body)
+    }
+
+    static func isClosed(_ done: ReceiveOnlyChan<Void>) -> Bool {
+        if case .closed = done.tryReceive() { return true }
+        return false
+    }
+
+    static func isEmpty(_ done: ReceiveOnlyChan<Void>) -> Bool {
+        if case .empty = done.tryReceive() { return true }
+        return false
+    }
+
+    // MARK: Background
+
+    @Test func background_is_never_done_and_has_no_deadline_or_values() {
+        for root in [Context.background, Context.todo] {
+            #expect(root.err == nil)
+            #expect(root.cause == nil)
+            #expect(root.deadline == nil)
+            #expect(root.value(RequestID.self) == nil)
+            #expect(Self.isEmpty(root.done))
+        }
+        #expect("\(Context.background)" == "context.Background")
+        #expect("\(Context.todo.withCancel().0)" == "context.TODO.WithCancel")
+    }
+
+    @Test func a_goroutine_waiting_on_a_context_that_is_never_done_is_a_deadlock() async throws {
+        await #expect(throws: Deadlock.self) {
+            try await GoRuntime.run {
+                _ = try await Context.background.done.receive()
+            }
+        }
+    }
+
+    // MARK: Cancellation
+
+    @Test func cancel_closes_done_and_sets_err_and_cause_once() throws {
+        let (ctx, cancel) = Context.background.withCancel()
+        #expect(ctx.err == nil)
+        #expect(!Self.isClosed(ctx.done))
+        cancel()
+        #expect(Self.isClosed(ctx.done))
+        #expect(ctx.err == .canceled)
+        #expect(ctx.cause as? ContextError == .canceled)
+        cancel()  // again: nothing changes
+        #expect(ctx.err == .canceled)
+        #expect(throws: ContextError.canceled) { try ctx.checkDone() }
+    }
+
+    @Test func cancelling_a_parent_cancels_every_descendant_before_cancel_returns_and_never_the_other_way() {
+        let (root, cancelRoot) = Context.background.withCancel()
+        let (child, cancelChild) = root.withCancel()
+        let valued = child.withValue(RequestID.self, "r-1")
+        let (grandchild, _) = valued.withTimeout(.seconds(3600))
+        let (sibling, _) = root.withCancelCause()
+
+        cancelChild()
+        #expect(child.err == .canceled && valued.err == .canceled && grandchild.err == .canceled)
+        #expect(root.err == nil, "a child never cancels its parent")
+        #expect(sibling.err == nil)
+
+        cancelRoot()
+        #expect(root.err == .canceled)
+        #expect(sibling.err == .canceled, "done before cancel returned")
+        #expect(Self.isClosed(sibling.done))
+        #expect(grandchild.err == .canceled, "cancelled by its parent first, not by its own deadline later")
+    }
+
+    @Test func a_parent_is_done_before_its_children_in_one_cancellation() {
+        let order = Shared<[String]>([])
+        let (root, cancel) = Context.background.withCancel()
+        let (child, _) = root.withCancel()
+        let (grandchild, _) = child.withCancel()
+        for (name, ctx) in [("grandchild", grandchild), ("child", child), ("root", root)] {
+            _ = ctx.whenDone {
+                order.append("\(name) done=\(Self.isClosed(ctx.done))")
+            }
+        }
+        cancel()
+        #expect(order.value == ["root done=true", "child done=true", "grandchild done=true"])
+    }
+
+    @Test func a_child_of_a_done_parent_is_done_when_made() {
+        let (parent, cancel) = Context.background.withCancelCause()
+        cancel(Reason(text: "shutting down"))
+        let (child, _) = parent.withCancel()
+        #expect(child.err == .canceled)
+        #expect(child.cause as? Reason == Reason(text: "shutting down"))
+        #expect(parent.canceller!.links.children == 0)
+    }
+
+    @Test func a_cancel_cause_reaches_the_children_and_nil_means_canceled() {
+        let (parent, cancel) = Context.background.withCancelCause()
+        let (child, _) = parent.withCancel()
+        let valued = child.withValue(UserID.self, 7)
+        cancel(Reason(text: "client went away"))
+        #expect(parent.err == .canceled)
+        #expect(parent.cause as? Reason == Reason(text: "client went away"))
+        #expect(valued.cause as? Reason == Reason(text: "client went away"))
+
+        let (other, cancelOther) = Context.background.withCancelCause()
+        cancelOther(nil)
+        #expect(other.cause as? ContextError == .canceled)
+    }
+
+    @Test func a_cancelled_child_leaves_its_parent_and_is_released() {
+        let (parent, cancelParent) = Context.background.withCancel()
+        defer { cancelParent() }
+        weak var released: ContextCanceller?
+        do {
+            let (child, cancel) = parent.withTimeout(.seconds(3600))
+            let stop = child.afterFunc {}
+            released = child.canceller
+            #expect(parent.canceller!.links.children == 1)
+            #expect(child.canceller!.links == (0, 1, true))
+            _ = stop()
+            #expect(child.canceller!.links == (0, 0, true))
+            cancel()
+            #expect(child.canceller!.links == (0, 0, false), "its timer is let go")
+            #expect(parent.canceller!.links.children == 0, "and its link to the parent")
+        }
+        #expect(released == nil, "nothing keeps a cancelled context nobody holds")
+    }
+
+    // MARK: Deadlines on a manual clock
+
+    @Test func a_timeout_passes_exactly_when_the_clock_reaches_it() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let start = clock.now
+        let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(2)) }
+        defer { cancel() }
+        #expect(ctx.deadline == start + .seconds(2))
+        #expect(clock.pendingTimers == 1)
+        clock.advance(by: .milliseconds(1999))
+        try await letOthersRun()
+        #expect(ctx.err == nil, "not due yet")
+        clock.advance(by: .milliseconds(1))
+        try await waitUntil("the deadline cancels it") { ctx.err != nil }
+        #expect(ctx.err == .deadlineExceeded)
+        #expect(ctx.cause as? ContextError == .deadlineExceeded)
+        #expect(Self.isClosed(ctx.done))
+        #expect(clock.pendingTimers == 0)
+    }
+
+    @Test func a_deadline_cause_is_reported_when_the_deadline_passes_but_not_on_cancel() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let (timed, cancelTimed, cancelled, cancelCancelled) = try await Self.onRuntime(runtime) {
+            let deadline = clock.now + .seconds(1)
+            let (a, cancelA) = Context.background.withDeadline(deadline, cause: Reason(text: "slow backend"))
+            let (b, cancelB) = Context.background.withTimeout(.seconds(1), cause: Reason(text: "slow backend"))
+            return (a, cancelA, b, cancelB)
+        }
+        cancelCancelled()
+        #expect(cancelled.err == .canceled)
+        #expect(cancelled.cause as? ContextError == .canceled, "the cancel function sets no cause")
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the deadline passes") { timed.err != nil }
+        #expect(timed.err == .deadlineExceeded)
+        #expect(timed.cause as? Reason == Reason(text: "slow backend"))
+        cancelTimed()
+        #expect(timed.err == .deadlineExceeded, "done once: a later cancel changes nothing")
+    }
+
+    @Test func a_child_never_outlives_its_parents_deadline() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let (parent, longer, shorter, cancelParent) = try await Self.onRuntime(runtime) {
+            let (parent, cancel) = Context.background.withTimeout(.seconds(2))
+            let (longer, _) = parent.withTimeout(.seconds(5))
+            let (shorter, _) = parent.withTimeout(.seconds(1))
+            return (parent, longer, shorter, cancel)
+        }
+        defer { cancelParent() }
+        #expect(longer.deadline == parent.deadline, "the earlier deadline is kept")
+        #expect(shorter.deadline! < parent.deadline!)
+        #expect(clock.pendingTimers == 2, "the longer child arms no timer of its own")
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the shorter child's deadline passes") { shorter.err != nil }
+        #expect(parent.err == nil && longer.err == nil)
+        clock.advance(by: .seconds(1))
+        try await waitUntil("the parent's deadline passes") { parent.err != nil }
+        #expect(longer.err == .deadlineExceeded, "cancelled by the parent with its reason")
+        #expect(clock.pendingTimers == 0)
+    }
+
+    @Test func a_deadline_already_past_is_done_at_once_and_arms_nothing() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let ctx = try await Self.onRuntime(runtime) {
+            Context.background.withDeadline(clock.now - .seconds(1)).0
+        }
+        #expect(ctx.err == .deadlineExceeded)
+        #expect(clock.pendingTimers == 0)
+    }
+
+    @Test func cancel_before_the_deadline_leaves_no_timer() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(10)) }
+        #expect(clock.pendingTimers == 1)
+        cancel()
+        #expect(ctx.err == .canceled)
+        #expect(clock.pendingTimers == 0)
+        clock.advance(by: .seconds(20))
+        try await letOthersRun()
+        #expect(ctx.err == .canceled, "the old deadline does nothing")
+    }
+
+    // MARK: Values
+
+    @Test func values_are_found_through_the_chain_typed_and_the_nearest_wins() {
+        let (cancelled, cancel) = Context.background.withCancel()
+        let ctx = cancelled
+            .withValue(RequestID.self, "r-1")
+            .withValue(UserID.self, 42)
+        let shadowed = ctx.withTimeout(.seconds(3600)).0.withValue(RequestID.self, "r-2")
+        #expect(ctx.value(RequestID.self) == "r-1")
+        #expect(ctx.value(UserID.self) == 42)
+        #expect(shadowed.value(RequestID.self) == "r-2")
+        #expect(shadowed.value(UserID.self) == 42)
+        #expect(Context.background.value(UserID.self) == nil)
+        #expect("\(ctx)" == "context.Background.WithCancel.WithValue(RequestID, r-1).WithValue(UserID, 42)")
+        cancel()
+        #expect(ctx.err == .canceled, "a value link is done with its parent")
+    }
+
+    @Test func without_cancel_keeps_values_but_is_never_done() {
+        let (parent, cancel) = Context.background.withTimeout(.seconds(3600))
+        let detached = parent.withValue(RequestID.self, "r-9").withoutCancel()
+        let (child, cancelChild) = detached.withCancel()
+        defer { cancelChild() }
+        cancel()
+        #expect(parent.err == .canceled)
+        #expect(detached.err == nil && detached.cause == nil && detached.deadline == nil)
+        #expect(child.err == nil, "nothing above it can cancel it")
+        #expect(detached.value(RequestID.self) == "r-9")
+        #expect(Self.isEmpty(detached.done))
+    }
+
+    // MARK: AfterFunc
+
+    @Test func after_func_starts_once_as_a_goroutine_when_done() async throws {
+        let runs = Chan<Int>(capacity: 4)
+        let (ctx, cancel) = Context.background.withCancel()
+        let stop = ctx.afterFunc {
+            try await runs.send(1)
+        }
+        cancel()
+        cancel()
+        #expect(try await runs.receive() == 1)
+        #expect(stop() == false, "it has started")
+        try await letOthersRun()
+        #expect(runs.count == 0, "once")
+    }
+
+    @Test func after_func_stopped_first_never_starts() async throws {
+        let started = Flag()
+        let (ctx, cancel) = Context.background.withCancel()
+        let stop = ctx.afterFunc { started.set() }
+        #expect(stop() == true)
+        #expect(stop() == false, "stopped already")
+        cancel()
+        try await letOthersRun()
+        #expect(!started.isSet)
+    }
+
+    @Test func after_func_on_a_done_context_starts_at_once_and_never_on_background() async throws {
+        let runs = Chan<String>(capacity: 2)
+        let (ctx, cancel) = Context.background.withCancel()
+        cancel()
+        ctx.afterFunc { try await runs.send("done") }
+        #expect(try await runs.receive() == "done")
+        let stop = Context.background.afterFunc { try await runs.send("never") }
+        try await letOthersRun()
+        #expect(runs.count == 0)
+        #expect(stop() == true)
+    }
+
+    @Test func after_func_on_a_deadline_runs_on_the_manual_clock_runtime() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let runs = Chan<Bool>(capacity: 1)
+        let cancel = try await Self.onRuntime(runtime) {
+            let (ctx, cancel) = Context.background.withTimeout(.seconds(1))
+            ctx.afterFunc {
+                try await runs.send(Goroutine.current?.runtime === runtime)
+            }
+            return cancel
+        }
+        defer { cancel() }
+        clock.advance(by: .seconds(1))
+        #expect(try await runs.receive() == true)
+    }
+
+    // MARK: done as a channel
+
+    @Test func done_works_in_select_and_for_await() async throws {
+        let (ctx, cancel) = Context.background.withCancel()
+        let ended = Chan<String>(capacity: 2)
+        let work = Chan<Int>()
+        go {
+            for await _ in ctx.done {}
+            try await ended.send("for await")
+        }
+        go {
+            while true {
+                let stop = try await select {
+                    work.onReceive { _ in false }
+                    ctx.done.onReceive { _ in true }
+                }
+                if stop { break }
+            }
+            try await ended.send("select")
+        }
+        try await work.send(1)
+        cancel()
+        let first = try await ended.receive()
+        let second = try await ended.receive()
+        #expect(Set([first, second]) == ["for await", "select"])
+    }
+
+    // MARK: Swift's task cancellation, both ways
+
+    @Test func the_current_tasks_cancellation_cancels_the_context() async throws {
+        let entered = Chan<Context>(capacity: 1)
+        let task = Task {
+            try await Context.withCurrentTask { ctx in
+                try await entered.send(ctx)
+                _ = try? await ctx.done.receive()
+                return ctx.cause is CancellationError
+            }
+        }
+        let ctx = try #require(try await entered.receive())
+        #expect(ctx.err == nil)
+        task.cancel()
+        #expect(try await task.value == true)
+        #expect(ctx.err == .canceled)
+    }
+
+    @Test func with_current_task_cancels_its_context_when_the_body_returns() async throws {
+        let (parent, cancel) = Context.background.withCancel()
+        defer { cancel() }
+        let kept = try await Context.withCurrentTask(parent) { ctx in
+            #expect(ctx.err == nil)
+            return ctx
+        }
+        #expect(kept.err == .canceled)
+        #expect(parent.err == nil)
+        #expect(parent.canceller!.links.children == 0)
+    }
+
+    @Test func a_body_run_under_a_context_is_cancelled_with_it() async throws {
+        let (ctx, cancel) = Context.background.withCancel()
+        let waiting = Chan<Void>(capacity: 1)
+        let never = Chan<Int>()
+        let runner = Task {
+            try await ctx.run { () async throws -> Bool in
+                #expect(!Task.isCancelled)
+                try await waiting.send(())
+                do {
+                    _ = try await never.receive()
+                    return false
+                } catch is CancellationError {
+                    return Task.isCancelled
+                }
+            }
+        }
+        _ = try await waiting.receive()
+        cancel()
+        #expect(try await runner.value == true)
+    }
+
+    @Test func a_deadline_cancels_a_body_run_under_it() async throws {
+        let (clock, runtime) = Self.manualRuntime()
+        let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(5)) }
+        defer { cancel() }
+        let runner = Task {
+            try await ctx.run {
+                while !Task.isCancelled { try await Task.sleep(for: .milliseconds(1)) }
+                try Task.checkCancellation()
+            }
+        }
+        clock.advance(by: .seconds(5))
+        await #expect(throws: CancellationError.self) { try await runner.value }
+        #expect(ctx.err == .deadlineExceeded)
+    }
+
+    @Test func a_body_run_under_a_context_returns_its_value_and_leaves_nothing() async throws {
+        try await GoRuntime.checkingLeaks {
+            let (ctx, cancel) = Context.background.withCancel()
+            defer { cancel() }
+            let answer = try await ctx.run { 41 + 1 }
+            #expect(answer == 42)
+            let plain = try await Context.background.run { "plain" }
+            #expect(plain == "plain")
+            await #expect(throws: Reason(text: "failed")) {
+                try await ctx.run { throw Reason(text: "failed") }
+            }
+            #expect(ctx.canceller!.links == (0, 0, false))
+        }
+    }
+
+    // MARK: A storm
+
+    @Test func a_storm_of_contexts_made_cancelled_and_timed_out_leaves_nothing() async throws {
+        let total = Stress.size(100_000)
+        let workers = 16
+        let (clock, runtime) = Self.manualRuntime()
+        let (root, cancelRoot) = Context.background.withCancel()
+        defer { cancelRoot() }
+        let timedOut = Chan<ReceiveOnlyChan<Void>>(capacity: total)
+        let afterFuncs = Counter()
+        try await GoRuntime.checkingLeaks {
+            let group = Sync.WaitGroup()
+            for worker in 0..<workers {
+                group.go(on: runtime) {
+                    var index = worker
+                    while index < total {
+                        switch index % 4 {
+                        case 0:  // made and cancelled
+                            let (ctx, cancel) = root.withCancel()
+                            cancel()
+                            _ = ctx.done.tryReceive()
+                        case 1:  // a child of a child, cancelled from the middle
+                            let (middle, cancel) = root.withValue(UserID.self, index).withCancel()
+                            let (leaf, _) = middle.withTimeout(.seconds(3600))
+                            cancel()
+                            precondition(leaf.err == .canceled)
+                        case 2:  // left to time out, an AfterFunc counting it
+                            let (ctx, _) = root.withTimeout(.milliseconds(1 + index % 50))
+                            ctx.afterFunc { afterFuncs.increment() }
+                            try await timedOut.send(ctx.done)
+                        default:  // a timeout cancelled first, its AfterFunc stopped
+                            let (ctx, cancel) = root.withTimeout(.seconds(1))
+                            let stop = ctx.afterFunc { preconditionFailure("stopped before the cancel") }
+                            precondition(stop())
+                            cancel()
+                        }
+                        index += workers
+                    }
+                }
+            }
+            try await group.wait()
+            #expect(clock.pendingTimers == timedOut.count)
+            clock.advance(by: .milliseconds(50))
+            for _ in 0..<timedOut.count {
+                let done = try #require(try await timedOut.receive())
+                for await _ in done {}
+            }
+            try await waitUntil("every AfterFunc has run") {
+                afterFuncs.value == (total + 1) / 4
+            }
+        }
+        #expect(clock.pendingTimers == 0)
+        #expect(timerHeapEntries(of: runtime) == 0, "no cancelled entry is left either")
+        #expect(root.canceller!.links == (0, 0, false), "every child let go of the root")
+    }
+}
