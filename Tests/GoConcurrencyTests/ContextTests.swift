@@ -1,4 +1,4 @@
-// Go's context rules (the context layer of the DocC article "Coming from Go"),
+// Go's context rules (Guarantees, rules 39-44),
 // each on a runtime of its own: deadlines on a `ManualClock` runtime, so they
 // pass exactly when the test moves the clock; cancellation order, causes,
 // AfterFunc, value lookup, the links and timers a cancelled context lets go,
@@ -56,7 +56,7 @@ struct ContextTests {
 
     // MARK: Cancellation
 
-    @Test func cancel_closes_done_and_sets_err_and_cause_once() throws {
+    @Test func rule40_cancel_closes_done_and_sets_err_and_cause_once() throws {
         let (ctx, cancel) = Context.background.withCancel()
         #expect(ctx.err == nil)
         #expect(!Self.isClosed(ctx.done))
@@ -69,7 +69,7 @@ struct ContextTests {
         #expect(throws: ContextError.canceled) { try ctx.checkDone() }
     }
 
-    @Test func cancelling_a_parent_cancels_every_descendant_before_cancel_returns_and_never_the_other_way() {
+    @Test func rule39_cancelling_a_parent_cancels_every_descendant_before_cancel_returns_and_never_the_other_way() {
         let (root, cancelRoot) = Context.background.withCancel()
         let (child, cancelChild) = root.withCancel()
         let valued = child.withValue(RequestID.self, "r-1")
@@ -88,7 +88,7 @@ struct ContextTests {
         #expect(grandchild.err == .canceled, "cancelled by its parent first, not by its own deadline later")
     }
 
-    @Test func a_parent_is_done_before_its_children_in_one_cancellation() {
+    @Test func rule39_a_parent_is_done_before_its_children_in_one_cancellation() {
         let order = Shared<[String]>([])
         let (root, cancel) = Context.background.withCancel()
         let (child, _) = root.withCancel()
@@ -102,7 +102,7 @@ struct ContextTests {
         #expect(order.value == ["root done=true", "child done=true", "grandchild done=true"])
     }
 
-    @Test func a_child_of_a_done_parent_is_done_when_made() {
+    @Test func rule39_a_child_of_a_done_parent_is_done_when_made() {
         let (parent, cancel) = Context.background.withCancelCause()
         cancel(Reason(text: "shutting down"))
         let (child, _) = parent.withCancel()
@@ -111,7 +111,7 @@ struct ContextTests {
         #expect(parent.canceller!.links.children == 0)
     }
 
-    @Test func a_cancel_cause_reaches_the_children_and_nil_means_canceled() {
+    @Test func rule40_a_cancel_cause_reaches_the_children_and_nil_means_canceled() {
         let (parent, cancel) = Context.background.withCancelCause()
         let (child, _) = parent.withCancel()
         let valued = child.withValue(UserID.self, 7)
@@ -125,7 +125,7 @@ struct ContextTests {
         #expect(other.cause as? ContextError == .canceled)
     }
 
-    @Test func a_cancelled_child_leaves_its_parent_and_is_released() {
+    @Test func rule41_a_cancelled_child_leaves_its_parent_and_is_released() {
         let (parent, cancelParent) = Context.background.withCancel()
         defer { cancelParent() }
         weak var released: ContextCanceller?
@@ -146,7 +146,7 @@ struct ContextTests {
 
     // MARK: Deadlines on a manual clock
 
-    @Test func a_timeout_passes_exactly_when_the_clock_reaches_it() async throws {
+    @Test func rule41_a_timeout_passes_exactly_when_the_clock_reaches_it() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let start = clock.now
         let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(2)) }
@@ -164,7 +164,7 @@ struct ContextTests {
         #expect(clock.pendingTimers == 0)
     }
 
-    @Test func a_deadline_cause_is_reported_when_the_deadline_passes_but_not_on_cancel() async throws {
+    @Test func rule40_a_deadline_cause_is_reported_when_the_deadline_passes_but_not_on_cancel() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let (timed, cancelTimed, cancelled, cancelCancelled) = try await Self.onRuntime(runtime) {
             let deadline = clock.now + .seconds(1)
@@ -183,7 +183,7 @@ struct ContextTests {
         #expect(timed.err == .deadlineExceeded, "done once: a later cancel changes nothing")
     }
 
-    @Test func a_child_never_outlives_its_parents_deadline() async throws {
+    @Test func rule41_a_child_never_outlives_its_parents_deadline() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let (parent, longer, shorter, cancelParent) = try await Self.onRuntime(runtime) {
             let (parent, cancel) = Context.background.withTimeout(.seconds(2))
@@ -204,7 +204,7 @@ struct ContextTests {
         #expect(clock.pendingTimers == 0)
     }
 
-    @Test func a_deadline_already_past_is_done_at_once_and_arms_nothing() async throws {
+    @Test func rule41_a_deadline_already_past_is_done_at_once_and_arms_nothing() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let ctx = try await Self.onRuntime(runtime) {
             Context.background.withDeadline(clock.now - .seconds(1)).0
@@ -213,7 +213,7 @@ struct ContextTests {
         #expect(clock.pendingTimers == 0)
     }
 
-    @Test func cancel_before_the_deadline_leaves_no_timer() async throws {
+    @Test func rule41_cancel_before_the_deadline_leaves_no_timer() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(10)) }
         #expect(clock.pendingTimers == 1)
@@ -227,7 +227,7 @@ struct ContextTests {
 
     // MARK: Values
 
-    @Test func values_are_found_through_the_chain_typed_and_the_nearest_wins() {
+    @Test func rule43_values_are_found_through_the_chain_typed_and_the_nearest_wins() {
         let (cancelled, cancel) = Context.background.withCancel()
         let ctx = cancelled
             .withValue(RequestID.self, "r-1")
@@ -243,7 +243,7 @@ struct ContextTests {
         #expect(ctx.err == .canceled, "a value link is done with its parent")
     }
 
-    @Test func without_cancel_keeps_values_but_is_never_done() {
+    @Test func rule43_without_cancel_keeps_values_but_is_never_done() {
         let (parent, cancel) = Context.background.withTimeout(.seconds(3600))
         let detached = parent.withValue(RequestID.self, "r-9").withoutCancel()
         let (child, cancelChild) = detached.withCancel()
@@ -258,7 +258,7 @@ struct ContextTests {
 
     // MARK: AfterFunc
 
-    @Test func after_func_starts_once_as_a_goroutine_when_done() async throws {
+    @Test func rule42_after_func_starts_once_as_a_goroutine_when_done() async throws {
         let runs = Chan<Int>(capacity: 4)
         let (ctx, cancel) = Context.background.withCancel()
         let stop = ctx.afterFunc {
@@ -272,7 +272,7 @@ struct ContextTests {
         #expect(runs.count == 0, "once")
     }
 
-    @Test func after_func_stopped_first_never_starts() async throws {
+    @Test func rule42_after_func_stopped_first_never_starts() async throws {
         let started = Flag()
         let (ctx, cancel) = Context.background.withCancel()
         let stop = ctx.afterFunc { started.set() }
@@ -283,7 +283,7 @@ struct ContextTests {
         #expect(!started.isSet)
     }
 
-    @Test func after_func_on_a_done_context_starts_at_once_and_never_on_background() async throws {
+    @Test func rule42_after_func_on_a_done_context_starts_at_once_and_never_on_background() async throws {
         let runs = Chan<String>(capacity: 2)
         let (ctx, cancel) = Context.background.withCancel()
         cancel()
@@ -295,7 +295,7 @@ struct ContextTests {
         #expect(stop() == true)
     }
 
-    @Test func after_func_on_a_deadline_runs_on_the_manual_clock_runtime() async throws {
+    @Test func rule42_after_func_on_a_deadline_runs_on_the_manual_clock_runtime() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let runs = Chan<Bool>(capacity: 1)
         let cancel = try await Self.onRuntime(runtime) {
@@ -339,7 +339,7 @@ struct ContextTests {
 
     // MARK: Swift's task cancellation, both ways
 
-    @Test func the_current_tasks_cancellation_cancels_the_context() async throws {
+    @Test func rule44_the_current_tasks_cancellation_cancels_the_context() async throws {
         let entered = Chan<Context>(capacity: 1)
         let task = Task {
             try await Context.withCurrentTask { ctx in
@@ -355,7 +355,7 @@ struct ContextTests {
         #expect(ctx.err == .canceled)
     }
 
-    @Test func with_current_task_cancels_its_context_when_the_body_returns() async throws {
+    @Test func rule44_with_current_task_cancels_its_context_when_the_body_returns() async throws {
         let (parent, cancel) = Context.background.withCancel()
         defer { cancel() }
         let kept = try await Context.withCurrentTask(parent) { ctx in
@@ -367,7 +367,7 @@ struct ContextTests {
         #expect(parent.canceller!.links.children == 0)
     }
 
-    @Test func a_body_run_under_a_context_is_cancelled_with_it() async throws {
+    @Test func rule44_a_body_run_under_a_context_is_cancelled_with_it() async throws {
         let (ctx, cancel) = Context.background.withCancel()
         let waiting = Chan<Void>(capacity: 1)
         let never = Chan<Int>()
@@ -388,7 +388,7 @@ struct ContextTests {
         #expect(try await runner.value == true)
     }
 
-    @Test func a_deadline_cancels_a_body_run_under_it() async throws {
+    @Test func rule44_a_deadline_cancels_a_body_run_under_it() async throws {
         let (clock, runtime) = Self.manualRuntime()
         let (ctx, cancel) = try await Self.onRuntime(runtime) { Context.background.withTimeout(.seconds(5)) }
         defer { cancel() }
@@ -403,7 +403,7 @@ struct ContextTests {
         #expect(ctx.err == .deadlineExceeded)
     }
 
-    @Test func a_body_run_under_a_context_returns_its_value_and_leaves_nothing() async throws {
+    @Test func rule44_a_body_run_under_a_context_returns_its_value_and_leaves_nothing() async throws {
         try await GoRuntime.checkingLeaks {
             let (ctx, cancel) = Context.background.withCancel()
             defer { cancel() }

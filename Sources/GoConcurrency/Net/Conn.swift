@@ -13,7 +13,7 @@ import Darwin
 #endif
 
 /// A connected stream socket, TCP or Unix-domain (Go: `net.Conn`, `*net.TCPConn`,
-/// `*net.UnixConn`), from ``Net/dial(_:_:timeout:file:line:)`` or
+/// `*net.UnixConn`), from ``Net/dial(_:_:timeout:context:file:line:)`` or
 /// ``Listener/accept(file:line:)``.
 ///
 /// A goroutine that reads or writes parks on the runtime's network poller

@@ -57,7 +57,7 @@ public final class WorkPool: Sendable {
     /// goroutine that makes the pool (``GoRuntime/shared`` outside goroutines).
     ///
     /// Work run by the pool is handed `context`'s child (see
-    /// ``run(_:)-(ContextTask)``).
+    /// ``run(_:)-(WorkPool.ContextTask)``).
     ///
     /// - Precondition: `count > 0`.
     public init(workers count: Int, on runtime: GoRuntime? = nil, context parent: Context = .background) {
