@@ -92,12 +92,16 @@ struct PatternContextTests {
     @Test func a_runners_context_is_done_at_its_timeout_with_the_timeout_as_cause() async throws {
         let runner = Runner(timeout: .milliseconds(20))
         let causes = Chan<String>(capacity: 1)
+        let release = Chan<Void>()
         runner.add { [runner] _ in
             for await _ in runner.context.done {}
             try await causes.send("\(runner.context.err!) / \(runner.context.cause!)")
+            // Still running, so the run can only have ended by its timeout.
+            _ = try await release.receive()
         }
         await #expect(throws: Runner.Failure.timeout) { try await runner.start() }
         #expect(try await causes.receive() == "context deadline exceeded / received timeout")
+        try release.close()
     }
 
     @Test func a_runner_under_a_cancelled_context_gives_up_at_once() async throws {
