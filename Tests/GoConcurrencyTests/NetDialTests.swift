@@ -115,5 +115,63 @@ struct NetDialTests {
         // that was not connected, whose first write failed)
         #expect(outcome == "\(NetError.system(.resourceTemporarilyUnavailable))")
     }
+
+    // MARK: A dial under a context (Go: Dialer.DialContext)
+
+    @Test("A dial stops when its context is cancelled, when its deadline passes, or at once if it is done")
+    func dialUnderAContextStopsWithIt() async throws {
+        let (port, fds) = try Self.fullTCPBacklog()
+        defer { fds.forEach { close($0) } }
+        let outcomes = try await GoRuntime.run(processors: 2) { () async throws -> [String] in
+            func attempt(_ context: Context) async -> String {
+                do {
+                    let conn = try await Net.dial(.tcp, "127.0.0.1:\(port)", context: context)
+                    conn.close()
+                    return "connected"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            // Cancelled while the handshake waits (the dial parks first).
+            let (waiting, cancel) = Context.background.withCancel()
+            let runtime = Goroutine.current!.runtime
+            go {
+                try await waitForIOWaiters(runtime, 1)
+                cancel()
+            }
+            let cancelled = await attempt(waiting)
+            let (timed, cancelTimed) = Context.background.withTimeout(.milliseconds(30))
+            defer { cancelTimed() }
+            let timedOut = await attempt(timed)
+            let (done, cancelDone) = Context.background.withCancel()
+            cancelDone()
+            let alreadyDone = await attempt(done)
+            return [cancelled, timedOut, alreadyDone]
+        }
+        #expect(outcomes == ["\(NetError.cancelled)", "\(NetError.timeout)", "\(NetError.cancelled)"])
+    }
+
+    @Test("A connection dialled under a context outlives the context")
+    func aDialledConnectionIgnoresItsContextAfterwards() async throws {
+        let echoed = try await GoRuntime.run(processors: 2) { () async throws -> [UInt8] in
+            let listener = try Net.listen(.tcp, "127.0.0.1:0")
+            go {
+                let server = try await listener.accept()
+                var byte = [UInt8](repeating: 0, count: 1)
+                _ = try await server.read(into: &byte)
+                try await server.write(byte)
+                server.close()
+            }
+            let (ctx, cancel) = Context.background.withTimeout(.seconds(60))
+            let conn = try await Net.dial(.tcp, listener.address.description, context: ctx)
+            cancel()
+            try await conn.write([42])
+            var reply = [UInt8](repeating: 0, count: 1)
+            _ = try await conn.read(into: &reply)
+            conn.close(); listener.close()
+            return reply
+        }
+        #expect(echoed == [42])
+    }
 }
 #endif

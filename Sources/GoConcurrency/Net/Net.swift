@@ -112,24 +112,34 @@ public enum Net {
         throw lastError
     }
 
-    /// Connects to `address` (Go: `net.Dial`, or `net.DialTimeout` with a
-    /// `timeout`), trying each address a name resolves to in turn.
+    /// Connects to `address` (Go: `net.Dial`, `net.DialTimeout` with a
+    /// `timeout`, `Dialer.DialContext` with a `context`), trying each address
+    /// a name resolves to in turn.
     ///
     ///     let conn = try await Net.dial(.tcp, "localhost:7000", timeout: .seconds(5))
+    ///     let conn = try await Net.dial(.tcp, "db:5432", context: requestContext)
+    ///
+    /// A `context` that is done before the connection is made (cancelled, or
+    /// its deadline passed) stops the dial: the wait ends at once and the
+    /// socket is closed. Once `dial` has returned, the context no longer
+    /// affects the connection (Go's rule).
     ///
     /// The wait for the connection parks the caller on the poller. A timeout
     /// counts on the runtime's timers (a ``ManualClock``'s time on a test
     /// runtime). TCP connections have Nagle's algorithm off, as Go sets it.
     ///
-    /// - Throws: ``NetError/timeout`` when `timeout` passes first,
+    /// - Throws: ``NetError/timeout`` when `timeout` passes first or the
+    ///   context's deadline does, ``NetError/cancelled`` when the context is
+    ///   cancelled first (or the waiting task is),
     ///   ``NetError/system(_:)`` (`.connectionRefused`, `.networkUnreachable`,
-    ///   ...), ``NetError/invalidAddress(_:)``, ``NetError/unknownHost(host:reason:)``,
-    ///   or ``NetError/cancelled``.
+    ///   ...), ``NetError/invalidAddress(_:)`` or ``NetError/unknownHost(host:reason:)``.
     nonisolated(nonsending)
     public static func dial(
         _ network: StreamNetwork, _ address: String, timeout: Duration? = nil,
+        context: Context = .background,
         file: StaticString = #fileID, line: UInt = #line
     ) async throws(NetError) -> Conn {
+        if let err = context.err { throw NetError(err) }
         let candidates: [NetAddress]
         if network == .unix {
             guard let path = NetAddress(unixPath: address) else {
@@ -149,8 +159,17 @@ public enum Net {
                 deadline = limit
                 socket.descriptor.setDeadline(limit, for: .write)
             }
-            do {
+            // The context's end wakes the wait as a deadline already past does.
+            let stopWatching = context.whenDone {
+                socket.descriptor.setDeadline(0, for: .write)
+            }
+            do throws(NetError) {
                 try await connect(socket, to: candidate, file: file, line: line)
+                if !stopWatching() {
+                    // Done as the connection was made: the write deadline may
+                    // be set already, so the connection is not handed out.
+                    throw NetError(context.err!)
+                }
                 if timeout != nil { socket.descriptor.setDeadline(nil, for: .write) }
                 if network != .unix {
                     _ = try? socket.withDescriptor { fd throws(NetError) in
@@ -159,7 +178,9 @@ public enum Net {
                 }
                 return Conn(socket: socket, remote: candidate)
             } catch {
+                _ = stopWatching()
                 socket.close()
+                if let err = context.err { throw NetError(err) }
                 if error == .timeout || error == .cancelled { throw error }
                 lastError = error
             }

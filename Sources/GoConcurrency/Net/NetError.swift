@@ -24,8 +24,9 @@ public enum NetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// connection").
     case closed
     /// The task waiting for the socket was cancelled (a plain task's wait, or a
-    /// goroutine's cancellable one). Go has no such case: its goroutines are
-    /// not cancelled.
+    /// goroutine's cancellable one), or a dial's context was (Go: an error
+    /// wrapping `context.Canceled`, "operation was canceled"; Go's goroutines
+    /// themselves are not cancelled).
     case cancelled
     /// The system refused: `connect` found no listener (`.connectionRefused`),
     /// the peer reset the connection (`.connectionReset`), the address is
@@ -60,6 +61,12 @@ public enum NetError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension NetError {
+    /// A dial's context ended it: its deadline as a timeout, a cancellation
+    /// as a cancellation.
+    init(_ err: ContextError) {
+        self = err == .deadlineExceeded ? .timeout : .cancelled
+    }
+
     /// The error a failed system call left in `errno`.
     @usableFromInline
     static func lastSystemError() -> NetError {

@@ -15,6 +15,9 @@
 //   hands back `setAside`; a `stop` that finds it taken waits until `stopped`
 //   is closed (the first one's work is done) and hands back nothing, so no
 //   set-aside job reaches two callers.
+// - Every job runs with `context`, a child of the context the dispatcher was
+//   made with: it is cancelled (cause `Stopped`) when a stop's grace runs
+//   out while jobs still run, and by the stop once every worker has left.
 
 import Synchronization
 
@@ -35,6 +38,14 @@ import Darwin
 ///     dispatcher.start()
 ///     try await dispatcher.submit(upload)     // waits while the queue is full
 ///     let notRun = await dispatcher.stop(.returnQueued)
+///
+/// A handler that takes a context learns when it should stop: when the
+/// context the dispatcher was made with is done, or when a
+/// ``stop(_:grace:)``'s grace has run out.
+///
+///     let dispatcher = Dispatcher<Upload>(configuration: configuration, context: serverContext) { upload, ctx in
+///         try? await upload.send(context: ctx)
+///     }
 public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// How many workers, and how many jobs may wait.
     public struct Configuration: Sendable, Equatable {
@@ -106,7 +117,10 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    private let handler: @Sendable (Job) async -> Void
+    private let handler: @Sendable (Job, Context) async -> Void
+    /// What every job runs with (see the file's invariants).
+    private let context: Context
+    private let cancelContext: @Sendable ((any Error)?) -> Void
     /// Where `start` starts the goroutines; nil: the runtime of the
     /// goroutine that calls `start` (or `stop`, if it starts them).
     private let runtime: GoRuntime?
@@ -133,16 +147,29 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// A dispatcher whose workers run `handler` on each job. Its goroutines
     /// start with ``start()`` on `runtime`; without it, on the runtime of the
     /// goroutine that calls `start` (``GoRuntime/shared`` outside goroutines).
-    public init(
+    public convenience init(
         configuration: Configuration,
         on runtime: GoRuntime? = nil,
         handler: @escaping @Sendable (Job) async -> Void
+    ) {
+        self.init(configuration: configuration, on: runtime) { job, _ in await handler(job) }
+    }
+
+    /// A dispatcher whose workers run `handler` on each job with a child of
+    /// `context`: done when `context` is, or when a stop's grace runs out
+    /// (its ``Context/cause`` is then ``Stopped``).
+    public init(
+        configuration: Configuration,
+        on runtime: GoRuntime? = nil,
+        context parent: Context = .background,
+        handler: @escaping @Sendable (Job, Context) async -> Void
     ) {
         // Its counts are variables: check them again.
         Configuration.check(maxWorkers: configuration.maxWorkers, maxQueue: configuration.maxQueue)
         self.configuration = configuration
         self.runtime = runtime
         self.handler = handler
+        (context, cancelContext) = parent.withCancelCause()
         self.jobQueue = Chan(capacity: configuration.maxQueue)
         self.workerPool = Chan(capacity: configuration.maxWorkers)
     }
@@ -156,7 +183,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
                 while true {
                     try await workerPool.send(jobs)          // free: register
                     guard let job = try await jobs.receive() else { return }  // closed: stop
-                    await handler(job)  // counted busy by the dispatcher's hand-off
+                    await handler(job, context)  // counted busy by the dispatcher's hand-off
                     busy.subtract(1, ordering: .relaxed)
                 }
             }
@@ -210,14 +237,16 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
 
     /// Stops taking jobs, deals with the queued ones as `mode` says, and
     /// returns once every worker has left; returns the jobs it did not run
-    /// (none with `.drain`).
+    /// (none with `.drain`). With a `grace`, the jobs still running when it
+    /// has passed see their context cancelled (cause ``Stopped``), and
+    /// should return soon; without one, they are left to finish.
     ///
     /// The first call decides: a call that comes while another is stopping,
     /// or after it, waits until that one has finished and returns an empty
     /// list, whatever its own mode. So every job runs or is handed back to
     /// one caller, once.
     @discardableResult
-    public func stop(_ mode: StopMode) async -> [Job] {
+    public func stop(_ mode: StopMode, grace: Duration? = nil) async -> [Job] {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else {
             // Returns when the first stop closes it, even if this caller is
             // cancelled meanwhile.
@@ -226,6 +255,13 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
             return []
         }
         defer { try? stopped.close() }
+        let graceEnd = grace.map { grace in
+            afterFunc(grace) { [cancelContext] in cancelContext(Stopped()) }
+        }
+        defer {
+            graceEnd?.stop()
+            cancelContext(Stopped())
+        }
         if mode == .returnQueued { try? returning.close() }
         try? jobQueue.close()
         start()  // a dispatcher never started still drains or returns its queue

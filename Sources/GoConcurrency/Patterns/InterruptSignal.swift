@@ -20,6 +20,9 @@
 //   `dispatchHandling` is the handler libdispatch installed for it.
 // - `listeners`, `previous`, `source` and `dispatchHandling` are protected by
 //   `state`'s lock.
+// - `subscribers` (its own lock) are called, outside that lock, on the
+//   source's queue after each SIGINT is counted; a subscriber is also a
+//   listener, from `start` to `stop`, which its owner calls around it.
 //
 // Two things about libdispatch's Linux backend (event_epoll.c) shape this.
 // A signal source reads a signalfd on libdispatch's manager thread, which
@@ -87,6 +90,7 @@ enum InterruptSignal {
                     signal: SIGINT, queue: DispatchQueue(label: "GoConcurrency.InterruptSignal"))
                 source.setEventHandler {
                     InterruptSignal.received.add(max(1, UInt64(source.data)), ordering: .releasing)
+                    InterruptSignal.notifySubscribers()
                 }
                 let registered = DispatchSemaphore(value: 0)
                 source.setRegistrationHandler { registered.signal() }
@@ -99,6 +103,27 @@ enum InterruptSignal {
             }
         }
         return baseline
+    }
+
+    private static let subscribers = Locked<(next: Int, calls: [Int: @Sendable () -> Void])>((0, [:]))
+
+    /// Calls `call` after each SIGINT counted from now on, until
+    /// `unsubscribe` with the returned token. The caller listens (`start`)
+    /// while it is subscribed.
+    static func subscribe(_ call: @escaping @Sendable () -> Void) -> Int {
+        subscribers.withLock { subscribers in
+            subscribers.next += 1
+            subscribers.calls[subscribers.next] = call
+            return subscribers.next
+        }
+    }
+
+    static func unsubscribe(_ token: Int) {
+        subscribers.withLock { _ = $0.calls.removeValue(forKey: token) }
+    }
+
+    private static func notifySubscribers() {
+        for call in subscribers.withLock({ Array($0.calls.values) }) { call() }
     }
 
     /// SIGINTs counted so far (while some runner listened).

@@ -8,7 +8,12 @@
 // only until the run notices one or `start` returns, and SIGINT's previous
 // handling is restored then. `baseline` is nil while not listening, so a run
 // that goes on after a timeout sees no interrupt, and takes none from a later
-// runner.
+// runner. `context` carries the timeout as its deadline (cause `timeout`);
+// an interrupt noticed while listening cancels it at once (cause
+// `interrupted`), so a task that watches it stops early, while the run
+// itself still stops at the next task boundary, as Go's does; after a
+// timeout the run's goroutine goes on with the tasks left, as Go's does
+// (they can see the context done).
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +40,16 @@ import Darwin
 /// interrupt (SIGINT, Ctrl-C) stops the run before the next task starts; the
 /// task that is running finishes first. On a timeout the running task is left
 /// to finish on its own, as in Go.
+///
+/// Tasks that take long can watch ``context``, which is done when the
+/// timeout passes or an interrupt comes, and stop early:
+///
+///     runner.add { [runner] id in
+///         for chunk in chunks {
+///             try runner.context.checkDone()   // throws once timed out or interrupted
+///             await process(chunk)
+///         }
+///     }
 public final class Runner: @unchecked Sendable {
     /// Why a run stopped early.
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -53,15 +68,31 @@ public final class Runner: @unchecked Sendable {
 
     public typealias Task = @Sendable (_ id: Int) async throws -> Void
 
-    private let timeout: ReceiveOnlyChan<ContinuousClock.Instant>
-    /// The SIGINT count when this runner began listening; nil when it is not.
-    private let baseline = Locked<UInt64?>(nil)
+    /// Done when the timeout passes (``Context/cause``: ``Failure/timeout``)
+    /// or, during ``start()``, when an interrupt comes (``Failure/interrupted``),
+    /// or when the context the runner was made with is done.
+    public let context: Context
+    private let cancel: @Sendable ((any Error)?) -> Void
+    /// The SIGINT count when this runner began listening, and its
+    /// subscription; nil when it is not listening.
+    private let baseline = Locked<(count: UInt64, subscription: Int)?>(nil)
     /// Added before `start`, read by the run's goroutine after.
     private var tasks: [Task] = []
 
-    /// A runner whose tasks must all finish within `timeout` from now.
-    public init(timeout: Duration) {
-        self.timeout = after(timeout)
+    /// A runner whose tasks must all finish within `timeout` from now, and
+    /// before `context` is done.
+    public init(timeout: Duration, context parent: Context = .background) {
+        let (timed, cancelTimed) = parent.withTimeout(timeout, cause: Failure.timeout)
+        let (context, cancel) = timed.withCancelCause()
+        self.context = context
+        self.cancel = { cause in
+            cancel(cause)
+            cancelTimed()
+        }
+    }
+
+    deinit {
+        cancel(nil)  // releases the timeout's timer
     }
 
     /// Adds tasks, run in order with their index as id (call before `start`).
@@ -72,10 +103,16 @@ public final class Runner: @unchecked Sendable {
     /// Runs the tasks; returns when they are all done.
     ///
     /// - Throws: ``Failure/timeout`` when the timeout passes first,
-    ///   ``Failure/interrupted`` when SIGINT came, or what a task threw.
+    ///   ``Failure/interrupted`` when SIGINT came, ``ContextError/canceled``
+    ///   when the context the runner was made with is cancelled first (at
+    ///   once, as on a timeout), or what a task threw.
     public func start() async throws {
         baseline.withLock { baseline in
-            if baseline == nil { baseline = InterruptSignal.start() }
+            guard baseline == nil else { return }
+            let count = InterruptSignal.start()
+            let subscription = InterruptSignal.subscribe { [cancel] in cancel(Failure.interrupted) }
+            baseline = (count, subscription)
+            if InterruptSignal.arrived(since: count) { cancel(Failure.interrupted) }
         }
         defer { stopListening() }
         let complete = Chan<Result<Void, any Error>>(capacity: 1)
@@ -88,10 +125,24 @@ public final class Runner: @unchecked Sendable {
                 try await complete.send(.failure(error))
             }
         }
-        try await select {
-            complete.onReceive { result in try result!.get() }
-            timeout.onReceive { _ in throw Failure.timeout }
+        let context = context
+        let finished = try await select {
+            complete.onReceive { result in
+                try result!.get()
+                return true
+            }
+            context.done.onReceive { _ in false }
         }
+        if finished { return }
+        if context.err == .deadlineExceeded { throw Failure.timeout }
+        // Done by an interrupt: the run stops at the next task boundary,
+        // after the task that is running.
+        if context.cause as? Failure == .interrupted {
+            try await complete.receive()!.get()
+            return
+        }
+        // Done by the parent: given up at once, as on a timeout.
+        throw context.err!
     }
 
     private func run(_ tasks: [Task]) async throws {
@@ -103,7 +154,8 @@ public final class Runner: @unchecked Sendable {
 
     private func gotInterrupt() -> Bool {
         baseline.withLock { baseline in
-            guard let since = baseline, InterruptSignal.arrived(since: since) else { return false }
+            guard let listening = baseline, InterruptSignal.arrived(since: listening.count) else { return false }
+            InterruptSignal.unsubscribe(listening.subscription)
             InterruptSignal.stop()  // Go: signal.Stop(r.interrupt)
             baseline = nil
             return true
@@ -112,7 +164,10 @@ public final class Runner: @unchecked Sendable {
 
     private func stopListening() {
         baseline.withLock { baseline in
-            if baseline != nil { InterruptSignal.stop() }
+            if let listening = baseline {
+                InterruptSignal.unsubscribe(listening.subscription)
+                InterruptSignal.stop()
+            }
             baseline = nil
         }
     }
