@@ -16,6 +16,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "GoConcurrency", targets: ["GoConcurrency"]),
+        // For test targets only: Swift Testing's `.checkingGoroutineLeaks`
+        // trait. Apps link GoConcurrency, which never imports Testing.
+        .library(name: "GoConcurrencyTesting", targets: ["GoConcurrencyTesting"]),
         .executable(name: "tour", targets: ["tour"]),
         .executable(name: "gobench", targets: ["gobench"]),
         .executable(name: "echoserver", targets: ["echoserver"]),
@@ -52,6 +55,12 @@ let package = Package(
         // thread's processor: GoRuntime.swift; its spare select waiter:
         // Waiter.swift).
         .target(name: "CGoConcurrencyRuntime"),
+        // The Swift Testing trait over GoRuntime.checkingLeaks; it imports
+        // the toolchain's Testing module (no package dependency).
+        .target(
+            name: "GoConcurrencyTesting",
+            dependencies: ["GoConcurrency"]
+        ),
         .executableTarget(
             name: "tour",
             dependencies: [
@@ -101,6 +110,7 @@ let package = Package(
             name: "GoConcurrencyTests",
             dependencies: [
                 "GoConcurrency",
+                "GoConcurrencyTesting",
                 "CGoConcurrencyTestRoute",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -102,6 +102,37 @@ struct RouteTests {
         #expect(programs == headers, "\(programs) Swift programs shown for \(headers) examples")
     }
 
+    /// Runs the tour with `arguments`, its output going to a file, and once
+    /// that output contains `marker` (if given) sends it SIGINT, a real
+    /// Ctrl-C; then waits for it to end. `sentInTime`: `later` had not been
+    /// printed yet when the signal went (true when no signal was sent).
+    static func runTour(_ arguments: [String], interruptingAfter marker: String?,
+                        unlessPrinted later: String) async throws -> (status: Int32, output: String, sentInTime: Bool) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tour-interrupt-\(UUID()).txt")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let child = try SpawnedChild.start(tourPath.path, arguments, outputPath: log.path, errorsPath: "/dev/null")
+        var sentInTime = true
+        if let marker {
+            // Watched from a thread of its own, not from this task: on a
+            // loaded machine the cooperative pool's threads can all be busy
+            // with other tests for longer than the wait lasts (a full stress
+            // run once missed the runner's task 1 three times in a row).
+            let pid = child.pid
+            sentInTime = await onThread {
+                let end = ContinuousClock.now.advanced(by: .seconds(120))
+                while !((try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false) {
+                    if ContinuousClock.now >= end { return false }
+                    usleep(1_000)
+                }
+                kill(pid, SIGINT)
+                return !((try? String(contentsOf: log, encoding: .utf8))?.contains(later) ?? true)
+            }
+        }
+        let status = await onThread { child.waitForExit() }
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "", sentInTime)
+    }
+
     @Test("The tour's runner example exits 1 on timeout and 2 on a real Ctrl-C")
     func runnerExampleExitStatuses() async throws {
         let path = RouteTests.tourPath
@@ -111,37 +142,13 @@ struct RouteTests {
         // timeout. Without Ctrl-C the timeout wins or the run ends, and the
         // status says which, as Go's does.
         func run(interruptAfter marker: String?, timeScale: String) async throws -> (Int32, String, sentDuringTask1: Bool) {
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("tour-runner-\(UUID()).txt")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: log) }
-            let child = try SpawnedChild.start(
-                path.path, ["runner", "--time-scale", timeScale],
-                outputPath: log.path, errorsPath: "/dev/null")
-            var sentDuringTask1 = false
-            if let marker {
-                // Watched from a thread of its own, not from this task: on a
-                // loaded machine the cooperative pool's threads can all be
-                // busy with other tests for longer than task 1 lasts (a full
-                // stress run once missed it three times in a row).
-                let pid = child.pid
-                sentDuringTask1 = await onThread {
-                    let end = ContinuousClock.now.advanced(by: .seconds(120))
-                    while !((try? String(contentsOf: log, encoding: .utf8))?.contains(marker) ?? false) {
-                        if ContinuousClock.now >= end { return false }
-                        usleep(1_000)
-                    }
-                    kill(pid, SIGINT)
-                    // What counts is that task 2 had not started when it sent.
-                    return !((try? String(contentsOf: log, encoding: .utf8))?.contains("Processor - Task #2.") ?? true)
-                }
-            }
-            let status = await onThread { child.waitForExit() }
+            let run = try await RouteTests.runTour(
+                ["runner", "--time-scale", timeScale], interruptingAfter: marker, unlessPrinted: "Processor - Task #2.")
             // What the Swift program printed: the tour shows the program's
             // code before it and Go's output after it.
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            let printed = (text.components(separatedBy: "Go prints:").first ?? text)
-                .components(separatedBy: "Swift prints:").last ?? text
-            return (status, printed, sentDuringTask1)
+            let printed = (run.output.components(separatedBy: "Go prints:").first ?? run.output)
+                .components(separatedBy: "Swift prints:").last ?? run.output
+            return (run.status, printed, run.sentInTime)
         }
 
         // Ctrl-C while task 1 sleeps (10 s at this scale): the runner stops
@@ -175,6 +182,43 @@ struct RouteTests {
             #expect(ended == 1)
         } else {
             #expect(ended == 0 && endedText.contains("Process ended."), "\(endedText.suffix(800))")
+        }
+    }
+
+    @Test("The tour's context example stops its workers on a real Ctrl-C as Go's does")
+    func contextExampleStopsOnInterrupt() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: RouteTests.tourPath.path), "no tour executable at \(RouteTests.tourPath.path)")
+        // Given the program alone, at ten times Go's times (20 s jobs, a 50 s
+        // deadline), sent SIGINT once both workers have taken a job (a
+        // worker took job 2 when its line is printed) and before a third
+        // was handed out (20 s later),
+        let run = try await RouteTests.runTour(
+            ["--program", "context", "--time-scale", "10"],
+            interruptingAfter: "job 2 started", unlessPrinted: "job 3 started")
+        try #require(run.sentInTime, "job 3 had started when the test sent SIGINT:\n\(run.output)")
+        // then the two running jobs stop with "context canceled", no other
+        // starts, every goroutine returns and the program ends normally: what
+        // Go prints for the same program interrupted in its first two seconds.
+        // (Under the thread sanitizer, see the runner's test above.)
+        withKnownIssue("a sanitized build may hold SIGINT back", isIntermittent: true) {
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output == """
+                8 jobs, 2 workers, 5 s deadline (Ctrl-C stops sooner)
+                job 1 started
+                job 2 started
+                job 1: context canceled
+                job 2: context canceled
+                job 3: not started
+                job 4: not started
+                job 5: not started
+                job 6: not started
+                job 7: not started
+                job 8: not started
+                stopped: context canceled
+
+                """)
+        } when: {
+            RouteTests.underThreadSanitizer
         }
     }
 }

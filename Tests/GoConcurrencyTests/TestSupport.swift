@@ -386,6 +386,27 @@ func withoutWaitLength(_ text: String) -> String {
     text.replacing(/, \d+ minutes?\]/, with: "]")
 }
 
+// MARK: - Leak reports
+
+/// Runs `scope`, a leak check around a body that leaves one goroutine parked
+/// in a channel receive at `place` (where it was also started), and checks
+/// that it throws that leak, with the goroutine's dump.
+func expectOneLeakedReceive(
+    at place: GoConcurrency.SourceLocation,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation,
+    _ scope: () async throws -> Void
+) async throws {
+    do {
+        try await scope()
+        Issue.record("no leak reported", sourceLocation: sourceLocation)
+    } catch let leak as GoroutineLeak {
+        #expect(leak.goroutines.count == 1, sourceLocation: sourceLocation)
+        #expect(leak.goroutines.first?.createdAt == place, sourceLocation: sourceLocation)
+        #expect(leak.goroutines.first?.state == .waiting(.channelReceive, at: place), sourceLocation: sourceLocation)
+        #expect("\(leak)".hasPrefix("1 goroutine leaked:\n\ngoroutine "), sourceLocation: sourceLocation)
+    }
+}
+
 // MARK: - Child processes, one at a time
 
 /// Exit tests (`#expect(processExitsWith:)`) take turns: one child process

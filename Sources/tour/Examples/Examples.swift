@@ -28,6 +28,7 @@ enum Examples {
             + runner             // Runner
             + patterns           // Pooling, Work
             + dispatcher         // 另一种worker的写法 (Worker/Dispatcher)
+            + context            // not in the seed: Go's context, the Runner's timeout and Ctrl-C in a worker pool
         precondition(Set(all.map(\.name)).count == all.count, "tour: two examples share a name")
         return all
     }()
