@@ -94,11 +94,12 @@ struct SyncCondTests {
         #expect(list.isEmpty)
     }
 
-    @Test func no_wake_up_is_lost_between_a_waits_unlock_and_its_park() async throws {
+    @Test func turns_handed_back_and_forth_through_a_cond_lose_no_wake_up() async throws {
         // Two goroutines hand a turn back and forth through one Cond, on two
-        // processors, so that a signal often comes while the other is between
-        // its unlock and its park. A lost wake-up leaves both waiting for ever:
-        // the checked run reports it as a deadlock.
+        // processors, each changing the turn under the mutex and signalling
+        // after it unlocks. A lost or misdirected wake-up (a signal spent on
+        // a ticket nobody waits on) leaves both waiting for ever: the checked
+        // run reports it as a deadlock.
         let rounds = Stress.size(2_000)
         let handed = try await GoRuntime.run(processors: 2) { () async throws -> Int in
             let cond = Sync.Cond(Sync.Mutex())
@@ -123,6 +124,44 @@ struct SyncCondTests {
             return hands.value
         }
         #expect(handed == 2 * rounds)
+    }
+
+    @Test func a_signal_sent_as_soon_as_the_wait_lets_go_of_the_mutex_is_not_lost() async throws {
+        // The test's task spins on `tryLock` while a goroutine waits: it takes
+        // the mutex the moment the wait lets go of it, sets the condition and
+        // signals, racing the waiter's way from its unlock to its park. A
+        // wait that unlocked before it joined the list would miss some of
+        // those signals and wait for ever.
+        let mutex = Sync.Mutex()
+        let cond = Sync.Cond(mutex)
+        let ready = Unsynchronized(false)
+        let holding = Chan<Void>(), done = Chan<Void>()
+        for round in 0..<Stress.size(10_000) {
+            ready.value = false
+            go {
+                try await mutex.lock()
+                try await holding.send(())
+                while !ready.value {
+                    try await cond.wait()
+                }
+                mutex.unlock()
+                try await done.send(())
+            }
+            _ = try await holding.receive()
+            while !mutex.tryLock() {}
+            ready.value = true
+            mutex.unlock()
+            cond.signal()
+            let woken = try await select {
+                done.onReceive { _ in true }
+                after(.seconds(30)) { false }
+            }
+            if !woken {
+                Issue.record("round \(round): the signal was lost")
+                cond.broadcast()
+                return
+            }
+        }
     }
 
     @Test func a_cancelled_wait_relocks_even_while_cancelled_then_throws_holding_the_mutex() async throws {
