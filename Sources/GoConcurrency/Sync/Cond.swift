@@ -93,7 +93,7 @@ extension Sync {
         ///   cancelled task's next wait throws.
         public func wait(file: StaticString = #fileID, line: UInt = #line) async throws {
             let location = SourceLocation(fileID: file, line: line)
-            let ticket = storage.update { _, list in (list.join(), []) }
+            let ticket = storage.updateList { list in (list.join(), []) }
             mutex.unlock()
             var cancelled = false
             do {
@@ -109,7 +109,7 @@ extension Sync {
         /// With nobody waiting, the signal is lost. The caller may, but need
         /// not, hold ``mutex``.
         public func signal() {
-            storage.update { _, list in
+            storage.updateList { list in
                 if case .parked(let waiter) = list.notifyOne() { return ((), [waiter]) }
                 return ((), [])
             }
@@ -118,7 +118,7 @@ extension Sync {
         /// Wakes every waiting task (Go: `c.Broadcast()`). The caller may,
         /// but need not, hold ``mutex``.
         public func broadcast() {
-            storage.update { _, list in ((), list.notifyAll().parked) }
+            storage.updateList { list in ((), list.notifyAll().parked) }
         }
 
         /// How many tasks are parked in ``wait(file:line:)`` (for tests:

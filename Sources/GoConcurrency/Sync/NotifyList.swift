@@ -109,8 +109,16 @@ final class NotifyStorage<State>: WaitObject, @unchecked Sendable {
     /// Runs `body` under the lock; `body` returns its result and the waiters
     /// it notified, which are resumed after the lock is released.
     func update<R>(_ body: (inout State, inout NotifyList) -> (R, [SyncWaiter])) -> R {
+        updateList { list in body(&state, &list) }
+    }
+
+    /// The same, for a primitive with no state of its own (`State` is
+    /// `Void`: a `Sync.Cond`). Its empty state is never passed `inout`: the
+    /// thread sanitizer (Swift 6.3) reports such an access to a zero-sized
+    /// field as a race with the other accesses under the lock.
+    func updateList<R>(_ body: (inout NotifyList) -> (R, [SyncWaiter])) -> R {
         lock.lock()
-        let (result, notified) = body(&state, &list)
+        let (result, notified) = body(&list)
         lock.unlock()
         for waiter in notified { waiter.continuation.resume() }
         return result
@@ -151,6 +159,6 @@ final class NotifyStorage<State>: WaitObject, @unchecked Sendable {
 
     /// How many waiters are parked.
     var parkedCount: Int {
-        update { _, list in (list.parkedCount, []) }
+        updateList { list in (list.parkedCount, []) }
     }
 }

@@ -6,7 +6,9 @@
 //   or queue), `update` (the primitive's releases) and a waiter's cancellation.
 // - A queued waiter is taken out exactly once, under the lock, by whoever
 //   grants it (`update`, or `regrant` after a cancellation) or by its own
-//   cancellation, and is resumed only after the lock is released.
+//   cancellation (only a cancellable wait's: one queued with
+//   `cancellable: false` stays until granted), and is resumed only after the
+//   lock is released.
 // - A storage with a `holder` rule (a mutex) is listed in `ContendedMutexes`
 //   from the moment a goroutine queues on it; the listing is weak, and pruned
 //   there.
