@@ -80,7 +80,9 @@ extension Sync {
         /// `c.Wait()`). Joining the waiters and unlocking are one step for a
         /// signaller: a signal sent once the mutex is free reaches this wait.
         ///
-        /// It always returns holding ``mutex``, also when it throws.
+        /// It always returns holding ``mutex``, also when it throws. While it
+        /// waits to lock it again, a dump lists it as `sync.Mutex.Lock` at
+        /// the same line.
         ///
         /// - Precondition: the caller holds ``mutex`` ("sync: unlock of
         ///   unlocked mutex", as in Go).
