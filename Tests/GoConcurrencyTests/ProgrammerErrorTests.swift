@@ -127,6 +127,19 @@ struct ProgrammerErrorTests {
         #expect(firstLine(of: result) == "panic: semaphore: released more than held")
     }
 
+    @Test func changing_an_error_groups_limit_while_members_hold_slots_is_gos_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let group = Sync.ErrorGroup()
+            group.setLimit(2)
+            let gate = Chan<Void>()
+            group.go { _ = try await gate.receive() }
+            group.setLimit(3)
+        }
+        #expect(firstLine(of: result) == "panic: errgroup: modify limit while 1 goroutines in the group are still active")
+    }
+
     // MARK: Time
 
     @Test func rule32_a_ticker_with_a_zero_period_is_gos_panic() async {

@@ -202,6 +202,35 @@ struct TimeRuleTests {
         try await waitUntil("the function ran") { ran.isSet }
     }
 
+    @Test func rule33_afterFunc_runs_an_async_function_that_may_wait() async throws {
+        let handOff = Chan<Int>()  // unbuffered: the function waits for the receiver
+        let ran = Shared<[Int]>([])
+        afterFunc(.milliseconds(1)) {
+            try await handOff.send(1)
+            try await sleep(for: .milliseconds(1))
+            ran.append(Goroutine.current?.id ?? -1)
+        }
+        #expect(try await handOff.receive() == 1)
+        try await waitUntil("the function ends") { !ran.value.isEmpty }
+        #expect(ran.value[0] > 0, "it ran on a goroutine")
+    }
+
+    @Test("Rule 33: an error escaping afterFunc's function is a goroutine panic, as with go")
+    func rule33_afterFunc_error_is_a_goroutine_panic() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
+        let result = await #expect(processExitsWith: .exitCode(2), observing: [\.standardErrorContent]) {
+            struct Late: Error, CustomStringConvertible { var description: String { "late" } }
+            afterFunc(.milliseconds(1)) {
+                await GoRuntime.yield()
+                throw Late()
+            }
+            while true { usleep(100_000) }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.hasPrefix("panic: late\n\ngoroutine "))
+    }
+
     /// A few yields: enough for a wrongly started goroutine to run.
     func letOthersRunBriefly() async throws {
         for _ in 0..<10 { await Task.yield() }

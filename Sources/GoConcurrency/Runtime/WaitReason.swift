@@ -30,6 +30,14 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
     /// Waiting for a descriptor (a socket) to be ready, parked on the
     /// runtime's network poller (Go: "IO wait").
     case ioWait = "IO wait"
+    /// Blocked in `Cond.wait`, waiting for a signal or a broadcast.
+    case condWait = "sync.Cond.Wait"
+    /// Blocked in `SingleFlight.run`, waiting for the call in flight for
+    /// the same key to end (Go: `singleflight.Group.Do`).
+    case singleFlight = "singleflight.Group.Do"
+    /// Waiting for a slot under a `Sync.ErrorGroup`'s limit: a member that
+    /// started at the limit, or a caller of `goWaiting` (Go: `errgroup.Group.Go`).
+    case errorGroupLimit = "errgroup.Group.Go"
 
     public var description: String { rawValue }
 
@@ -49,6 +57,9 @@ public enum WaitReason: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .rwMutexReadLock: 9
         case .blockingCall: 10
         case .ioWait: 11
+        case .condWait: 12
+        case .singleFlight: 13
+        case .errorGroupLimit: 14
         }
     }
 

@@ -35,9 +35,24 @@ extension Sync {
         /// - Throws: `CancellationError` if the waiting task is cancelled (it
         ///   then does not hold the mutex).
         public func lock(file: StaticString = #fileID, line: UInt = #line) async throws {
+            try await acquire(at: SourceLocation(fileID: file, line: line), cancellable: true)
+        }
+
+        /// Waits until the mutex is free and takes it, whether or not the
+        /// calling task is cancelled meanwhile: `Sync.Cond.wait` relocks
+        /// through it, since it must return holding the mutex however it ends.
+        func lockIgnoringCancellation(at location: SourceLocation) async {
+            do {
+                try await acquire(at: location, cancellable: false)
+            } catch {
+                preconditionFailure("an uncancellable wait threw \(error)")
+            }
+        }
+
+        private func acquire(at location: SourceLocation, cancellable: Bool) async throws {
             if tryLock() { return }
             let task = TaskIdentity.current.bits
-            try await storage.wait(reason: .mutexLock, at: SourceLocation(fileID: file, line: line)) { state, _ in
+            try await storage.wait(reason: .mutexLock, at: location, cancellable: cancellable) { state, _ in
                 if state.locked { return false }
                 state = MutexState(locked: true, holder: task)
                 return true

@@ -6,7 +6,9 @@
 //   or queue), `update` (the primitive's releases) and a waiter's cancellation.
 // - A queued waiter is taken out exactly once, under the lock, by whoever
 //   grants it (`update`, or `regrant` after a cancellation) or by its own
-//   cancellation, and is resumed only after the lock is released.
+//   cancellation (only a cancellable wait's: one queued with
+//   `cancellable: false` stays until granted), and is resumed only after the
+//   lock is released.
 // - A storage with a `holder` rule (a mutex) is listed in `ContendedMutexes`
 //   from the moment a goroutine queues on it; the listing is weak, and pruned
 //   there.
@@ -38,12 +40,18 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
     /// Parks the calling task unless `grantNow` (run under the lock, with the
     /// queue) grants at once.
     ///
+    /// `cancellable: false` waits until granted whatever happens to the task
+    /// (a `Sync.Cond` relocking its mutex after a cancelled wait, an error
+    /// group's member waiting for its slot): a cancellation neither refuses
+    /// nor takes back the waiter, and nothing is thrown.
+    ///
     /// - Throws: `CancellationError` if the task is cancelled before it is
-    ///   granted; it then holds nothing.
+    ///   granted (and `cancellable`); it then holds nothing.
     func wait(
         reason: WaitReason,
         at location: SourceLocation,
         weight: Int = 1,
+        cancellable: Bool = true,
         grantNow: (inout State, SyncWaiters) -> Bool
     ) async throws {
         try await parkOnSync(reason: reason, at: location, on: self, weight: weight) { waiter in
@@ -52,15 +60,17 @@ final class SyncStorage<State>: WaitObject, MutexProbe, @unchecked Sendable {
                 lock.unlock()
                 return .granted
             }
-            if SyncWaiter.callerIsCancelled {
+            if cancellable && SyncWaiter.callerIsCancelled {
                 lock.unlock()
                 return .cancelled
             }
-            waiters.append(waiter)
+            // Not listed for removal by its task when it must not be taken back.
+            waiters.append(cancellable ? waiter : waiter.uncancellable)
             lock.unlock()
             if holder != nil { ContendedMutexes.shared.add(self) }
             return .queued
         } cancel: { task in
+            if !cancellable { return nil }
             self.lock.lock()
             let removed = self.waiters.remove(task)
             let granted = removed == nil ? [] : self.regrant(&self.state, &self.waiters)

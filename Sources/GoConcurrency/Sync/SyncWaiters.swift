@@ -104,6 +104,12 @@ enum SyncRegistration {
 }
 
 extension SyncWaiter {
+    /// The same waiter, queued as one its task's cancellation cannot take
+    /// back (see `SyncStorage.wait(cancellable:)`).
+    var uncancellable: SyncWaiter {
+        SyncWaiter(task: task, continuation: continuation, weight: weight, cancellable: false)
+    }
+
     /// Whether the calling task is cancelled. A primitive asks this under its
     /// lock before queuing, so a cancellation that came before the queuing
     /// (and whose handler found nothing to take back) is not missed.

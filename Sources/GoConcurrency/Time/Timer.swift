@@ -75,7 +75,19 @@ public func after(_ delay: Duration) -> ReceiveOnlyChan<ContinuousClock.Instant>
 /// (``GoRuntime/shared`` outside goroutines), whether or not the returned
 /// timer is kept. Stop the returned timer to cancel it; `stop()` returning
 /// false means the function has already started.
+///
+/// `function` may be synchronous or `async` and may throw: the goroutine
+/// runs it as `go` runs its body, so it may wait (send, receive, sleep), and
+/// an error escaping it is a goroutine panic.
+///
+/// ```go
+/// time.AfterFunc(time.Second, func() { results <- "late" })
+/// ```
+///
+/// ```swift
+/// afterFunc(.seconds(1)) { try await results.send("late") }
+/// ```
 @discardableResult
-public func afterFunc(_ delay: Duration, _ function: @escaping @Sendable () -> Void) -> Timer {
+public func afterFunc(_ delay: Duration, _ function: @escaping @Sendable () async throws -> Void) -> Timer {
     Timer(kind: .function(function), delay: delay)
 }

@@ -27,8 +27,9 @@ final class TimerCore: @unchecked Sendable {
         case timer
         /// Sends it every `period` nanoseconds, dropping ticks nobody took.
         case ticker(period: UInt64)
-        /// Starts `function` as a goroutine, once.
-        case function(@Sendable () -> Void)
+        /// Starts `function` as a goroutine, once (a synchronous function
+        /// too: `afterFunc` takes both as this one type).
+        case function(@Sendable () async throws -> Void)
     }
 
     private let lock = Lock()
@@ -119,7 +120,7 @@ final class TimerCore: @unchecked Sendable {
     /// The heap entry of `generation` is due.
     private func fire(generation firing: UInt64, deadline: UInt64, instant: Instant) {
         var wake: ReceiverWake<Instant>?
-        var start: (@Sendable () -> Void)?
+        var start: (@Sendable () async throws -> Void)?
         lock.lock()
         guard firing == generation else {
             lock.unlock()
