@@ -418,6 +418,59 @@ struct ContextTests {
         }
     }
 
+    // MARK: The error group's context (Go: errgroup.WithContext)
+
+    @Test func an_error_groups_first_error_cancels_its_context_with_that_cause_and_the_others() async throws {
+        let (group, ctx) = Sync.ErrorGroup.withContext(.background)
+        let never = Chan<Void>()
+        let stopped = Chan<String>(capacity: 1)
+        group.go {
+            do {
+                _ = try await never.receive()
+            } catch {
+                try? await stopped.send("\(type(of: error)), ctx: \(ctx.err.map { "\($0)" } ?? "live")")
+                throw error
+            }
+        }
+        group.go { throw Reason(text: "fetch failed") }
+        await #expect(throws: Reason(text: "fetch failed")) { try await group.wait() }
+        #expect(try await stopped.receive() == "CancellationError, ctx: context canceled")
+        #expect(ctx.cause as? Reason == Reason(text: "fetch failed"))
+    }
+
+    @Test func an_error_groups_context_is_cancelled_once_wait_has_seen_every_member_finish() async throws {
+        let (group, ctx) = Sync.ErrorGroup.withContext(.background)
+        let release = Chan<Void>()
+        let seen = Chan<String>(capacity: 1)
+        group.go {
+            _ = try await release.receive()
+            try await seen.send(ctx.err.map { "\($0)" } ?? "live")
+        }
+        try release.close()
+        try await group.wait()
+        #expect(try await seen.receive() == "live", "live while the members run")
+        #expect(ctx.err == .canceled)
+        #expect(ctx.cause as? ContextError == .canceled)
+    }
+
+    @Test func a_done_parent_cancels_the_members_of_an_error_group_made_under_it() async throws {
+        let (parent, cancel) = Context.background.withCancel()
+        let (group, ctx) = Sync.ErrorGroup.withContext(parent)
+        let never = Chan<Void>()
+        let waiting = Chan<Void>(capacity: 1)
+        group.go {
+            try await waiting.send(())
+            _ = try await never.receive()
+        }
+        _ = try await waiting.receive()
+        cancel()
+        await #expect(throws: CancellationError.self) { try await group.wait() }
+        #expect(ctx.err == .canceled)
+        let late = Chan<Bool>(capacity: 1)
+        group.go { try await late.send(Task.isCancelled) }
+        #expect(try await late.receive() == true, "a member started after starts cancelled")
+    }
+
     // MARK: A storm
 
     @Test func a_storm_of_contexts_made_cancelled_and_timed_out_leaves_nothing() async throws {

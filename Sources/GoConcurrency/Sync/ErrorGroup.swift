@@ -5,6 +5,10 @@
 //   every member task is cancelled, and members started later are cancelled
 //   as they start.
 // - `tasks` holds the members not yet finished.
+// - A group made by `withContext` cancels its context at its first error
+//   (the cause: that error) and once `wait` has seen every member finish;
+//   when the context is done, for those reasons or because its parent is,
+//   `contextDone` is set and every member is cancelled, as at a failure.
 //
 // The limit (`ErrorGroupLimit`, in `slots`, under its lock, with the notify
 // list of the tickets that wait for a slot):
@@ -72,8 +76,8 @@ struct ErrorGroupLimit {
 }
 
 extension Sync {
-    /// Runs work concurrently and collects the first error (Go: `errgroup.Group`
-    /// with a context): the first member that throws cancels all the others,
+    /// Runs work concurrently and collects the first error (Go: `errgroup.Group`,
+    /// and with ``withContext(_:runtime:)`` `errgroup.WithContext`): the first member that throws cancels all the others,
     /// and ``wait(file:line:)`` returns that error once every member has finished.
     ///
     /// ```go
@@ -86,13 +90,16 @@ extension Sync {
     /// ```
     ///
     /// ```swift
-    /// let group = Sync.ErrorGroup()
+    /// let (group, ctx) = Sync.ErrorGroup.withContext(ctx)
     /// group.setLimit(4)
     /// for url in urls {
-    ///     group.go { try await fetch(url) }
+    ///     group.go { try await fetch(url, context: ctx) }
     /// }
     /// try await group.wait()
     /// ```
+    ///
+    /// A group made with ``init(runtime:)`` has no context; its members
+    /// learn of a failure through Swift's cancellation only.
     ///
     /// Members are goroutines, as errgroup's are: listed in goroutine dumps
     /// with what they wait for, counted, leak-checked, and, like any goroutine,
@@ -126,12 +133,35 @@ extension Sync {
         private let members = WaitGroup()
         /// The limit, and the members and callers waiting for a slot.
         private let slots = NotifyStorage(ErrorGroupLimit())
+        /// Cancels the group's context (`withContext`); nil without one.
+        private let cancelContext: (@Sendable ((any Error)?) -> Void)?
+        /// Whether the group's context is done: members are cancelled.
+        private var contextDone = false
 
         /// Members run on `runtime`'s processors; without it, each on the
         /// runtime of the goroutine that starts it (``GoRuntime/shared``
         /// outside goroutines), as goroutines started with `go` do.
-        public init(runtime: GoRuntime? = nil) {
+        public convenience init(runtime: GoRuntime? = nil) {
+            self.init(runtime: runtime, cancelContext: nil)
+        }
+
+        private init(runtime: GoRuntime?, cancelContext: (@Sendable ((any Error)?) -> Void)?) {
             self.runtime = runtime
+            self.cancelContext = cancelContext
+        }
+
+        /// A group and its context, a child of `parent` (Go:
+        /// `errgroup.WithContext(ctx)`): the context is cancelled when a
+        /// member first throws (its ``Context/cause`` is then that error) and
+        /// once ``wait(file:line:)`` has seen every member finish. When the
+        /// context is done, for either reason or because `parent` is, every
+        /// member is cancelled as at a failure, and members started later
+        /// start cancelled.
+        public static func withContext(_ parent: Context, runtime: GoRuntime? = nil) -> (ErrorGroup, Context) {
+            let (context, cancel) = parent.withCancelCause()
+            let group = ErrorGroup(runtime: runtime, cancelContext: cancel)
+            _ = context.whenDone { [weak group] in group?.contextEnded() }
+            return (group, context)
         }
 
         /// Limits how many members run their bodies at once to `n`; a
@@ -213,7 +243,7 @@ extension Sync {
             lock.lock()
             let member = nextMember
             nextMember += 1
-            let cancelled = firstError != nil
+            let cancelled = firstError != nil || contextDone
             let task = goCancellable(on: GoRuntime.startingOn(runtime), at: location) {
                 if case .ticket(let ticket) = admission {
                     // Not cancellable: a member of a failed group still runs
@@ -251,6 +281,7 @@ extension Sync {
         /// Waits for every member, then throws the first error, if any.
         public func wait(file: StaticString = #fileID, line: UInt = #line) async throws {
             try await members.wait(file: file, line: line)
+            cancelContext?(nil)
             lock.lock()
             let error = firstError
             lock.unlock()
@@ -271,6 +302,16 @@ extension Sync {
                 return
             }
             firstError = error
+            let running = Array(tasks.values)
+            lock.unlock()
+            for task in running { task.cancel() }
+            cancelContext?(error)
+        }
+
+        /// The group's context is done: its members are cancelled.
+        private func contextEnded() {
+            lock.lock()
+            contextDone = true
             let running = Array(tasks.values)
             lock.unlock()
             for task in running { task.cancel() }
