@@ -156,7 +156,7 @@ extension Sync {
         /// once ``wait(file:line:)`` has seen every member finish. When the
         /// context is done, for either reason or because `parent` is, every
         /// member is cancelled as at a failure, and members started later
-        /// start cancelled.
+        /// are cancelled as they start.
         public static func withContext(_ parent: Context, runtime: GoRuntime? = nil) -> (ErrorGroup, Context) {
             let (context, cancel) = parent.withCancelCause()
             let group = ErrorGroup(runtime: runtime, cancelContext: cancel)
