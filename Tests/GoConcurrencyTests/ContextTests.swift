@@ -420,6 +420,30 @@ struct ContextTests {
         }
     }
 
+    /// State an actor keeps while it works under a context.
+    actor Crawler {
+        var visited: [String] = []
+
+        func crawl(_ pages: [String], stoppingAt stop: Int) async throws -> [String] {
+            try await Context.withCurrentTask { ctx in
+                let (local, cancel) = ctx.withCancel()
+                for (index, page) in pages.enumerated() {
+                    if index == stop { cancel() }
+                    if local.err != nil { break }
+                    visited.append(page)  // the actor's own state, inside the body
+                }
+                return try await local.run { [visited] in visited }
+            }
+        }
+    }
+
+    @Test func contexts_work_inside_an_actor_with_its_isolation() async throws {
+        let crawler = Crawler()
+        let seen = try await crawler.crawl(["a", "b", "c", "d"], stoppingAt: 2)
+        #expect(seen == ["a", "b"])
+        #expect(await crawler.visited == ["a", "b"])
+    }
+
     // MARK: The error group's context (Go: errgroup.WithContext)
 
     @Test func an_error_groups_first_error_cancels_its_context_with_that_cause_and_the_others() async throws {
