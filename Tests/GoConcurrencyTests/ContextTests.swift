@@ -438,6 +438,30 @@ struct ContextTests {
         #expect(ctx.cause as? Reason == Reason(text: "fetch failed"))
     }
 
+    @Test func a_member_cancelled_by_a_failure_finds_the_groups_context_done() async throws {
+        // The failing member and the waiting one are on different
+        // processors: the waiting one wakes while the failure is handled.
+        var live = 0
+        for _ in 0..<Stress.size(200) {
+            let (group, ctx) = Sync.ErrorGroup.withContext(.background)
+            let never = Chan<Void>()
+            let seen = Chan<Bool>(capacity: 1)
+            group.go {
+                do {
+                    _ = try await never.receive()
+                } catch {
+                    try? await seen.send(ctx.err == nil)
+                    throw error
+                }
+            }
+            try await waitUntil("the member waits") { never.parkedReceivers == 1 }
+            group.go { throw Reason(text: "failed") }
+            await #expect(throws: Reason(text: "failed")) { try await group.wait() }
+            if try await seen.receive() == true { live += 1 }
+        }
+        #expect(live == 0, "\(live) members saw the context live after their cancellation")
+    }
+
     @Test func an_error_groups_context_is_cancelled_once_wait_has_seen_every_member_finish() async throws {
         let (group, ctx) = Sync.ErrorGroup.withContext(.background)
         let release = Chan<Void>()

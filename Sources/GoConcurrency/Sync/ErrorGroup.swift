@@ -307,8 +307,10 @@ extension Sync {
             firstError = error
             let running = Array(tasks.values)
             lock.unlock()
-            for task in running { task.cancel() }
+            // The context first: a member woken by its cancellation finds
+            // the context done (Go's members learn of a failure from it).
             cancelContext?(error)
+            for task in running { task.cancel() }
         }
 
         /// The group's context is done: its members are cancelled.
