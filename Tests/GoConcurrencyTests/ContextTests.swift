@@ -54,6 +54,36 @@ struct ContextTests {
         }
     }
 
+    @Test func a_goroutine_waiting_on_a_child_of_a_context_made_outside_is_no_deadlock() async throws {
+        // The parent is made outside the runtime, so its cancel may come from
+        // there; the child is made by the goroutine, but its parent can close
+        // its done channel: the goroutine waits for the outside.
+        let (root, cancelRoot) = Context.background.withCancel()
+        let canceller = Task {
+            try await Task.sleep(for: .milliseconds(100))
+            cancelRoot()
+        }
+        try await GoRuntime.run {
+            let (ctx, cancel) = root.withCancel()
+            defer { cancel() }
+            for await _ in ctx.done {}
+        }
+        try await canceller.value
+        #expect(root.err == .canceled)
+
+        // A parent the runtime's goroutines made, and that only they can
+        // cancel, shares nothing: a wait on its child is still a deadlock.
+        await #expect(throws: Deadlock.self) {
+            try await GoRuntime.run {
+                let (parent, cancelParent) = Context.background.withCancel()
+                defer { cancelParent() }
+                let (ctx, cancel) = parent.withValue(UserID.self, 1).withCancel()
+                defer { cancel() }
+                for await _ in ctx.done {}
+            }
+        }
+    }
+
     // MARK: Cancellation
 
     @Test func rule40_cancel_closes_done_and_sets_err_and_cause_once() throws {
