@@ -54,6 +54,36 @@ struct ContextTests {
         }
     }
 
+    @Test func a_goroutine_waiting_on_a_child_of_a_context_made_outside_is_no_deadlock() async throws {
+        // The parent is made outside the runtime, so its cancel may come from
+        // there; the child is made by the goroutine, but its parent can close
+        // its done channel: the goroutine waits for the outside.
+        let (root, cancelRoot) = Context.background.withCancel()
+        let canceller = Task {
+            try await Task.sleep(for: .milliseconds(100))
+            cancelRoot()
+        }
+        try await GoRuntime.run {
+            let (ctx, cancel) = root.withCancel()
+            defer { cancel() }
+            for await _ in ctx.done {}
+        }
+        try await canceller.value
+        #expect(root.err == .canceled)
+
+        // A parent the runtime's goroutines made, and that only they can
+        // cancel, shares nothing: a wait on its child is still a deadlock.
+        await #expect(throws: Deadlock.self) {
+            try await GoRuntime.run {
+                let (parent, cancelParent) = Context.background.withCancel()
+                defer { cancelParent() }
+                let (ctx, cancel) = parent.withValue(UserID.self, 1).withCancel()
+                defer { cancel() }
+                for await _ in ctx.done {}
+            }
+        }
+    }
+
     // MARK: Cancellation
 
     @Test func rule40_cancel_closes_done_and_sets_err_and_cause_once() throws {
@@ -462,6 +492,30 @@ struct ContextTests {
         await #expect(throws: Reason(text: "fetch failed")) { try await group.wait() }
         #expect(try await stopped.receive() == "CancellationError, ctx: context canceled")
         #expect(ctx.cause as? Reason == Reason(text: "fetch failed"))
+    }
+
+    @Test func a_member_cancelled_by_a_failure_finds_the_groups_context_done() async throws {
+        // The failing member and the waiting one are on different
+        // processors: the waiting one wakes while the failure is handled.
+        var live = 0
+        for _ in 0..<Stress.size(200) {
+            let (group, ctx) = Sync.ErrorGroup.withContext(.background)
+            let never = Chan<Void>()
+            let seen = Chan<Bool>(capacity: 1)
+            group.go {
+                do {
+                    _ = try await never.receive()
+                } catch {
+                    try? await seen.send(ctx.err == nil)
+                    throw error
+                }
+            }
+            try await waitUntil("the member waits") { never.parkedReceivers == 1 }
+            group.go { throw Reason(text: "failed") }
+            await #expect(throws: Reason(text: "failed")) { try await group.wait() }
+            if try await seen.receive() == true { live += 1 }
+        }
+        #expect(live == 0, "\(live) members saw the context live after their cancellation")
     }
 
     @Test func an_error_groups_context_is_cancelled_once_wait_has_seen_every_member_finish() async throws {

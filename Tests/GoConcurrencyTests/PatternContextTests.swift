@@ -160,4 +160,30 @@ struct PatternContextTests {
             exit(2)
         }
     }
+
+    @Test func a_goroutine_waiting_for_ctrl_c_on_a_with_interrupt_context_is_not_a_deadlock() async {
+        let childTurn = await ChildProcessTurns.take()
+        defer { childTurn.end() }
+        await #expect(processExitsWith: .exitCode(2)) {
+            // SIGINT comes from outside the runtime: a goroutine waiting for
+            // it alone is waiting for the outside, as one on a socket is.
+            let signalled = Locked(false)
+            do {
+                try await GoRuntime.run {
+                    let (ctx, stop) = Context.background.withInterrupt()
+                    defer { stop() }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) {
+                        signalled.withLock { $0 = true }
+                        kill(getpid(), SIGINT)
+                    }
+                    for await _ in ctx.done {}
+                    if ctx.cause as? InterruptReceived == nil { exit(3) }
+                }
+            } catch is Deadlock {
+                // Reported before the SIGINT: what the check must not do.
+                exit(signalled.withLock { $0 } ? 5 : 4)
+            } catch { exit(6) }
+            exit(2)
+        }
+    }
 }

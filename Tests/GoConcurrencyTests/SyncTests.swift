@@ -315,6 +315,22 @@ struct SyncTests {
         expectNoWaiters(on: never)
     }
 
+    @Test func errorgroup_members_started_after_a_failure_start_cancelled() async throws {
+        let group = Sync.ErrorGroup()
+        group.go { throw Failure(id: 1) }
+        await #expect(throws: Failure(id: 1)) { try await group.wait() }
+        // Each body looks at once: the group's late `cancel()` of its task
+        // could come after, on another processor.
+        let seen = Chan<Bool>(capacity: 200)
+        for _ in 0..<200 {
+            group.go { _ = seen.trySend(Task.isCancelled) }
+        }
+        await #expect(throws: Failure(id: 1)) { try await group.wait() }
+        var notCancelled = 0
+        for _ in 0..<200 where try await seen.receive() == false { notCancelled += 1 }
+        #expect(notCancelled == 0, "\(notCancelled) of 200 late members ran uncancelled")
+    }
+
     @Test func errorgroup_without_errors_waits_for_every_member() async throws {
         let group = Sync.ErrorGroup()
         let finished = Counter()

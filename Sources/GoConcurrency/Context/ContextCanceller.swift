@@ -17,7 +17,9 @@
 //   function registered later, is done at once by its maker.
 // - `done` is made with the canceller (by whoever makes the context, which the
 //   deadlock detector needs to know) and is closed exactly once, after
-//   `reason` is set: whoever sees it closed sees the reason.
+//   `reason` is set: whoever sees it closed sees the reason. It is shared
+//   with the outside from the start when its parent's may be used outside
+//   the maker's runtime: the parent's cancellation closes it.
 // - A child holds its parent weakly, only to leave the parent's `children`
 //   when it is cancelled first; the parent holds the child strongly until it
 //   is done, as Go's parent keeps its children: a context is released once
@@ -48,6 +50,10 @@ final class ContextCanceller: @unchecked Sendable {
     init(parent: ContextCanceller?, timers: TimerQueue? = nil) {
         self.parent = parent
         self.timers = timers
+        if let parent, parent.done.mayBeUsedOutside(of: done.madeByID) {
+            // Whoever may cancel the parent may close this `done` too.
+            done.shareWithOutside()
+        }
         parent?.adopt(self)
     }
 

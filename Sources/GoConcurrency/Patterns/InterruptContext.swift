@@ -4,7 +4,9 @@
 // end the process) and the first one cancels the context; `stop` runs its
 // work once (later calls do nothing): it stops listening, so SIGINT's
 // previous handling is back and a second Ctrl-C does what it did before, and
-// cancels the context, releasing it.
+// cancels the context, releasing it. Its `done` is shared with the outside
+// (the signal's handler), so the deadlock check never counts a goroutine
+// waiting for Ctrl-C as stuck.
 
 import Synchronization
 
@@ -30,6 +32,9 @@ extension Context {
     /// Call it once you no longer need the context.
     public func withInterrupt() -> (Context, stop: @Sendable () -> Void) {
         let (context, cancel) = withCancelCause()
+        // SIGINT is handled outside the runtime: a goroutine waiting on this
+        // `done` alone waits for the outside, and is not stuck.
+        context.canceller?.done.shareWithOutside()
         let baseline = InterruptSignal.start()
         let token = InterruptSignal.subscribe { cancel(InterruptReceived()) }
         // One that came between `start` and the subscription.

@@ -44,12 +44,15 @@ import Darwin
 /// Tasks that take long can watch ``context``, which is done when the
 /// timeout passes or an interrupt comes, and stop early:
 ///
-///     runner.add { [runner] id in
+///     runner.add { [context = runner.context] id in
 ///         for chunk in chunks {
-///             try runner.context.checkDone()   // throws once timed out or interrupted
+///             try context.checkDone()   // throws once timed out or interrupted
 ///             await process(chunk)
 ///         }
 ///     }
+///
+/// (A task that captured the runner itself would keep it alive for ever: the
+/// runner holds its tasks.)
 public final class Runner: @unchecked Sendable {
     /// Why a run stopped early.
     public enum Failure: Error, Equatable, CustomStringConvertible {

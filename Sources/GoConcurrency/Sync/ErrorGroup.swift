@@ -2,8 +2,8 @@
 //
 // Invariants (protected by `lock`):
 // - `firstError` is set once, by the first member that throws; from then on
-//   every member task is cancelled, and members started later are cancelled
-//   as they start.
+//   every member task is cancelled, and members started later cancel their
+//   own task before their body runs.
 // - `tasks` holds the members not yet finished.
 // - A group made by `withContext` cancels its context at its first error
 //   (the cause: that error) and once `wait` has seen every member finish;
@@ -245,6 +245,10 @@ extension Sync {
             nextMember += 1
             let cancelled = firstError != nil || contextDone
             let task = goCancellable(on: GoRuntime.startingOn(runtime), at: location) {
+                // A member of a group already failed (or whose context is
+                // done) cancels its own task before anything else: a cancel
+                // from here, after the start, could come once its body ran.
+                if cancelled { withUnsafeCurrentTask { $0?.cancel() } }
                 if case .ticket(let ticket) = admission {
                     // Not cancellable: a member of a failed group still runs
                     // its body (cancelled), once it has its slot.
@@ -269,7 +273,6 @@ extension Sync {
             }
             tasks[member] = task
             lock.unlock()
-            if cancelled { task.cancel() }
         }
 
         /// How many members and `goWaiting` callers are parked waiting for a
@@ -304,8 +307,10 @@ extension Sync {
             firstError = error
             let running = Array(tasks.values)
             lock.unlock()
-            for task in running { task.cancel() }
+            // The context first: a member woken by its cancellation finds
+            // the context done (Go's members learn of a failure from it).
             cancelContext?(error)
+            for task in running { task.cancel() }
         }
 
         /// The group's context is done: its members are cancelled.
