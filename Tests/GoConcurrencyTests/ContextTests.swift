@@ -118,6 +118,32 @@ struct ContextTests {
         #expect(grandchild.err == .canceled, "cancelled by its parent first, not by its own deadline later")
     }
 
+    @Test func rule39_overlapping_cancels_each_return_with_everything_below_done() async throws {
+        // A parent's cancel that finds a child already being cancelled (by the
+        // child's own cancel, on another thread) still returns only once every
+        // grandchild is done, and `err` is set exactly when `done` is closed.
+        let rounds = Stress.size(200)
+        var late = 0
+        for _ in 0..<rounds {
+            let (parent, cancelParent) = Context.background.withCancel()
+            let (child, cancelChild) = parent.withCancel()
+            let grandchildren = (0..<200).map { _ in child.withCancel().0 }
+            let go = Flag()
+            let childCancelled = Flag()
+            startThread {
+                while !go.isSet {}
+                cancelChild()
+                childCancelled.set()
+            }
+            go.set()
+            while child.err == nil {}  // the child's cancel is under way
+            cancelParent()
+            late += grandchildren.filter { $0.err == nil || !Self.isClosed($0.done) }.count
+            while !childCancelled.isSet {}
+        }
+        #expect(late == 0)
+    }
+
     @Test func rule39_a_parent_is_done_before_its_children_in_one_cancellation() {
         let order = Shared<[String]>([])
         let (root, cancel) = Context.background.withCancel()

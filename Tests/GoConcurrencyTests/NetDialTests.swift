@@ -173,5 +173,26 @@ struct NetDialTests {
         }
         #expect(echoed == [42])
     }
+
+    @Test("A dial of a name under a context looks it up beside the context, and connects")
+    func dialOfANameUnderAContextConnects() async throws {
+        let reply = try await GoRuntime.run(processors: 2) { () async throws -> [UInt8] in
+            let listener = try Net.listen(.tcp, "127.0.0.1:0")
+            go {
+                let server = try await listener.accept()
+                try await server.write([7])
+                server.close()
+            }
+            let (ctx, cancel) = Context.background.withTimeout(.seconds(60))
+            defer { cancel() }
+            let port = listener.address.description.split(separator: ":").last!
+            let conn = try await Net.dial(.tcp, "localhost:\(port)", context: ctx)
+            var byte = [UInt8](repeating: 0, count: 1)
+            _ = try await conn.read(into: &byte)
+            conn.close(); listener.close()
+            return byte
+        }
+        #expect(reply == [7])
+    }
 }
 #endif

@@ -290,7 +290,15 @@ final class ChannelStorage<Element: Sendable>: ChannelCore, @unchecked Sendable 
 
     @inlinable
     func close() throws {
-        switch withLock({ $0.close() }) {
+        try finishClose(withLock { $0.close() })
+    }
+
+    /// Resumes what a close claimed under the lock: every parked receiver and
+    /// sender. Called with no lock held; a caller that closes under a lock of
+    /// its own (a context's canceller) calls it once that one is released.
+    @inlinable
+    func finishClose(_ action: ChannelState<Element>.CloseAction) throws {
+        switch action {
         case .alreadyClosed:
             throw ChannelError.closeOfClosedChannel
         case .closed(let receivers, let senders):

@@ -8,18 +8,20 @@
 //   (its cancel function, its deadline's timer, its parent's cancellation, or
 //   its parent being done already when it was made). Everything else a
 //   cancellation does follows from that one change.
-// - Until then, `state.children` holds every cancellable context made from
-//   this one and not yet done, and `state.waiting` every function registered
-//   and not yet stopped; the cancellation takes both out under the lock and
-//   acts on them after releasing it (closes `done`, cancels the timer,
-//   cancels the children, starts the functions), so no lock is held while
-//   anything else runs. After it, both stay empty: a child made later, or a
-//   function registered later, is done at once by its maker.
+// - `state.children` holds every cancellable context made from this one and
+//   not yet done, until this one's whole subtree is done; `state.waiting`
+//   every function registered and not yet stopped, until it is done. The
+//   cancellation takes the functions and the timer out under the lock and
+//   acts on them after releasing it, so no lock is held while anything else
+//   runs. A child made later, or a function registered later, is done at
+//   once by its maker.
 // - `done` is made with the canceller (by whoever makes the context, which the
-//   deadlock detector needs to know) and is closed exactly once, after
-//   `reason` is set: whoever sees it closed sees the reason. It is shared
-//   with the outside from the start when its parent's may be used outside
-//   the maker's runtime: the parent's cancellation closes it.
+//   deadlock detector needs to know) and is closed exactly once, under this
+//   lock, in the same step that sets `reason` (the receivers it wakes are
+//   resumed after the lock is released): `err` is nil exactly while `done`
+//   is open, as in Go. It is shared with the outside from the start when its
+//   parent's may be used outside the maker's runtime: the parent's
+//   cancellation closes it.
 // - A child holds its parent weakly, only to leave the parent's `children`
 //   when it is cancelled first; the parent holds the child strongly until it
 //   is done, as Go's parent keeps its children: a context is released once
@@ -30,8 +32,14 @@
 //   action at once), so a context with a deadline is done at its deadline
 //   even when nobody holds it but the waiters on its `done` channel.
 // - A cancellation runs through the descendants with a work list, not by
-//   recursion: a chain of a million contexts cancels without a deep stack.
-//   A parent's `done` is closed before any child's.
+//   recursion (a chain of a million contexts cancels without a deep stack),
+//   parents before children, and empties a node's `children` only after
+//   its whole subtree is done (post-order). So a node whose reason is set
+//   and whose `children` is empty has its whole subtree done, and a cancel
+//   that finds a node done already still walks the children it has left:
+//   when two cancels overlap (a parent's and a child's), each returns only
+//   once every context below the one it cancelled is done (Guarantees,
+//   rule 39).
 
 import Synchronization
 
@@ -68,20 +76,30 @@ final class ContextCanceller: @unchecked Sendable {
     /// `cause` nil means `err` itself is the cause.
     func cancel(_ err: ContextError, cause: (any Error)?) {
         let reason = CancelState.Reason(err: err, cause: cause ?? err)
-        var pending: [ContextCanceller] = [self]
-        while let node = pending.popLast() {
+        // (node, false): cancel it and queue its children; (node, true): its
+        // subtree is done, unlink its children.
+        var pending: [(node: ContextCanceller, subtreeDone: Bool)] = [(self, false)]
+        while let (node, subtreeDone) = pending.popLast() {
             node.lock.lock()
+            if subtreeDone {
+                node.state.children = [:]
+                node.lock.unlock()
+                continue
+            }
             let outcome = node.state.cancel(reason)
+            let closing = outcome.first ? node.done.withLock { $0.close() } : nil
             node.lock.unlock()
-            guard let outcome else { continue }
-            try? node.done.close()
+            if let closing { try? node.done.finishClose(closing) }
             if let timer = outcome.timer { node.timers?.cancel(timer) }
             for function in outcome.waiting { function.start() }
-            // Children were taken out of the map wholesale: they need not
-            // leave it, only this node leaves its own parent's.
-            pending.append(contentsOf: outcome.children)
-            if node === self { parent?.disown(self) }
+            if !outcome.children.isEmpty {
+                pending.append((node, true))
+                for child in outcome.children { pending.append((child, false)) }
+            }
         }
+        // Everything below is done: leave the parent's children (if the
+        // parent's cancellation is under way, it has its own list of them).
+        parent?.disown(self)
     }
 
     /// Arms the deadline's timer for `deadline` (in `timers`' time): it
@@ -149,6 +167,9 @@ struct CancelState {
 
     /// What a cancellation leaves to do outside the lock.
     struct Cancelled {
+        /// Whether this cancellation made it done (else it was already).
+        let first: Bool
+        /// The children still linked: their subtrees may not be done yet.
         let children: [ContextCanceller]
         let waiting: [ContextFunction]
         let timer: TimerEntry?
@@ -159,16 +180,18 @@ struct CancelState {
     var waiting: [ObjectIdentifier: ContextFunction] = [:]
     private(set) var timer: TimerEntry?
 
-    /// Done now, unless done already (nil).
-    mutating func cancel(_ reason: Reason) -> Cancelled? {
-        guard self.reason == nil else { return nil }
+    /// Done now, unless done already; the children stay linked until the
+    /// canceller has walked them.
+    mutating func cancel(_ reason: Reason) -> Cancelled {
+        guard self.reason == nil else {
+            return Cancelled(first: false, children: Array(children.values), waiting: [], timer: nil)
+        }
         self.reason = reason
         defer {
-            children = [:]
             waiting = [:]
             timer = nil
         }
-        return Cancelled(children: Array(children.values), waiting: Array(waiting.values), timer: timer)
+        return Cancelled(first: true, children: Array(children.values), waiting: Array(waiting.values), timer: timer)
     }
 
     /// Links a new child; the reason to cancel it with if this is done already.

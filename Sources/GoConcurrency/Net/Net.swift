@@ -120,9 +120,11 @@ public enum Net {
     ///     let conn = try await Net.dial(.tcp, "db:5432", context: requestContext)
     ///
     /// A `context` that is done before the connection is made (cancelled, or
-    /// its deadline passed) stops the dial: the wait ends at once and the
-    /// socket is closed. Once `dial` has returned, the context no longer
-    /// affects the connection (Go's rule).
+    /// its deadline passed) stops the dial: a name's lookup is no longer
+    /// waited for, the connect wait ends at once and the socket is closed.
+    /// Once `dial` has returned, the context no longer affects the
+    /// connection (Go's rule). A `timeout` counts from the first connect,
+    /// after the lookup.
     ///
     /// The wait for the connection parks the caller on the poller. A timeout
     /// counts on the runtime's timers (a ``ManualClock``'s time on a test
@@ -147,7 +149,7 @@ public enum Net {
             }
             candidates = [path]
         } else {
-            candidates = try Resolver.resolve(address, families: families(network), passive: false, datagram: false)
+            candidates = try await Resolver.resolve(address, families: families(network), context: context)
         }
         var deadline: UInt64?
         var lastError = NetError.invalidAddress("address \(address): no suitable address")

@@ -24,6 +24,50 @@ enum Resolver {
     /// wildcard when `passive` (listen), else the local system (dial, as Go's
     /// `Dial("tcp", ":80")`).
     static func resolve(_ hostPort: String, families: Families, passive: Bool, datagram: Bool) throws(NetError) -> [NetAddress] {
+        if let literal = try literal(hostPort, families: families, passive: passive) { return literal }
+        let (host, port) = try NetAddress.splitHostPort(hostPort)
+        let found = try lookUp(host, families: families, datagram: datagram)
+        // Go listens on a name's first IPv4 address, and dials them all in turn.
+        let ordered = passive ? found.filter { $0.family == .ipv4 } + found.filter { $0.family != .ipv4 } : found
+        return ordered.map { address in
+            var address = address
+            address.setPort(UInt16(port))
+            return address
+        }
+    }
+
+    /// `resolve` for a dial under `context`: a name's lookup (getaddrinfo,
+    /// which nothing interrupts) runs in a goroutine of its own, and the dial
+    /// stops waiting for it when the context is done first; the lookup then
+    /// ends on its own and its answer is dropped (as Go's cgo resolver does).
+    static func resolve(_ hostPort: String, families: Families, context: Context) async throws(NetError) -> [NetAddress] {
+        let needsLookUp = try literal(hostPort, families: families, passive: false) == nil
+        if context.canceller == nil || !needsLookUp {
+            return try resolve(hostPort, families: families, passive: false, datagram: false)
+        }
+        let answer = Chan<Result<[NetAddress], NetError>>(capacity: 1)
+        go {
+            let found = Result { () throws(NetError) in
+                try resolve(hostPort, families: families, passive: false, datagram: false)
+            }
+            try await answer.send(found)
+        }
+        let outcome: Result<[NetAddress], NetError>?
+        do {
+            outcome = try await select {
+                answer.onReceive { $0 }
+                context.done.onReceive { _ in nil }
+            }
+        } catch {
+            throw .cancelled  // the waiting task was cancelled
+        }
+        guard let outcome else { throw NetError(context.err ?? .canceled) }
+        return try outcome.get()
+    }
+
+    /// The addresses of `hostPort` when no lookup is needed (an empty host,
+    /// an IP literal); nil when the host is a name.
+    private static func literal(_ hostPort: String, families: Families, passive: Bool) throws(NetError) -> [NetAddress]? {
         let (host, port) = try NetAddress.splitHostPort(hostPort)
         let port16 = UInt16(port)
         if host.isEmpty {
@@ -40,14 +84,7 @@ enum Resolver {
             }
             return [numeric]
         }
-        let found = try lookUp(host, families: families, datagram: datagram)
-        // Go listens on a name's first IPv4 address, and dials them all in turn.
-        let ordered = passive ? found.filter { $0.family == .ipv4 } + found.filter { $0.family != .ipv4 } : found
-        return ordered.map { address in
-            var address = address
-            address.setPort(port16)
-            return address
-        }
+        return nil
     }
 
     /// getaddrinfo, in `blocking { }`.

@@ -157,7 +157,9 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
 
     /// A dispatcher whose workers run `handler` on each job with a child of
     /// `context`: done when `context` is, or when a stop's grace runs out
-    /// (its ``Context/cause`` is then ``Stopped``).
+    /// (its ``Context/cause`` is then ``Stopped``). The child stays linked to
+    /// `context` until ``stop(_:grace:)`` (or `context`'s end): stop a
+    /// dispatcher you no longer need, as Go code calls a context's cancel.
     public init(
         configuration: Configuration,
         on runtime: GoRuntime? = nil,

@@ -35,15 +35,12 @@ extension Context {
         // SIGINT is handled outside the runtime: a goroutine waiting on this
         // `done` alone waits for the outside, and is not stuck.
         context.canceller?.done.shareWithOutside()
-        let baseline = InterruptSignal.start()
-        let token = InterruptSignal.subscribe { cancel(InterruptReceived()) }
-        // One that came between `start` and the subscription.
-        if InterruptSignal.arrived(since: baseline) { cancel(InterruptReceived()) }
+        let (listening, missed) = InterruptSignal.listen { cancel(InterruptReceived()) }
+        if missed { cancel(InterruptReceived()) }
         let stopped = Atomic<Bool>(false)
         let stop: @Sendable () -> Void = {
             guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-            InterruptSignal.unsubscribe(token)
-            InterruptSignal.stop()
+            InterruptSignal.stopListening(listening)
             cancel(nil)
         }
         return (context, stop)

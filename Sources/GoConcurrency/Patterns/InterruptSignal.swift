@@ -122,6 +122,28 @@ enum InterruptSignal {
         subscribers.withLock { _ = $0.calls.removeValue(forKey: token) }
     }
 
+    /// A listener's baseline and subscription.
+    struct Listening: Sendable {
+        /// The SIGINT count when it began listening (`arrived(since:)`).
+        let count: UInt64
+        let subscription: Int
+    }
+
+    /// Starts listening and calls `call` after each SIGINT from now on.
+    /// `missed` is true if one came between the start and the subscription:
+    /// the caller acts on it as `call` would (outside any lock of its own).
+    static func listen(_ call: @escaping @Sendable () -> Void) -> (listening: Listening, missed: Bool) {
+        let count = start()
+        let subscription = subscribe(call)
+        return (Listening(count: count, subscription: subscription), arrived(since: count))
+    }
+
+    /// Ends what `listen` began.
+    static func stopListening(_ listening: Listening) {
+        unsubscribe(listening.subscription)
+        stop()
+    }
+
     private static func notifySubscribers() {
         for call in subscribers.withLock({ Array($0.calls.values) }) { call() }
     }

@@ -73,12 +73,14 @@ public final class Runner: @unchecked Sendable {
 
     /// Done when the timeout passes (``Context/cause``: ``Failure/timeout``)
     /// or, during ``start()``, when an interrupt comes (``Failure/interrupted``),
-    /// or when the context the runner was made with is done.
+    /// or when the context the runner was made with is done (with its
+    /// reason: a deadline of that context earlier than the timeout is the
+    /// runner's, with that context's cause, as for any child).
     public let context: Context
     private let cancel: @Sendable ((any Error)?) -> Void
     /// The SIGINT count when this runner began listening, and its
     /// subscription; nil when it is not listening.
-    private let baseline = Locked<(count: UInt64, subscription: Int)?>(nil)
+    private let baseline = Locked<InterruptSignal.Listening?>(nil)
     /// Added before `start`, read by the run's goroutine after.
     private var tasks: [Task] = []
 
@@ -105,18 +107,19 @@ public final class Runner: @unchecked Sendable {
 
     /// Runs the tasks; returns when they are all done.
     ///
-    /// - Throws: ``Failure/timeout`` when the timeout passes first,
+    /// - Throws: ``Failure/timeout`` when the timeout (or an earlier deadline
+    ///   of the context the runner was made with) passes first,
     ///   ``Failure/interrupted`` when SIGINT came, ``ContextError/canceled``
     ///   when the context the runner was made with is cancelled first (at
     ///   once, as on a timeout), or what a task threw.
     public func start() async throws {
-        baseline.withLock { baseline in
-            guard baseline == nil else { return }
-            let count = InterruptSignal.start()
-            let subscription = InterruptSignal.subscribe { [cancel] in cancel(Failure.interrupted) }
-            baseline = (count, subscription)
-            if InterruptSignal.arrived(since: count) { cancel(Failure.interrupted) }
+        let missed = baseline.withLock { baseline -> Bool in
+            guard baseline == nil else { return false }
+            let (listening, missed) = InterruptSignal.listen { [cancel] in cancel(Failure.interrupted) }
+            baseline = listening
+            return missed
         }
+        if missed { cancel(Failure.interrupted) }
         defer { stopListening() }
         let complete = Chan<Result<Void, any Error>>(capacity: 1)
         let tasks = self.tasks
@@ -158,8 +161,7 @@ public final class Runner: @unchecked Sendable {
     private func gotInterrupt() -> Bool {
         baseline.withLock { baseline in
             guard let listening = baseline, InterruptSignal.arrived(since: listening.count) else { return false }
-            InterruptSignal.unsubscribe(listening.subscription)
-            InterruptSignal.stop()  // Go: signal.Stop(r.interrupt)
+            InterruptSignal.stopListening(listening)  // Go: signal.Stop(r.interrupt)
             baseline = nil
             return true
         }
@@ -167,10 +169,7 @@ public final class Runner: @unchecked Sendable {
 
     private func stopListening() {
         baseline.withLock { baseline in
-            if let listening = baseline {
-                InterruptSignal.unsubscribe(listening.subscription)
-                InterruptSignal.stop()
-            }
+            if let listening = baseline { InterruptSignal.stopListening(listening) }
             baseline = nil
         }
     }
