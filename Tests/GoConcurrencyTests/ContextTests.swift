@@ -4,6 +4,7 @@
 // AfterFunc, value lookup, the links and timers a cancelled context lets go,
 // the join with Swift's task cancellation, and a storm of contexts.
 
+import Foundation
 import Synchronization
 import Testing
 @_spi(Testing) @testable import GoConcurrency
@@ -142,6 +143,37 @@ struct ContextTests {
             while !childCancelled.isSet {}
         }
         #expect(late == 0)
+    }
+
+    @Test func rule39_overlapping_cancels_give_each_context_its_parents_cause() {
+        // A grandchild is cancelled with its parent's err and cause (Go: a
+        // parent cancels its children with its own), also when the cancel
+        // that reaches it first is its grandparent's, which found the parent
+        // done already with a cause of its own. The parent's own cancel is
+        // held at its first grandchild until the grandparent's has returned,
+        // so the grandparent's reaches the others first.
+        let (grandparent, cancelGrandparent) = Context.background.withCancelCause()
+        let (parent, cancelParent) = grandparent.withCancelCause()
+        let children = (0..<50).map { _ in parent.withCancel().0 }
+        let grandparentReturned = Flag()
+        for child in children {
+            _ = child.whenDone {
+                if Thread.current.name == "parent's cancel" { while !grandparentReturned.isSet {} }
+            }
+        }
+        let parentCancelled = Flag()
+        startThread {
+            Thread.current.name = "parent's cancel"
+            cancelParent(Reason(text: "parent"))
+            parentCancelled.set()
+        }
+        while parent.err == nil {}  // the parent's cancel is under way
+        cancelGrandparent(Reason(text: "grandparent"))
+        grandparentReturned.set()
+        while !parentCancelled.isSet {}
+        let causes = children.map { ($0.cause as? Reason)?.text ?? "none" }
+        #expect(causes.allSatisfy { $0 == "parent" }, "\(causes)")
+        #expect(grandparent.canceller!.links.children == 0 && parent.canceller!.links.children == 0)
     }
 
     @Test func rule39_a_parent_is_done_before_its_children_in_one_cancellation() {
