@@ -4,6 +4,7 @@
 // AfterFunc, value lookup, the links and timers a cancelled context lets go,
 // the join with Swift's task cancellation, and a storm of contexts.
 
+import Foundation
 import Synchronization
 import Testing
 @_spi(Testing) @testable import GoConcurrency
@@ -142,6 +143,97 @@ struct ContextTests {
             while !childCancelled.isSet {}
         }
         #expect(late == 0)
+    }
+
+    @Test func rule40_overlapping_cancels_give_each_context_its_parents_cause() {
+        // A grandchild is cancelled with its parent's err and cause (Go: a
+        // parent cancels its children with its own), also when the cancel
+        // that reaches it first is its grandparent's, which found the parent
+        // done already with a cause of its own. The parent's own cancel is
+        // held at its first grandchild until the grandparent's has returned,
+        // so the grandparent's reaches the others first.
+        let (grandparent, cancelGrandparent) = Context.background.withCancelCause()
+        let (parent, cancelParent) = grandparent.withCancelCause()
+        let children = (0..<50).map { _ in parent.withCancel().0 }
+        let grandparentReturned = Flag()
+        for child in children {
+            _ = child.whenDone {
+                if Thread.current.name == "parent's cancel" { while !grandparentReturned.isSet {} }
+            }
+        }
+        let parentCancelled = Flag()
+        startThread {
+            Thread.current.name = "parent's cancel"
+            cancelParent(Reason(text: "parent"))
+            parentCancelled.set()
+        }
+        while parent.err == nil {}  // the parent's cancel is under way
+        cancelGrandparent(Reason(text: "grandparent"))
+        grandparentReturned.set()
+        while !parentCancelled.isSet {}
+        let causes = children.map { ($0.cause as? Reason)?.text ?? "none" }
+        #expect(causes.allSatisfy { $0 == "parent" }, "\(causes)")
+        #expect(grandparent.canceller!.links.children == 0 && parent.canceller!.links.children == 0)
+    }
+
+    @Test func overlapping_cancels_makes_and_stops_leave_every_context_done_with_its_parents_reason_and_unlinked() {
+        // A root's cancel, its middles' own cancels, and a thread that keeps
+        // making children of the middles (with a timer and an AfterFunc it
+        // stops or not), all at once: afterwards every context is done with
+        // `done` closed, has its parent's cause unless it was cancelled on
+        // its own first, and holds no child, function or timer.
+        let rounds = Stress.size(50)
+        var wrong: [String] = []
+        for round in 0..<rounds {
+            let (root, cancelRoot) = Context.background.withCancelCause()
+            let middles = (0..<4).map { _ in root.withCancelCause() }
+            let leaves = Shared<[Context]>([])
+            for (middle, _) in middles {
+                for _ in 0..<50 { leaves.append(middle.withTimeout(.seconds(3600)).0) }
+            }
+            let go = Flag()
+            let finished = Counter()
+            for (index, (_, cancel)) in middles.enumerated() where index % 2 == 0 {
+                startThread {
+                    while !go.isSet {}
+                    cancel(Reason(text: "middle \(index)"))
+                    finished.increment()
+                }
+            }
+            startThread {
+                while !go.isSet {}
+                var made = 0
+                while made < 200 {
+                    let (middle, _) = middles[made % middles.count]
+                    let (leaf, _) = middle.withTimeout(.seconds(3600))
+                    let stop = leaf.whenDone {}
+                    if made % 2 == 0 { _ = stop() }
+                    leaves.append(leaf)
+                    made += 1
+                }
+                finished.increment()
+            }
+            go.set()
+            cancelRoot(Reason(text: "root"))
+            for (middle, _) in middles where middle.err == nil || !Self.isClosed(middle.done) {
+                wrong.append("round \(round): a middle is not done when the root's cancel returns")
+            }
+            while finished.value < 3 {}
+            for (index, (middle, _)) in middles.enumerated() {
+                let cause = (middle.cause as? Reason)?.text
+                if cause != "root" && cause != "middle \(index)" { wrong.append("middle \(index): \(cause ?? "none")") }
+                if middle.canceller!.links != (0, 0, false) { wrong.append("middle \(index) keeps \(middle.canceller!.links)") }
+            }
+            for leaf in leaves.value {
+                let middle = leaf.parent!
+                if leaf.err == nil || !Self.isClosed(leaf.done) { wrong.append("a leaf is not done") }
+                if (leaf.cause as? Reason) != (middle.cause as? Reason) { wrong.append("a leaf has another cause than its parent") }
+                if leaf.canceller!.links != (0, 0, false) { wrong.append("a leaf keeps \(leaf.canceller!.links)") }
+            }
+            if root.canceller!.links != (0, 0, false) { wrong.append("the root keeps \(root.canceller!.links)") }
+        }
+        let problems = wrong.count
+        #expect(problems == 0, "\(wrong.prefix(10))")
     }
 
     @Test func rule39_a_parent_is_done_before_its_children_in_one_cancellation() {

@@ -39,7 +39,9 @@
 //   that finds a node done already still walks the children it has left:
 //   when two cancels overlap (a parent's and a child's), each returns only
 //   once every context below the one it cancelled is done (Guarantees,
-//   rule 39).
+//   rule 39). Whichever walk reaches a child first, it cancels it with the
+//   reason its parent has, never with the walk's own: every context done
+//   by its parent has its parent's err and cause.
 
 import Synchronization
 
@@ -75,13 +77,16 @@ final class ContextCanceller: @unchecked Sendable {
     /// Cancels it and everything derived from it, unless it is done already.
     /// `cause` nil means `err` itself is the cause.
     func cancel(_ err: ContextError, cause: (any Error)?) {
-        let reason = CancelState.Reason(err: err, cause: cause ?? err)
-        // (node, false): cancel it and queue its children; (node, true): its
+        // (node, reason): cancel it with `reason` and queue its children with
+        // the reason it has (this one, or an earlier cancellation's: a child
+        // is done with its parent's err and cause, as in Go); (node, nil): its
         // subtree is done, unlink its children.
-        var pending: [(node: ContextCanceller, subtreeDone: Bool)] = [(self, false)]
-        while let (node, subtreeDone) = pending.popLast() {
+        var pending: [(node: ContextCanceller, reason: CancelState.Reason?)] = [
+            (self, CancelState.Reason(err: err, cause: cause ?? err))
+        ]
+        while let (node, reason) = pending.popLast() {
             node.lock.lock()
-            if subtreeDone {
+            guard let reason else {
                 node.state.children = [:]
                 node.lock.unlock()
                 continue
@@ -93,8 +98,8 @@ final class ContextCanceller: @unchecked Sendable {
             if let timer = outcome.timer { node.timers?.cancel(timer) }
             for function in outcome.waiting { function.start() }
             if !outcome.children.isEmpty {
-                pending.append((node, true))
-                for child in outcome.children { pending.append((child, false)) }
+                pending.append((node, nil))
+                for child in outcome.children { pending.append((child, outcome.reason)) }
             }
         }
         // Everything below is done: leave the parent's children (if the
@@ -169,6 +174,9 @@ struct CancelState {
     struct Cancelled {
         /// Whether this cancellation made it done (else it was already).
         let first: Bool
+        /// Why it is done: this cancellation's reason, or the earlier one's.
+        /// Its children are cancelled with it.
+        let reason: Reason
         /// The children still linked: their subtrees may not be done yet.
         let children: [ContextCanceller]
         let waiting: [ContextFunction]
@@ -183,15 +191,15 @@ struct CancelState {
     /// Done now, unless done already; the children stay linked until the
     /// canceller has walked them.
     mutating func cancel(_ reason: Reason) -> Cancelled {
-        guard self.reason == nil else {
-            return Cancelled(first: false, children: Array(children.values), waiting: [], timer: nil)
+        if let earlier = self.reason {
+            return Cancelled(first: false, reason: earlier, children: Array(children.values), waiting: [], timer: nil)
         }
         self.reason = reason
         defer {
             waiting = [:]
             timer = nil
         }
-        return Cancelled(first: true, children: Array(children.values), waiting: Array(waiting.values), timer: timer)
+        return Cancelled(first: true, reason: reason, children: Array(children.values), waiting: Array(waiting.values), timer: timer)
     }
 
     /// Links a new child; the reason to cancel it with if this is done already.
