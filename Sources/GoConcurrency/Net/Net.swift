@@ -149,7 +149,7 @@ public enum Net {
             }
             candidates = [path]
         } else {
-            candidates = try await Resolver.resolve(address, families: families(network), context: context)
+            candidates = try await Resolver.resolve(address, families: families(network), context: context, file: file, line: line)
         }
         var deadline: UInt64?
         var lastError = NetError.invalidAddress("address \(address): no suitable address")

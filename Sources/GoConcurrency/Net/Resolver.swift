@@ -40,13 +40,15 @@ enum Resolver {
     /// which nothing interrupts) runs in a goroutine of its own, and the dial
     /// stops waiting for it when the context is done first; the lookup then
     /// ends on its own and its answer is dropped (as Go's cgo resolver does).
-    static func resolve(_ hostPort: String, families: Families, context: Context) async throws(NetError) -> [NetAddress] {
+    static func resolve(
+        _ hostPort: String, families: Families, context: Context, file: StaticString, line: UInt
+    ) async throws(NetError) -> [NetAddress] {
         let needsLookUp = try literal(hostPort, families: families, passive: false) == nil
         if context.canceller == nil || !needsLookUp {
             return try resolve(hostPort, families: families, passive: false, datagram: false)
         }
         let answer = Chan<Result<[NetAddress], NetError>>(capacity: 1)
-        go {
+        go(file: file, line: line) {
             let found = Result { () throws(NetError) in
                 try resolve(hostPort, families: families, passive: false, datagram: false)
             }
@@ -54,7 +56,7 @@ enum Resolver {
         }
         let outcome: Result<[NetAddress], NetError>?
         do {
-            outcome = try await select {
+            outcome = try await select(file: file, line: line) {
                 answer.onReceive { $0 }
                 context.done.onReceive { _ in nil }
             }
