@@ -36,6 +36,12 @@ enum Resolver {
         }
     }
 
+    /// At most this many lookups for dials under a context run at once: an
+    /// abandoned one keeps its thread until getaddrinfo returns, so a
+    /// resolver that hangs must not grow threads without bound (Go bounds its
+    /// cgo lookups at 500 as well).
+    private static let contextLookups = Sync.Semaphore(capacity: 500)
+
     /// `resolve` for a dial under `context`: a name's lookup (getaddrinfo,
     /// which nothing interrupts) runs in a goroutine of its own, and the dial
     /// stops waiting for it when the context is done first; the lookup then
@@ -49,6 +55,11 @@ enum Resolver {
         }
         let answer = Chan<Result<[NetAddress], NetError>>(capacity: 1)
         go(file: file, line: line) {
+            // A goroutine's wait is never cancelled: it waits its turn, and
+            // skips the lookup if its dial stopped waiting meanwhile.
+            try await contextLookups.acquire(file: file, line: line)
+            defer { contextLookups.release() }
+            if context.err != nil { return }
             let found = Result { () throws(NetError) in
                 try resolve(hostPort, families: families, passive: false, datagram: false)
             }
