@@ -194,5 +194,22 @@ struct NetDialTests {
         }
         #expect(reply == [7])
     }
+
+    @Test("A dial of a name with a timeout looks it up under that timeout, connects, and leaves no timer")
+    func dialOfANameWithATimeoutLeavesNoTimer() async throws {
+        let listener = try Net.listen(.tcp, "127.0.0.1:0")
+        defer { listener.close() }
+        let port = listener.address.description.split(separator: ":").last!
+        let clock = ManualClock()
+        let runtime = GoRuntime(processors: 1, clock: clock)
+        let connected = try await ManualClockTests.onRuntime(runtime) { () async throws -> Bool in
+            // The kernel completes the handshake from the backlog: no accept needed.
+            let conn = try await Net.dial(.tcp, "localhost:\(port)", timeout: .seconds(30))
+            defer { conn.close() }
+            return conn.remoteAddress?.port == Int(port)!
+        }
+        #expect(connected)
+        #expect(clock.pendingTimers == 0, "the lookup's deadline and the connect's are both let go")
+    }
 }
 #endif

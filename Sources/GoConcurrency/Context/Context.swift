@@ -155,6 +155,12 @@ public final class Context: Sendable, CustomStringConvertible {
         return withDeadline(timers.instant(at: due, now: now), at: due, on: timers, cause: cause)
     }
 
+    /// ``withDeadline(_:cause:)`` for a deadline in `timers`' own time (a
+    /// dial's, which its sockets' deadlines share).
+    func withDeadline(at due: UInt64, on timers: TimerQueue) -> (Context, cancel: @Sendable () -> Void) {
+        withDeadline(timers.instant(at: due, now: timers.now()), at: due, on: timers, cause: nil)
+    }
+
     private func withDeadline(
         _ instant: ContinuousClock.Instant, at due: UInt64, on timers: TimerQueue, cause: (any Error)?
     ) -> (Context, cancel: @Sendable () -> Void) {

@@ -123,8 +123,8 @@ public enum Net {
     /// its deadline passed) stops the dial: a name's lookup is no longer
     /// waited for, the connect wait ends at once and the socket is closed.
     /// Once `dial` has returned, the context no longer affects the
-    /// connection (Go's rule). A `timeout` counts from the first connect,
-    /// after the lookup.
+    /// connection (Go's rule). A `timeout` covers the whole dial, the
+    /// lookup included, as Go's does.
     ///
     /// The wait for the connection parks the caller on the poller. A timeout
     /// counts on the runtime's timers (a ``ManualClock``'s time on a test
@@ -142,6 +142,10 @@ public enum Net {
         file: StaticString = #fileID, line: UInt = #line
     ) async throws(NetError) -> Conn {
         if let err = context.err { throw NetError(err) }
+        // Go's timeout covers the whole dial, a name's lookup included: one
+        // deadline, in the time of the runtime the sockets register with.
+        let timers = GoRuntime.startingOn(nil).timers
+        let deadline = timeout.map { timers.now() &+ Monotonic.nanoseconds($0) }
         let candidates: [NetAddress]
         if network == .unix {
             guard let path = NetAddress(unixPath: address) else {
@@ -149,18 +153,14 @@ public enum Net {
             }
             candidates = [path]
         } else {
-            candidates = try await Resolver.resolve(address, families: families(network), context: context, file: file, line: line)
+            candidates = try await Resolver.resolve(
+                address, families: families(network), context: context,
+                deadline: deadline.map { ($0, timers) }, file: file, line: line)
         }
-        var deadline: UInt64?
         var lastError = NetError.invalidAddress("address \(address): no suitable address")
         for candidate in candidates {
             let socket = try NetSocket.make(family: candidate.systemFamily, type: SocketCalls.stream)
-            if let timeout {
-                // One deadline for every address tried, on the first socket's runtime's time.
-                let limit = deadline ?? socket.deadline(after: timeout)
-                deadline = limit
-                socket.descriptor.setDeadline(limit, for: .write)
-            }
+            if let deadline { socket.descriptor.setDeadline(deadline, for: .write) }
             // The context's end wakes the wait as a deadline already past does.
             let stopWatching = context.whenDone {
                 socket.descriptor.setDeadline(0, for: .write)

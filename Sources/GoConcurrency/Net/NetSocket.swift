@@ -179,11 +179,6 @@ final class NetSocket: Sendable {
         let timers = descriptor.runtime.timers
         descriptor.setDeadline(instant.map { timers.deadline(for: $0) }, for: modes)
     }
-
-    /// The deadline `duration` from now in the time of the descriptor's runtime.
-    func deadline(after duration: Duration) -> UInt64 {
-        descriptor.runtime.timers.now() &+ Monotonic.nanoseconds(duration)
-    }
 }
 
 #endif

@@ -42,17 +42,29 @@ enum Resolver {
     /// cgo lookups at 500 as well).
     private static let contextLookups = Sync.Semaphore(capacity: 500)
 
-    /// `resolve` for a dial under `context`: a name's lookup (getaddrinfo,
-    /// which nothing interrupts) runs in a goroutine of its own, and the dial
-    /// stops waiting for it when the context is done first; the lookup then
-    /// ends on its own and its answer is dropped (as Go's cgo resolver does).
+    /// `resolve` for a dial under `context` and with a `deadline` (in
+    /// `timers`' time): a name's lookup (getaddrinfo, which nothing
+    /// interrupts) runs in a goroutine of its own, and the dial stops waiting
+    /// for it when the context is done or the deadline passes first
+    /// (`.timeout`); the lookup then ends on its own and its answer is
+    /// dropped (as Go's cgo resolver does).
     static func resolve(
-        _ hostPort: String, families: Families, context: Context, file: StaticString, line: UInt
+        _ hostPort: String, families: Families, context: Context,
+        deadline: (UInt64, TimerQueue)?, file: StaticString, line: UInt
     ) async throws(NetError) -> [NetAddress] {
         let needsLookUp = try literal(hostPort, families: families, passive: false) == nil
-        if context.canceller == nil || !needsLookUp {
+        if !needsLookUp || (context.canceller == nil && deadline == nil) {
             return try resolve(hostPort, families: families, passive: false, datagram: false)
         }
+        let bounded: (context: Context, end: @Sendable () -> Void)
+        if let (due, timers) = deadline {
+            let (child, cancel) = context.withDeadline(at: due, on: timers)
+            bounded = (child, cancel)
+        } else {
+            bounded = (context, {})
+        }
+        defer { bounded.end() }
+        let context = bounded.context
         let answer = Chan<Result<[NetAddress], NetError>>(capacity: 1)
         go(file: file, line: line) {
             // A goroutine's wait is never cancelled: it waits its turn, and
