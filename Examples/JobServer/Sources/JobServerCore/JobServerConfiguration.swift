@@ -1,7 +1,9 @@
 // What the jobserver is told at start: where to listen (`-addr HOST:PORT`) and,
 // from the environment, how many workers, how many queued jobs and how long
 // one upload takes. The names, defaults and limits are those of the Go server
-// it is measured against, so one command line and environment run either.
+// it is measured against, so one command line and environment run either;
+// OVERLOAD and SHUTDOWN are this server's own (the Go server only waits, and
+// has no graceful stop).
 
 import GoConcurrency
 
@@ -17,17 +19,34 @@ public struct JobServerConfiguration: Sendable, Equatable {
     public var dispatcher: Dispatcher<Payload>.Configuration
     /// How long one upload sleeps (`UPLOAD_MS`; 0 by default: no sleep).
     public var uploadDelay: Duration
+    /// What `POST /payload` does when the queue is full (`OVERLOAD`).
+    public var overload: Overload
+    /// What a SIGTERM or SIGINT does with the queued jobs (`SHUTDOWN`).
+    public var shutdown: Dispatcher<Payload>.StopMode
+
+    /// What `POST /payload` does when the queue is full.
+    public enum Overload: String, Sendable, Equatable {
+        /// Wait for room, holding the request (back-pressure; the default,
+        /// and the Go server's only way).
+        case wait
+        /// Answer 503 with `Retry-After` at once (`Dispatcher.trySubmit`).
+        case refuse
+    }
 
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
         dispatcher: Dispatcher<Payload>.Configuration = .init(maxWorkers: 100, maxQueue: 100),
-        uploadDelay: Duration = .zero
+        uploadDelay: Duration = .zero,
+        overload: Overload = .wait,
+        shutdown: Dispatcher<Payload>.StopMode = .drain
     ) {
         self.host = host
         self.port = port
         self.dispatcher = dispatcher
         self.uploadDelay = uploadDelay
+        self.overload = overload
+        self.shutdown = shutdown
     }
 
     /// A command line or environment the jobserver cannot run with; its
@@ -37,7 +56,11 @@ public struct JobServerConfiguration: Sendable, Equatable {
         public init(_ description: String) { self.description = description }
     }
 
-    public static let usage = "usage: jobserver [-addr HOST:PORT]\n  env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0)"
+    public static let usage = """
+        usage: jobserver [-addr HOST:PORT]
+          env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0),
+               OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain)
+        """
 
     /// From the program's arguments (without its name) and environment.
     ///
@@ -79,6 +102,17 @@ public struct JobServerConfiguration: Sendable, Equatable {
                 throw Invalid("UPLOAD_MS must be an integer >= 0, got \"\(raw)\"")
             }
             configuration.uploadDelay = .milliseconds(milliseconds)
+        }
+        if let raw = environment["OVERLOAD"] {
+            guard let overload = Overload(rawValue: raw) else {
+                throw Invalid("OVERLOAD must be wait or refuse, got \"\(raw)\"")
+            }
+            configuration.overload = overload
+        }
+        switch environment["SHUTDOWN"] {
+        case nil, "drain": configuration.shutdown = .drain
+        case "return": configuration.shutdown = .returnQueued
+        case let raw?: throw Invalid("SHUTDOWN must be drain or return, got \"\(raw)\"")
         }
         return configuration
     }

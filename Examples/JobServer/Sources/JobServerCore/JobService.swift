@@ -7,7 +7,9 @@
 //   `accepted - processed` is never negative.
 // - `POST /payload` answers 200 only after every payload of its collection
 //   was queued; while the queue is full the request waits for room
-//   (back-pressure), holding its connection, as the Go server's handler does.
+//   (back-pressure), holding its connection, as the Go server's handler does,
+//   or, with `OVERLOAD=refuse`, is answered 503 at once: the payloads before
+//   the refused one stay queued, the others count as rejected.
 //
 // The hand-off from the server to the workers is the mixed-program path: the
 // responder runs in a plain task of the server (on Swift's global executor,
@@ -41,6 +43,7 @@ public final class JobService: Sendable {
     private final class Counts: Sendable {
         let accepted = Atomic<Int>(0)
         let processed = Atomic<Int>(0)
+        let rejected = Atomic<Int>(0)
     }
 
     /// A service whose dispatcher runs one upload per payload: `upload`, or
@@ -83,6 +86,8 @@ public final class JobService: Sendable {
     public var accepted: Int { counts.accepted.load(ordering: .relaxed) }
     /// Payloads whose upload has returned.
     public var processed: Int { counts.processed.load(ordering: .relaxed) }
+    /// Payloads refused with a 503 (a full queue in `.refuse` mode, or stopping).
+    public var rejected: Int { counts.rejected.load(ordering: .relaxed) }
 
     /// `GET /stats`'s answer, in the Go server's format.
     public var statsLine: String {
@@ -110,19 +115,37 @@ public final class JobService: Sendable {
         } catch {
             return Response(status: .badRequest)
         }
-        for payload in collection.data {
+        let refuse = configuration.overload == .refuse
+        for (index, payload) in collection.data.enumerated() {
             do {
-                try await dispatcher.submit(payload)
+                if refuse {
+                    guard try dispatcher.trySubmit(payload) else {
+                        return refused(queued: index, of: collection.data.count)
+                    }
+                } else {
+                    try await dispatcher.submit(payload)
+                }
             } catch {
                 // Stopping (Dispatcher.Stopped), or this request's task was
-                // cancelled while it waited for room: the payloads before
-                // this one are queued and counted, the rest are not.
+                // cancelled while it waited for room.
                 logger.debug("payload refused", metadata: ["error": "\(error)"])
-                return Response(status: .serviceUnavailable)
+                return refused(queued: index, of: collection.data.count)
             }
             counts.accepted.add(1, ordering: .relaxed)
         }
         return Response(status: .ok)
+    }
+
+    /// 503 with `Retry-After`: the payloads before the refused one are
+    /// queued (they run), the rest are not; the body says how many.
+    func refused(queued: Int, of count: Int) -> Response {
+        counts.rejected.add(count - queued, ordering: .relaxed)
+        var headers = HTTPFields()
+        headers[.retryAfter] = "1"
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(
+            status: .serviceUnavailable, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "queued \(queued) of \(count)\n")))
     }
 
     /// `GET /stats` (any method, as the Go server's handler takes any).
@@ -162,6 +185,7 @@ public final class JobService: Sendable {
             "accepted": "\(accepted)",
             "processed": "\(processed)",
             "handed_back": "\(handedBack.count)",
+            "rejected": "\(rejected)",
         ])
         return handedBack
     }

@@ -5,8 +5,10 @@
 // every payload is queued (waiting for room while the queue is full), 400 on
 // bad JSON, 413 over 2 MiB, 405 on other methods.
 // GET /stats: "accepted A processed P queued Q busy B\n".
+// env OVERLOAD=refuse: a full queue answers 503 with Retry-After at once.
 // On SIGTERM or SIGINT it stops taking connections, lets the requests in
-// flight finish, runs every queued job, logs the counts and exits 0.
+// flight finish, runs every queued job (SHUTDOWN=return: hands them back
+// unrun, counted in the log), logs the counts and exits 0.
 
 import JobServerCore
 import Logging
@@ -18,7 +20,7 @@ import Darwin
 #endif
 
 var environment: [String: String] = [:]
-for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS"] {
+for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN"] {
     if let value = getenv(name) { environment[name] = String(cString: value) }
 }
 let configuration: JobServerConfiguration
@@ -39,6 +41,8 @@ logger.info("configuration", metadata: [
     "workers": "\(configuration.dispatcher.maxWorkers)",
     "queue": "\(configuration.dispatcher.maxQueue)",
     "upload": "\(configuration.uploadDelay)",
+    "overload": "\(configuration.overload)",
+    "shutdown": "\(configuration.shutdown)",
 ])
 let service = JobService(configuration: configuration, logger: logger)
 service.start()
@@ -49,5 +53,5 @@ do {
     logger.error("server failed", metadata: ["error": "\(error)"])
     exit(1)
 }
-await service.stop(.drain)
+await service.stop(configuration.shutdown)
 exit(0)

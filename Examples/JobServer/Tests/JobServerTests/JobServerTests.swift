@@ -56,10 +56,13 @@ final class Flag: Sendable {
     let value = Atomic<Bool>(false)
 }
 
-func service(workers: Int = 4, queue: Int = 8, upload: (@Sendable (Payload) async -> Void)? = nil) -> JobService {
+func service(
+    workers: Int = 4, queue: Int = 8, overload: JobServerConfiguration.Overload = .wait,
+    upload: (@Sendable (Payload) async -> Void)? = nil
+) -> JobService {
     let configuration = JobServerConfiguration(
         host: "127.0.0.1", port: 0,
-        dispatcher: .init(maxWorkers: workers, maxQueue: queue))
+        dispatcher: .init(maxWorkers: workers, maxQueue: queue), overload: overload)
     var logger = Logger(label: "jobserver-test")
     logger.logLevel = .warning
     let service = JobService(configuration: configuration, logger: logger, upload: upload)
@@ -193,21 +196,50 @@ func service(workers: Int = 4, queue: Int = 8, upload: (@Sendable (Payload) asyn
         }
         await service.stop(.drain)
     }
+
+    @Test func aFullQueueIsRefusedWith503InRefusingMode() async throws {
+        // Given: refusing mode, one worker whose uploads wait for the test, a
+        // queue of 2: room for at most four payloads (one running, one in the
+        // dispatcher's hands, two queued), and at least two (the empty queue).
+        let gate = Chan<Void>()
+        let service = service(workers: 1, queue: 2, overload: .refuse) { _ in _ = try? await gate.receive() }
+        try await service.application().test(.live) { client in
+            // When: a collection of ten.
+            let response = try await client.execute(uri: "/payload", method: .post, body: collection(10))
+            // Then: 503 at once, Retry-After, and the body says how many were queued.
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] == "1")
+            let body = String(buffer: response.body)
+            let queued = try #require(body.split(separator: " ").dropFirst().first.flatMap { Int($0) }, "\(body)")
+            #expect(body == "queued \(queued) of 10\n")
+            #expect((2...4).contains(queued), "\(body)")
+            #expect(service.accepted == queued && service.rejected == 10 - queued)
+            // When the uploads may finish, exactly the queued ones run, and
+            // there is room again.
+            try gate.close()
+            try await waitForStats(client) { $0 == Stats(accepted: queued, processed: queued, queued: 0, busy: 0) }
+            #expect(try await client.execute(uri: "/payload", method: .post, body: collection(2)).status == .ok)
+            try await waitForStats(client) { $0.processed == queued + 2 }
+        }
+        await service.stop(.drain)
+    }
 }
 
 @Suite struct JobServerConfigurationTests {
     @Test func defaultsAreTheGoServers() throws {
         let configuration = try JobServerConfiguration.parse(arguments: [], environment: [:])
         #expect(configuration == JobServerConfiguration(
-            host: "127.0.0.1", port: 8080, dispatcher: .init(maxWorkers: 100, maxQueue: 100), uploadDelay: .zero))
+            host: "127.0.0.1", port: 8080, dispatcher: .init(maxWorkers: 100, maxQueue: 100), uploadDelay: .zero,
+            overload: .wait, shutdown: .drain))
     }
 
     @Test func addressAndEnvironmentAreRead() throws {
-        let environment = ["MAX_WORKERS": "7", "MAX_QUEUE": "9", "UPLOAD_MS": "20"]
+        let environment = ["MAX_WORKERS": "7", "MAX_QUEUE": "9", "UPLOAD_MS": "20", "OVERLOAD": "refuse", "SHUTDOWN": "return"]
         for arguments in [["-addr", "0.0.0.0:9000"], ["--addr", "0.0.0.0:9000"], ["-addr=0.0.0.0:9000"]] {
             let configuration = try JobServerConfiguration.parse(arguments: arguments, environment: environment)
             #expect(configuration == JobServerConfiguration(
-                host: "0.0.0.0", port: 9000, dispatcher: .init(maxWorkers: 7, maxQueue: 9), uploadDelay: .milliseconds(20)))
+                host: "0.0.0.0", port: 9000, dispatcher: .init(maxWorkers: 7, maxQueue: 9), uploadDelay: .milliseconds(20),
+                overload: .refuse, shutdown: .returnQueued))
         }
         let v6 = try JobServerConfiguration.parse(arguments: ["-addr", "[::1]:81"], environment: [:])
         #expect(v6.host == "::1" && v6.port == 81)
@@ -225,6 +257,8 @@ func service(workers: Int = 4, queue: Int = 8, upload: (@Sendable (Payload) asyn
         ([], ["MAX_QUEUE": "lots"], "MAX_QUEUE must be a positive integer, got \"lots\""),
         ([], ["UPLOAD_MS": "-1"], "UPLOAD_MS must be an integer >= 0, got \"-1\""),
         ([], ["UPLOAD_MS": "1.5"], "UPLOAD_MS must be an integer >= 0, got \"1.5\""),
+        ([], ["OVERLOAD": "drop"], "OVERLOAD must be wait or refuse, got \"drop\""),
+        ([], ["SHUTDOWN": "now"], "SHUTDOWN must be drain or return, got \"now\""),
     ] as [([String], [String: String], String)])
     func badValuesAreRefusedWithAClearMessage(arguments: [String], environment: [String: String], message: String) {
         #expect {
