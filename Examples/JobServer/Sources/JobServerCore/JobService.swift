@@ -163,6 +163,9 @@ public final class JobService: Sendable {
         let logger = self.logger
         return Application(
             responder: JobResponder(service: self),
+            // HTTP/1.0 requests get their connection closed after the
+            // response (HTTP10Connections.swift).
+            server: .http1(configuration: .init(additionalChannelHandlers: [InstallMarkConnectionClose()])),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in

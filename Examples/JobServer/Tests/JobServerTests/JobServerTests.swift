@@ -197,6 +197,43 @@ func service(
         await service.stop(.drain)
     }
 
+    @Test func anHTTP10RequestHasItsConnectionClosedAfterTheResponse() async throws {
+        let service = service()
+        try await service.application().test(.live) { client in
+            let port = try #require(client.port)
+            for (request, closes) in [
+                ("GET /stats HTTP/1.0\r\n\r\n", true),
+                ("GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true),
+                ("GET /stats HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", false),
+            ] {
+                // A client that reads until the server closes (the Go
+                // compare's /stats check does); the deadline only keeps a
+                // regression from hanging the test.
+                let conn = try await Net.dial(.tcp, "127.0.0.1:\(port)")
+                defer { conn.close() }
+                conn.setReadDeadline(.now + .seconds(closes ? 60 : 1))
+                try await conn.write(request)
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                var endOfStream = false
+                while true {
+                    do {
+                        let count = try await conn.read(into: &buffer)
+                        if count == 0 { endOfStream = true; break }
+                        received += buffer[..<count]
+                    } catch {
+                        break  // the deadline: the connection stayed open
+                    }
+                }
+                let text = String(decoding: received, as: UTF8.self)
+                #expect(text.hasPrefix("HTTP/1.1 200 OK"), "\(request)")
+                #expect(text.hasSuffix("accepted 0 processed 0 queued 0 busy 0\n"), "\(request)")
+                #expect(endOfStream == closes, "\(request)")
+            }
+        }
+        await service.stop(.drain)
+    }
+
     @Test func aFullQueueIsRefusedWith503InRefusingMode() async throws {
         // Given: refusing mode, one worker whose uploads wait for the test, a
         // queue of 2: room for at most four payloads (one running, one in the
