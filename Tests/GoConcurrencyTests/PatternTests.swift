@@ -540,6 +540,34 @@ struct PatternTests {
         #expect(dispatcher.busyWorkers == 0 && dispatcher.queueDepth == 0)
     }
 
+    @Test func trySubmit_queues_while_there_is_room_and_refuses_a_full_queue_without_waiting() async throws {
+        // Given one worker held on a gate and a queue of two, filled: one job
+        // runs, one waits in the dispatcher's hands, two in the queue.
+        let gate = Chan<Void>()
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 1, maxQueue: 2)) { job in
+            _ = try? await gate.receive()
+            ran.append(job)
+        }
+        dispatcher.start()
+        #expect(try dispatcher.trySubmit(0))
+        for job in 1...3 { try await dispatcher.submit(job) }
+        try await waitUntil("one busy, three waiting") {
+            dispatcher.busyWorkers == 1 && dispatcher.queueDepth == 3
+        }
+        // When a job is offered to the full queue, then it is refused at once.
+        #expect(try !dispatcher.trySubmit(4))
+        // When the jobs have run, then there is room again.
+        try gate.close()
+        try await waitUntil("the four queued jobs ran") { ran.value.count == 4 }
+        #expect(try dispatcher.trySubmit(5))
+        // Then the refused job never runs, every queued one runs once, and a
+        // stopped dispatcher refuses with Stopped.
+        #expect(await dispatcher.stop(.drain).isEmpty)
+        #expect(ran.value.sorted() == [0, 1, 2, 3, 5])
+        #expect(throws: Dispatcher<Int>.Stopped.self) { try dispatcher.trySubmit(6) }
+    }
+
     @Test func a_dispatcher_runs_every_job_once_with_drain() async throws {
         let ran = Shared<[Int]>([])
         let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 4, maxQueue: 16)) { job in

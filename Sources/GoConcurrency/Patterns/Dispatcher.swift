@@ -8,7 +8,7 @@
 //   `stop(.returnQueued)`) in the list `stop` returns. The dispatcher takes a
 //   job out of the queue, then either sends it to a free worker's unbuffered
 //   channel (that worker runs it) or, once stopping, sets it aside.
-// - After `stop` begins, `submit` throws `Stopped`; `stop` returns once every
+// - After `stop` begins, `submit` and `trySubmit` throw `Stopped`; `stop` returns once every
 //   worker has finished its job and left.
 // - Stopping is one transition, taken once: the first `stop` swaps `stopping`
 //   from false to true and alone closes the queue, waits for the workers and
@@ -37,6 +37,7 @@ import Darwin
 ///     }
 ///     dispatcher.start()
 ///     try await dispatcher.submit(upload)     // waits while the queue is full
+///     if try !dispatcher.trySubmit(upload) { /* full: refuse it */ }
 ///     let notRun = await dispatcher.stop(.returnQueued)
 ///
 /// A handler that takes a context learns when it should stop: when the
@@ -227,6 +228,21 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
             try await jobQueue.send(job)
         } catch ChannelError.sendOnClosedChannel {
             throw Stopped()
+        }
+    }
+
+    /// Queues `job` if the queue has room now, without waiting (Go: a send
+    /// in a `select` with a `default`): what a server that refuses work when
+    /// overloaded (HTTP 503) calls instead of ``submit(_:)``.
+    ///
+    /// - Returns: `true` if `job` was queued; `false` if the queue was full,
+    ///   and `job` was not queued (it will not run).
+    /// - Throws: ``Stopped`` once `stop` has begun.
+    public func trySubmit(_ job: Job) throws(Stopped) -> Bool {
+        switch jobQueue.trySend(job) {
+        case .sent: return true
+        case .full: return false
+        case .closed: throw Stopped()
         }
     }
 

@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+// The jobserver: the seed's Worker/Dispatcher as the service it came from, an
+// HTTP job intake (POST /payload, GET /stats) on Hummingbird 2 with the
+// library's Dispatcher behind the handler. A package of its own, depending on
+// the root package by path, so the GoConcurrency library gains no server
+// dependency.
+import PackageDescription
+
+let package = Package(
+    name: "JobServer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jobserver", targets: ["jobserver"]),
+    ],
+    dependencies: [
+        .package(name: "GoConcurrency", path: "../.."),
+        // Without its default traits (swift-configuration, full Foundation):
+        // the server needs neither, and the first build is shorter.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+    ],
+    targets: [
+        // The service: configuration, routes and the dispatcher behind them.
+        .target(
+            name: "JobServerCore",
+            dependencies: [
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            ]
+        ),
+        // The program: flags and environment, then runs the service.
+        .executableTarget(
+            name: "jobserver",
+            dependencies: [
+                "JobServerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "JobServerTests",
+            dependencies: [
+                "JobServerCore",
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,133 @@
+// What the jobserver is told at start: where to listen (`-addr HOST:PORT`) and,
+// from the environment, how many workers, how many queued jobs and how long
+// one upload takes. The names, defaults and limits are those of the Go server
+// it is measured against, so one command line and environment run either;
+// OVERLOAD and SHUTDOWN are this server's own (the Go server only waits, and
+// has no graceful stop).
+
+import GoConcurrency
+
+/// The jobserver's settings: its address, its dispatcher's size and the time
+/// one upload takes.
+public struct JobServerConfiguration: Sendable, Equatable {
+    /// The host to listen on (a name or a numeric address; `0.0.0.0` when
+    /// `-addr` gives none, as in `:8080`).
+    public var host: String
+    /// The port; 0 asks the system for a free one (tests).
+    public var port: Int
+    /// Workers and queue length (`MAX_WORKERS`, `MAX_QUEUE`; 100 each by default).
+    public var dispatcher: Dispatcher<Payload>.Configuration
+    /// How long one upload sleeps (`UPLOAD_MS`; 0 by default: no sleep).
+    public var uploadDelay: Duration
+    /// What `POST /payload` does when the queue is full (`OVERLOAD`).
+    public var overload: Overload
+    /// What a SIGTERM or SIGINT does with the queued jobs (`SHUTDOWN`).
+    public var shutdown: Dispatcher<Payload>.StopMode
+
+    /// What `POST /payload` does when the queue is full.
+    public enum Overload: String, Sendable, Equatable {
+        /// Wait for room, holding the request (back-pressure; the default,
+        /// and the Go server's only way).
+        case wait
+        /// Answer 503 with `Retry-After` at once (`Dispatcher.trySubmit`).
+        case refuse
+    }
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        dispatcher: Dispatcher<Payload>.Configuration = .init(maxWorkers: 100, maxQueue: 100),
+        uploadDelay: Duration = .zero,
+        overload: Overload = .wait,
+        shutdown: Dispatcher<Payload>.StopMode = .drain
+    ) {
+        self.host = host
+        self.port = port
+        self.dispatcher = dispatcher
+        self.uploadDelay = uploadDelay
+        self.overload = overload
+        self.shutdown = shutdown
+    }
+
+    /// A command line or environment the jobserver cannot run with; its
+    /// description is the message the program prints before it exits with 2.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    public static let usage = """
+        usage: jobserver [-addr HOST:PORT]
+          env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0),
+               OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain)
+        """
+
+    /// From the program's arguments (without its name) and environment.
+    ///
+    /// - Throws: ``Invalid`` for an unknown flag, a bad address, or a variable
+    ///   that is not a whole number in range.
+    public static func parse(arguments: [String], environment: [String: String]) throws -> JobServerConfiguration {
+        var configuration = JobServerConfiguration()
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            // Go's flag package takes -addr, --addr, -addr=X and --addr=X.
+            let flag = argument.hasPrefix("--") ? argument.dropFirst(2) : argument.hasPrefix("-") ? argument.dropFirst() : nil
+            guard let flag else { throw Invalid("unexpected argument \"\(argument)\"\n\(usage)") }
+            let name: Substring
+            let value: String
+            if let equals = flag.firstIndex(of: "=") {
+                name = flag[..<equals]
+                value = String(flag[flag.index(after: equals)...])
+            } else {
+                name = flag
+                if name == "h" || name == "help" { throw Invalid(usage) }
+                guard let next = rest.popFirst() else { throw Invalid("flag needs an argument: -\(name)\n\(usage)") }
+                value = next
+            }
+            guard name == "addr" else { throw Invalid("flag provided but not defined: -\(name)\n\(usage)") }
+            (configuration.host, configuration.port) = try address(value)
+        }
+        // The dispatcher's own reading of MAX_WORKERS and MAX_QUEUE, with
+        // this server's defaults (the Go server's) for unset ones.
+        var dispatcherEnvironment = environment
+        dispatcherEnvironment["MAX_WORKERS"] = environment["MAX_WORKERS"] ?? "100"
+        dispatcherEnvironment["MAX_QUEUE"] = environment["MAX_QUEUE"] ?? "100"
+        do {
+            configuration.dispatcher = try .fromEnvironment(dispatcherEnvironment)
+        } catch let error as Dispatcher<Payload>.Configuration.InvalidValue {
+            throw Invalid(error.description)
+        }
+        if let raw = environment["UPLOAD_MS"] {
+            guard let milliseconds = Int(raw), milliseconds >= 0 else {
+                throw Invalid("UPLOAD_MS must be an integer >= 0, got \"\(raw)\"")
+            }
+            configuration.uploadDelay = .milliseconds(milliseconds)
+        }
+        if let raw = environment["OVERLOAD"] {
+            guard let overload = Overload(rawValue: raw) else {
+                throw Invalid("OVERLOAD must be wait or refuse, got \"\(raw)\"")
+            }
+            configuration.overload = overload
+        }
+        switch environment["SHUTDOWN"] {
+        case nil, "drain": configuration.shutdown = .drain
+        case "return": configuration.shutdown = .returnQueued
+        case let raw?: throw Invalid("SHUTDOWN must be drain or return, got \"\(raw)\"")
+        }
+        return configuration
+    }
+
+    /// `HOST:PORT` (`[v6]:PORT` for an IPv6 address; an empty host listens
+    /// on every interface, as Go's `:8080` does).
+    static func address(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"),
+              let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else {
+            throw Invalid("-addr must be HOST:PORT with a port from 0 to 65535, got \"\(text)\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (host, port)
+    }
+}

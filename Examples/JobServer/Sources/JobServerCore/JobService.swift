@@ -1,0 +1,210 @@
+// The service: the library's Dispatcher behind an HTTP responder.
+//
+// Invariants:
+// - A payload is counted accepted only once `Dispatcher.submit` has queued
+//   it, and processed only once its upload has returned, so at rest
+//   `accepted == processed` with nothing queued and no worker busy, and
+//   `accepted - processed` is never negative.
+// - `POST /payload` answers 200 only after every payload of its collection
+//   was queued; while the queue is full the request waits for room
+//   (back-pressure), holding its connection, as the Go server's handler does,
+//   or, with `OVERLOAD=refuse`, is answered 503 at once: the payloads before
+//   the refused one stay queued, the others count as rejected.
+//
+// The hand-off from the server to the workers is the mixed-program path: the
+// responder runs in a plain task of the server (on Swift's global executor,
+// fed by NIO's event loops) and sends each job into the dispatcher's channel;
+// the dispatcher and the workers are goroutines of `GoRuntime.shared`.
+
+import GoConcurrency
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The jobserver's state: its dispatcher and the counts `GET /stats` reports.
+public final class JobService: Sendable {
+    /// The largest body `POST /payload` takes (2 MiB); a larger one is
+    /// answered 413.
+    public static let maxBodySize = 2 << 20
+
+    public let configuration: JobServerConfiguration
+    public let dispatcher: Dispatcher<Payload>
+    private let counts: Counts
+    private let logger: Logger
+
+    /// Counts shared with the workers' handler, which exists before `self`.
+    private final class Counts: Sendable {
+        let accepted = Atomic<Int>(0)
+        let processed = Atomic<Int>(0)
+        let rejected = Atomic<Int>(0)
+    }
+
+    /// A service whose dispatcher runs one upload per payload: `upload`, or
+    /// by default a sleep of `configuration.uploadDelay` on the runtime's
+    /// timers (none when zero), as the Go server's upload sleeps.
+    public init(
+        configuration: JobServerConfiguration,
+        logger: Logger = Logger(label: "jobserver"),
+        upload: (@Sendable (Payload) async -> Void)? = nil
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        let counts = Counts()
+        self.counts = counts
+        let upload = upload ?? JobService.sleepingUpload(configuration.uploadDelay)
+        self.dispatcher = Dispatcher<Payload>(configuration: configuration.dispatcher) { payload in
+            await upload(payload)
+            counts.processed.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// The Go server's upload: a sleep of `delay`, then a look at the data.
+    static func sleepingUpload(_ delay: Duration) -> @Sendable (Payload) async -> Void {
+        { payload in
+            if delay > .zero {
+                // Only a stop's grace cancels a worker's sleep, and this
+                // service stops its dispatcher without one: the upload ends.
+                try? await sleep(for: delay)
+            }
+            _ = payload.data.utf8.count
+        }
+    }
+
+    /// Starts the dispatcher's workers (goroutines of the shared runtime).
+    public func start() {
+        dispatcher.start()
+    }
+
+    /// Payloads queued so far.
+    public var accepted: Int { counts.accepted.load(ordering: .relaxed) }
+    /// Payloads whose upload has returned.
+    public var processed: Int { counts.processed.load(ordering: .relaxed) }
+    /// Payloads refused with a 503 (a full queue in `.refuse` mode, or stopping).
+    public var rejected: Int { counts.rejected.load(ordering: .relaxed) }
+
+    /// `GET /stats`'s answer, in the Go server's format.
+    public var statsLine: String {
+        // Processed before accepted: a job counted processed was accepted
+        // earlier, so the line never shows more processed than accepted.
+        let processed = self.processed
+        return "accepted \(accepted) processed \(processed) queued \(dispatcher.queueDepth) busy \(dispatcher.busyWorkers)\n"
+    }
+
+    /// `POST /payload`: decode the collection, queue one job per payload
+    /// (waiting for room), then 200.
+    func payload(_ request: Request) async -> Response {
+        guard request.method == .post else { return Response(status: .methodNotAllowed) }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: JobService.maxBodySize)
+        } catch is NIOTooManyBytesError {
+            return Response(status: .contentTooLarge)
+        } catch {
+            return Response(status: .badRequest)
+        }
+        let collection: PayloadCollection
+        do {
+            collection = try JSONDecoder().decode(PayloadCollection.self, from: Data(body.readableBytesView))
+        } catch {
+            return Response(status: .badRequest)
+        }
+        let refuse = configuration.overload == .refuse
+        for (index, payload) in collection.data.enumerated() {
+            do {
+                if refuse {
+                    guard try dispatcher.trySubmit(payload) else {
+                        return refused(queued: index, of: collection.data.count)
+                    }
+                } else {
+                    try await dispatcher.submit(payload)
+                }
+            } catch {
+                // Stopping (Dispatcher.Stopped), or this request's task was
+                // cancelled while it waited for room.
+                logger.debug("payload refused", metadata: ["error": "\(error)"])
+                return refused(queued: index, of: collection.data.count)
+            }
+            counts.accepted.add(1, ordering: .relaxed)
+        }
+        return Response(status: .ok)
+    }
+
+    /// 503 with `Retry-After`: the payloads before the refused one are
+    /// queued (they run), the rest are not; the body says how many.
+    func refused(queued: Int, of count: Int) -> Response {
+        counts.rejected.add(count - queued, ordering: .relaxed)
+        var headers = HTTPFields()
+        headers[.retryAfter] = "1"
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(
+            status: .serviceUnavailable, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "queued \(queued) of \(count)\n")))
+    }
+
+    /// `GET /stats` (any method, as the Go server's handler takes any).
+    func stats() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: statsLine)))
+    }
+
+    /// The HTTP application serving this service on `configuration`'s
+    /// address; `onServerRunning` learns the bound port (tests ask for 0).
+    public func application(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let logger = self.logger
+        return Application(
+            responder: JobResponder(service: self),
+            // HTTP/1.0 requests get their connection closed after the
+            // response (HTTP10Connections.swift).
+            server: .http1(configuration: .init(additionalChannelHandlers: [InstallMarkConnectionClose()])),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+
+    /// Stops the dispatcher (after the server has stopped taking requests):
+    /// every queued job is run (`.drain`) or handed back (`.returnQueued`);
+    /// logs how many jobs were accepted, processed and handed back, and
+    /// returns the handed-back ones.
+    @discardableResult
+    public func stop(_ mode: Dispatcher<Payload>.StopMode) async -> [Payload] {
+        let handedBack = await dispatcher.stop(mode)
+        logger.info("stopped", metadata: [
+            "accepted": "\(accepted)",
+            "processed": "\(processed)",
+            "handed_back": "\(handedBack.count)",
+            "rejected": "\(rejected)",
+        ])
+        return handedBack
+    }
+}
+
+/// Routes the two endpoints as the Go server's `http.HandleFunc` does: by
+/// exact path, each handler seeing every method (so `/payload` can answer 405).
+struct JobResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let service: JobService
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        switch request.uri.path {
+        case "/payload": return await service.payload(request)
+        case "/stats": return service.stats()
+        default: return Response(status: .notFound)
+        }
+    }
+}

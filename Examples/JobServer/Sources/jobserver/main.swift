@@ -1,0 +1,57 @@
+// jobserver -addr HOST:PORT
+// env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0)
+//
+// POST /payload: a JSON collection of payloads, one upload job each; 200 once
+// every payload is queued (waiting for room while the queue is full), 400 on
+// bad JSON, 413 over 2 MiB, 405 on other methods.
+// GET /stats: "accepted A processed P queued Q busy B\n".
+// env OVERLOAD=refuse: a full queue answers 503 with Retry-After at once.
+// On SIGTERM or SIGINT it stops taking connections, lets the requests in
+// flight finish, runs every queued job (SHUTDOWN=return: hands them back
+// unrun, counted in the log), logs the counts and exits 0.
+
+import JobServerCore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+var environment: [String: String] = [:]
+for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN"] {
+    if let value = getenv(name) { environment[name] = String(cString: value) }
+}
+let configuration: JobServerConfiguration
+do {
+    configuration = try JobServerConfiguration.parse(
+        arguments: Array(CommandLine.arguments.dropFirst()), environment: environment)
+} catch {
+    let message = "jobserver: \(error)\n"
+    _ = message.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+
+var logger = Logger(label: "jobserver")
+if let level = getenv("LOG_LEVEL").flatMap({ Logger.Level(rawValue: String(cString: $0)) }) {
+    logger.logLevel = level
+}
+logger.info("configuration", metadata: [
+    "workers": "\(configuration.dispatcher.maxWorkers)",
+    "queue": "\(configuration.dispatcher.maxQueue)",
+    "upload": "\(configuration.uploadDelay)",
+    "overload": "\(configuration.overload)",
+    "shutdown": "\(configuration.shutdown)",
+])
+let service = JobService(configuration: configuration, logger: logger)
+service.start()
+do {
+    // Returns once a SIGTERM or SIGINT has stopped the server gracefully.
+    try await service.application().runService()
+} catch {
+    logger.error("server failed", metadata: ["error": "\(error)"])
+    exit(1)
+}
+await service.stop(configuration.shutdown)
+exit(0)
