@@ -185,7 +185,7 @@ struct NetDialTests {
             }
             let (ctx, cancel) = Context.background.withTimeout(.seconds(60))
             defer { cancel() }
-            let port = listener.address.description.split(separator: ":").last!
+            let port = listener.address.port
             let conn = try await Net.dial(.tcp, "localhost:\(port)", context: ctx)
             var byte = [UInt8](repeating: 0, count: 1)
             _ = try await conn.read(into: &byte)
@@ -199,14 +199,14 @@ struct NetDialTests {
     func dialOfANameWithATimeoutLeavesNoTimer() async throws {
         let listener = try Net.listen(.tcp, "127.0.0.1:0")
         defer { listener.close() }
-        let port = listener.address.description.split(separator: ":").last!
+        let port = listener.address.port
         let clock = ManualClock()
         let runtime = GoRuntime(processors: 1, clock: clock)
         let connected = try await ManualClockTests.onRuntime(runtime) { () async throws -> Bool in
             // The kernel completes the handshake from the backlog: no accept needed.
             let conn = try await Net.dial(.tcp, "localhost:\(port)", timeout: .seconds(30))
             defer { conn.close() }
-            return conn.remoteAddress?.port == Int(port)!
+            return conn.remoteAddress?.port == port
         }
         #expect(connected)
         #expect(clock.pendingTimers == 0, "the lookup's deadline and the connect's are both let go")
