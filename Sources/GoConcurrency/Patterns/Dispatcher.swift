@@ -104,6 +104,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
 
     /// The dispatcher is stopping or stopped: it takes no more jobs.
     public struct Stopped: Error, CustomStringConvertible {
+        @inlinable public init() {}
         public var description: String { "Dispatcher: submit after stop" }
     }
 
@@ -118,32 +119,32 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    private let handler: @Sendable (Job, Context) async -> Void
+    @usableFromInline let handler: @Sendable (Job, Context) async -> Void
     /// What every job runs with (see the file's invariants).
-    private let context: Context
+    @usableFromInline let context: Context
     private let cancelContext: @Sendable ((any Error)?) -> Void
     /// Where `start` starts the goroutines; nil: the runtime of the
     /// goroutine that calls `start` (or `stop`, if it starts them).
-    private let runtime: GoRuntime?
-    private let jobQueue: Chan<Job>
+    @usableFromInline let runtime: GoRuntime?
+    @usableFromInline let jobQueue: Chan<Job>
     /// Free workers' job channels.
-    private let workerPool: Chan<Chan<Job>>
+    @usableFromInline let workerPool: Chan<Chan<Job>>
     /// Closed when stopping in `.returnQueued` mode.
-    private let returning = Chan<Void>()
-    private let workers = Sync.WaitGroup()
-    private let dispatching = Sync.WaitGroup()
-    private let busy = Atomic<Int>(0)
+    @usableFromInline let returning = Chan<Void>()
+    @usableFromInline let workers = Sync.WaitGroup()
+    @usableFromInline let dispatching = Sync.WaitGroup()
+    @usableFromInline let busy = Atomic<Int>(0)
     /// Jobs the dispatcher goroutine took from the queue and holds while it
     /// waits for a free worker: still queued, as far as callers can tell.
-    private let held = Atomic<Int>(0)
-    private let started = Atomic<Bool>(false)
+    @usableFromInline let held = Atomic<Int>(0)
+    @usableFromInline let started = Atomic<Bool>(false)
     /// Set by the first `stop`, the one that does the stopping.
     private let stopping = Atomic<Bool>(false)
     /// Closed by the first `stop` once every worker has left.
     private let stopped = Chan<Void>()
     /// Jobs set aside by a `.returnQueued` stop. Written by the dispatcher
     /// goroutine only, read by `stop` after it has finished.
-    private var setAside: [Job] = []
+    @usableFromInline var setAside: [Job] = []
 
     /// A dispatcher whose workers run `handler` on each job. Its goroutines
     /// start with ``start()`` on `runtime`; without it, on the runtime of the
@@ -178,6 +179,10 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     }
 
     /// Starts the workers and the dispatcher goroutine (Go: `Run`). Once only.
+    // Inlinable, as `submit` and `trySubmit` are: the loops and the channel
+    // operations are then specialized for the client's `Job`, instead of
+    // looking up generic metadata on every hand-off.
+    @inlinable
     public func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         for _ in 0..<configuration.maxWorkers {
@@ -223,6 +228,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// Queues `job`, waiting while the queue is full.
     ///
     /// - Throws: ``Stopped`` once `stop` has begun.
+    @inlinable
     public func submit(_ job: Job) async throws {
         do {
             try await jobQueue.send(job)
@@ -238,6 +244,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// - Returns: `true` if `job` was queued; `false` if the queue was full,
     ///   and `job` was not queued (it will not run).
     /// - Throws: ``Stopped`` once `stop` has begun.
+    @inlinable
     public func trySubmit(_ job: Job) throws(Stopped) -> Bool {
         switch jobQueue.trySend(job) {
         case .sent: return true
