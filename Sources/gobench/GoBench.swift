@@ -31,6 +31,9 @@ let workloads: [Workload] = [
     // Not in the Go anchor: pingpong between a plain Swift task and a
     // goroutine, so that every other hand-off comes from outside the runtime.
     Workload(name: "task_pingpong", ops: 100_000, run: taskPingpong),
+    // Not in the Go anchor: the seed's Dispatcher (100 workers, a queue of
+    // 100) fed by plain tasks, as a server's handlers feed it: per job.
+    Workload(name: "dispatcher_100", ops: 500_000, run: dispatcher),
     // Not in the Go anchor: a goroutine dump of 100,000 parked goroutines,
     // reported per goroutine listed.
     Workload(name: "dump_100k", ops: 100_000, run: dumpParked),

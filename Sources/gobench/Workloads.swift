@@ -82,6 +82,29 @@ func taskPingpong(_ n: Int) async throws {
     }.value
 }
 
+/// The seed's Dispatcher, 100 workers and a queue of 100, fed n jobs by
+/// ten plain tasks (not goroutines: a server's handlers); every job runs.
+func dispatcher(_ n: Int) async throws {
+    let ran = Counter()
+    let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 100, maxQueue: 100)) { job in
+        ran.add(job)
+    }
+    dispatcher.start()
+    let feeders = 10
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for feeder in 0..<feeders {
+            group.addTask {
+                for _ in stride(from: feeder, to: n, by: feeders) {
+                    try await dispatcher.submit(1)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    await dispatcher.stop(.drain)
+    try check(ran.count == n, "dispatcher: lost jobs")
+}
+
 func stream(_ n: Int, capacity: Int) async throws {
     let c = Chan<Int>(capacity: capacity)
     spawn {

@@ -609,6 +609,32 @@ struct PatternTests {
         #expect(dispatcher.queueDepth == 0)
     }
 
+    @Test func a_return_stop_wakes_a_dispatcher_waiting_for_a_busy_worker_and_hands_its_job_back() async throws {
+        // One worker, busy until `gate` opens; the dispatcher holds job 2
+        // while it waits for that worker, and jobs 3 and 4 are queued. A
+        // `.returnQueued` stop must wake the dispatcher (the nil it puts in
+        // the worker pool) so job 2 comes back instead of running once the
+        // worker is free.
+        let gate = Chan<Void>()
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 1, maxQueue: 8)) { job in
+            ran.append(job)
+            if job == 1 { _ = try? await gate.receive() }
+        }
+        dispatcher.start()
+        for job in 1...4 { try await dispatcher.submit(job) }
+        try await waitUntil("job 1 runs, job 2 is held, 3 and 4 are queued") {
+            ran.value == [1] && dispatcher.queueDepth == 3
+        }
+        let stop = Task { await dispatcher.stop(.returnQueued) }
+        // Held and queued jobs are set aside while the worker is still busy.
+        try await waitUntil("the dispatcher set every job aside") { dispatcher.queueDepth == 0 }
+        try gate.close()
+        let returned = await stop.value
+        #expect(returned == [2, 3, 4])
+        #expect(ran.value == [1])
+    }
+
     @Test(arguments: [Dispatcher<Int>.StopMode.returnQueued, .drain])
     func overlapping_stops_hand_each_queued_job_to_one_place_only(other: Dispatcher<Int>.StopMode) async throws {
         // Repeated: the stops must overlap while jobs are still queued.

@@ -8,6 +8,11 @@
 //   `stop(.returnQueued)`) in the list `stop` returns. The dispatcher takes a
 //   job out of the queue, then either sends it to a free worker's unbuffered
 //   channel (that worker runs it) or, once stopping, sets it aside.
+// - The worker pool holds at most one channel per worker (a worker puts its
+//   own in only when free, and waits on it until the dispatcher takes it)
+//   and, once a `.returnQueued` stop has begun, one nil: the stop's wake-up
+//   for a dispatcher waiting for a free worker. Its capacity is
+//   `maxWorkers + 1`, so no put waits.
 // - After `stop` begins, `submit` and `trySubmit` throw `Stopped`; `stop` returns once every
 //   worker has finished its job and left.
 // - Stopping is one transition, taken once: the first `stop` swaps `stopping`
@@ -127,10 +132,14 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
     /// goroutine that calls `start` (or `stop`, if it starts them).
     @usableFromInline let runtime: GoRuntime?
     @usableFromInline let jobQueue: Chan<Job>
-    /// Free workers' job channels.
-    @usableFromInline let workerPool: Chan<Chan<Job>>
-    /// Closed when stopping in `.returnQueued` mode.
-    @usableFromInline let returning = Chan<Void>()
+    /// Free workers' job channels, and one nil once a `.returnQueued` stop
+    /// has begun: it wakes a dispatcher waiting for a free worker. Room for
+    /// every worker and that nil, so neither a worker nor the stop waits to
+    /// put one in.
+    @usableFromInline let workerPool: Chan<Chan<Job>?>
+    /// Set when stopping in `.returnQueued` mode (before the nil is put in
+    /// `workerPool`): the dispatcher sets every job it takes aside.
+    @usableFromInline let returning = Atomic<Bool>(false)
     @usableFromInline let workers = Sync.WaitGroup()
     @usableFromInline let dispatching = Sync.WaitGroup()
     @usableFromInline let busy = Atomic<Int>(0)
@@ -175,7 +184,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
         self.handler = handler
         (context, cancelContext) = parent.withCancelCause()
         self.jobQueue = Chan(capacity: configuration.maxQueue)
-        self.workerPool = Chan(capacity: configuration.maxWorkers)
+        self.workerPool = Chan(capacity: configuration.maxWorkers + 1)
     }
 
     /// Starts the workers and the dispatcher goroutine (Go: `Run`). Once only.
@@ -198,31 +207,47 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
         }
         dispatching.go(on: runtime) { [self] in
             for await job in jobQueue {
-                if returning.isClosed {
+                if returning.load(ordering: .acquiring) {
                     setAside.append(job)
                     continue
                 }
                 held.add(1, ordering: .relaxed)
-                try await select {
-                    workerPool.onReceive { worker in
-                        // Busy from here: the worker waits for it on an
-                        // unbuffered channel of its own.
-                        self.busy.add(1, ordering: .relaxed)
-                        self.held.subtract(1, ordering: .relaxed)
-                        try await worker!.send(job)
-                    }
-                    returning.onReceive { _ in
-                        self.held.subtract(1, ordering: .relaxed)
-                        self.setAside.append(job)
-                    }
+                guard let worker = try await freeWorker() else {
+                    // Stopping in `.returnQueued` mode while no worker was free.
+                    held.subtract(1, ordering: .relaxed)
+                    setAside.append(job)
+                    continue
                 }
+                // Busy from here: the worker waits for it on an unbuffered
+                // channel of its own.
+                busy.add(1, ordering: .relaxed)
+                held.subtract(1, ordering: .relaxed)
+                try await worker.send(job)
             }
             // The queue is closed and empty: tell every worker to leave as it
-            // comes back free.
-            for _ in 0..<configuration.maxWorkers {
-                if let worker = try await workerPool.receive() { try worker.close() }
+            // comes back free (skipping a stop's nil).
+            var left = configuration.maxWorkers
+            while left > 0, let entry = try await workerPool.receive() {
+                if let worker = entry {
+                    try worker.close()
+                    left -= 1
+                }
             }
         }
+    }
+
+    /// A free worker's job channel, waiting for one; nil when it meets the
+    /// nil a `.returnQueued` stop puts in the pool. Only the dispatcher
+    /// goroutine calls it.
+    ///
+    /// One receive, not a select over the pool and `returning`: on one
+    /// processor the dispatcher waits for a worker on nearly every job (the
+    /// workers it fed run only once it waits), and a select's wait costs a
+    /// fifth more of the whole hand-off.
+    @inlinable
+    func freeWorker() async throws -> Chan<Job>? {
+        // The pool is never closed: an outer nil cannot come.
+        try await workerPool.receive() ?? nil
     }
 
     /// Queues `job`, waiting while the queue is full.
@@ -287,7 +312,13 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
             graceEnd?.stop()
             cancelContext(Stopped())
         }
-        if mode == .returnQueued { try? returning.close() }
+        if mode == .returnQueued {
+            returning.store(true, ordering: .releasing)
+            // Only this first stop puts a nil in; with at most one channel
+            // per worker there, the pool has room for it.
+            let sent = workerPool.trySend(nil)
+            assert(sent == .sent, "Dispatcher: no room for the stop's wake-up in the worker pool")
+        }
         try? jobQueue.close()
         start()  // a dispatcher never started still drains or returns its queue
         // Not cut short by this caller's cancellation: `setAside` is the
