@@ -61,6 +61,19 @@ struct RouteTests {
         }
     }
 
+    @Test func the_preference_route_is_available_everywhere_and_the_global_route_where_it_runs() {
+        #expect(GoRuntime.Route.executorPreference.isAvailable)
+        // The suite's own route: where it is the global one, this process
+        // installed it, so it must be available here.
+        if ProcessInfo.processInfo.environment["GOCONCURRENCY_TEST_ROUTE"] == "global" {
+            #expect(GoRuntime.Route.globalExecutor.isAvailable)
+        }
+        #if !os(Linux)
+        // Verified on Linux only: elsewhere installing it traps.
+        #expect(!GoRuntime.Route.globalExecutor.isAvailable)
+        #endif
+    }
+
     @Test("The tour plays every example as Go does, on each route", arguments: GoRuntime.Route.allCases)
     func tourOnRoute(_ route: GoRuntime.Route) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: RouteTests.tourPath.path), "no tour executable at \(RouteTests.tourPath.path)")

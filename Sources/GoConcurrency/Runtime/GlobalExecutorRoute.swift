@@ -122,3 +122,18 @@ extension Clock {
         (duration as? Swift.Duration) ?? .zero
     }
 }
+
+extension GoRuntime.Route {
+    /// Whether this route runs here: the executor-preference route
+    /// everywhere, the global-executor route only where its assumptions
+    /// about Swift's runtime are verified (Swift 6.3 on Linux; elsewhere
+    /// ``GoRuntime/installAsGlobalExecutor()`` traps). A program that
+    /// prefers the global-executor route asks this first, and keeps the
+    /// default route where it is false.
+    public var isAvailable: Bool {
+        switch self {
+        case .executorPreference: true
+        case .globalExecutor: SwiftRuntimeABI.verified
+        }
+    }
+}
