@@ -31,6 +31,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ]
         ),
@@ -39,7 +40,19 @@ let package = Package(
             name: "jobserver",
             dependencies: [
                 "JobServerCore",
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            // On Linux the Swift runtime is linked in, as Swift servers ship
+            // (`--static-swift-stdlib`) and as Go links its own: its calls skip
+            // the PLT and its thread-locals are plain reads, and the process
+            // maps no shared Swift libraries (BENCHMARKS.md, "jobserver").
+            // FoundationEssentials' own two libraries need naming in a static link.
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
             ]
         ),
         .testTarget(

@@ -23,6 +23,24 @@ public struct JobServerConfiguration: Sendable, Equatable {
     public var overload: Overload
     /// What a SIGTERM or SIGINT does with the queued jobs (`SHUTDOWN`).
     public var shutdown: Dispatcher<Payload>.StopMode
+    /// How many NIO event loop threads serve the connections (`EVENT_LOOPS`);
+    /// nil: NIO's shared group, one loop per core.
+    public var eventLoops: Int?
+    /// For measurement only (`JOBSERVER_STAGE`): `POST /payload` answers 200
+    /// once this stage of its work is done, and queues nothing. nil (the
+    /// default): the whole service.
+    public var stage: Stage?
+
+    /// How far `POST /payload` goes before it answers, when measuring what
+    /// each part of a request costs (BENCHMARKS.md's floors).
+    public enum Stage: String, Sendable, Equatable {
+        /// Answer 200 without reading the body: the HTTP server alone.
+        case http
+        /// Read the whole body, then 200.
+        case body
+        /// Read and decode the JSON collection, then 200 (400 if it is bad).
+        case decode
+    }
 
     /// What `POST /payload` does when the queue is full.
     public enum Overload: String, Sendable, Equatable {
@@ -39,7 +57,9 @@ public struct JobServerConfiguration: Sendable, Equatable {
         dispatcher: Dispatcher<Payload>.Configuration = .init(maxWorkers: 100, maxQueue: 100),
         uploadDelay: Duration = .zero,
         overload: Overload = .wait,
-        shutdown: Dispatcher<Payload>.StopMode = .drain
+        shutdown: Dispatcher<Payload>.StopMode = .drain,
+        eventLoops: Int? = nil,
+        stage: Stage? = nil
     ) {
         self.host = host
         self.port = port
@@ -47,6 +67,8 @@ public struct JobServerConfiguration: Sendable, Equatable {
         self.uploadDelay = uploadDelay
         self.overload = overload
         self.shutdown = shutdown
+        self.eventLoops = eventLoops
+        self.stage = stage
     }
 
     /// A command line or environment the jobserver cannot run with; its
@@ -59,7 +81,9 @@ public struct JobServerConfiguration: Sendable, Equatable {
     public static let usage = """
         usage: jobserver [-addr HOST:PORT]
           env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0),
-               OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain)
+               OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain),
+               EVENT_LOOPS (NIO event loop threads; default one per core),
+               JOBSERVER_STAGE (measurement only: http, body or decode; answers 200 after it, queues nothing)
         """
 
     /// From the program's arguments (without its name) and environment.
@@ -113,6 +137,18 @@ public struct JobServerConfiguration: Sendable, Equatable {
         case nil, "drain": configuration.shutdown = .drain
         case "return": configuration.shutdown = .returnQueued
         case let raw?: throw Invalid("SHUTDOWN must be drain or return, got \"\(raw)\"")
+        }
+        if let raw = environment["EVENT_LOOPS"] {
+            guard let loops = Int(raw), loops >= 1 else {
+                throw Invalid("EVENT_LOOPS must be an integer >= 1, got \"\(raw)\"")
+            }
+            configuration.eventLoops = loops
+        }
+        if let raw = environment["JOBSERVER_STAGE"] {
+            guard let stage = Stage(rawValue: raw) else {
+                throw Invalid("JOBSERVER_STAGE must be http, body or decode, got \"\(raw)\"")
+            }
+            configuration.stage = stage
         }
         return configuration
     }

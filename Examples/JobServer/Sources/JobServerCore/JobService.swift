@@ -101,6 +101,7 @@ public final class JobService: Sendable {
     /// (waiting for room), then 200.
     func payload(_ request: Request) async -> Response {
         guard request.method == .post else { return Response(status: .methodNotAllowed) }
+        if configuration.stage == .http { return Response(status: .ok) }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: JobService.maxBodySize)
@@ -109,12 +110,14 @@ public final class JobService: Sendable {
         } catch {
             return Response(status: .badRequest)
         }
+        if configuration.stage == .body { return Response(status: .ok) }
         let collection: PayloadCollection
         do {
             collection = try JSONDecoder().decode(PayloadCollection.self, from: Data(body.readableBytesView))
         } catch {
             return Response(status: .badRequest)
         }
+        if configuration.stage == .decode { return Response(status: .ok) }
         let refuse = configuration.overload == .refuse
         for (index, payload) in collection.data.enumerated() {
             do {
@@ -156,8 +159,10 @@ public final class JobService: Sendable {
     }
 
     /// The HTTP application serving this service on `configuration`'s
-    /// address; `onServerRunning` learns the bound port (tests ask for 0).
+    /// address, on `eventLoopGroup`'s threads (NIO's shared group when nil);
+    /// `onServerRunning` learns the bound port (tests ask for 0).
     public func application(
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let logger = self.logger
@@ -173,6 +178,7 @@ public final class JobService: Sendable {
                 logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
                 await onServerRunning(port)
             },
+            eventLoopGroupProvider: eventLoopGroup.map { .shared($0) } ?? .singleton,
             logger: logger
         )
     }

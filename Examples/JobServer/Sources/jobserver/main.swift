@@ -9,9 +9,16 @@
 // On SIGTERM or SIGINT it stops taking connections, lets the requests in
 // flight finish, runs every queued job (SHUTDOWN=return: hands them back
 // unrun, counted in the log), logs the counts and exits 0.
+// env EVENT_LOOPS: NIO event loop threads (default: GOMAXPROCS, as Go's
+// network poller serves its processors). GO_ROUTE=preference keeps the
+// request handlers on Swift's own global executor (see below).
+// env JOBSERVER_STAGE (http, body or decode): for measurement only, answers
+// 200 after that stage of a request and queues nothing.
 
+import GoConcurrency
 import JobServerCore
 import Logging
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -19,8 +26,21 @@ import Glibc
 import Darwin
 #endif
 
+// Before any task starts: GoConcurrency's runtime becomes Swift's global
+// executor where that route is available, so Hummingbird's request handlers
+// run on the runtime's processors beside the dispatcher and its workers
+// (one pool of GOMAXPROCS threads, and a handler's hand-off to the
+// dispatcher stays on its processor) instead of on a second pool.
+let route: GoRuntime.Route =
+    getenv("GO_ROUTE").map { String(cString: $0) } == GoRuntime.Route.executorPreference.rawValue
+    ? .executorPreference
+    : GoRuntime.Route.globalExecutor.isAvailable ? .globalExecutor : .executorPreference
+if route == .globalExecutor {
+    GoRuntime.installAsGlobalExecutor()
+}
+
 var environment: [String: String] = [:]
-for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN"] {
+for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN", "EVENT_LOOPS", "JOBSERVER_STAGE"] {
     if let value = getenv(name) { environment[name] = String(cString: value) }
 }
 let configuration: JobServerConfiguration
@@ -43,12 +63,22 @@ logger.info("configuration", metadata: [
     "upload": "\(configuration.uploadDelay)",
     "overload": "\(configuration.overload)",
     "shutdown": "\(configuration.shutdown)",
+    "route": "\(route.rawValue)",
 ])
+if let stage = configuration.stage {
+    logger.warning("measuring: POST /payload answers after this stage and queues nothing", metadata: [
+        "stage": "\(stage.rawValue)",
+    ])
+}
 let service = JobService(configuration: configuration, logger: logger)
 service.start()
 do {
     // Returns once a SIGTERM or SIGINT has stopped the server gracefully.
-    try await service.application().runService()
+    // The connections' event loops: EVENT_LOOPS threads, by default one
+    // per processor of the runtime.
+    let eventLoops = MultiThreadedEventLoopGroup(
+        numberOfThreads: configuration.eventLoops ?? GoRuntime.shared.processorCount)
+    try await service.application(eventLoopGroup: eventLoops).runService()
 } catch {
     logger.error("server failed", metadata: ["error": "\(error)"])
     exit(1)

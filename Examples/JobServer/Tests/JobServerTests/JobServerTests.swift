@@ -271,12 +271,15 @@ func service(
     }
 
     @Test func addressAndEnvironmentAreRead() throws {
-        let environment = ["MAX_WORKERS": "7", "MAX_QUEUE": "9", "UPLOAD_MS": "20", "OVERLOAD": "refuse", "SHUTDOWN": "return"]
+        let environment = [
+            "MAX_WORKERS": "7", "MAX_QUEUE": "9", "UPLOAD_MS": "20", "OVERLOAD": "refuse", "SHUTDOWN": "return",
+            "EVENT_LOOPS": "2", "JOBSERVER_STAGE": "decode",
+        ]
         for arguments in [["-addr", "0.0.0.0:9000"], ["--addr", "0.0.0.0:9000"], ["-addr=0.0.0.0:9000"]] {
             let configuration = try JobServerConfiguration.parse(arguments: arguments, environment: environment)
             #expect(configuration == JobServerConfiguration(
                 host: "0.0.0.0", port: 9000, dispatcher: .init(maxWorkers: 7, maxQueue: 9), uploadDelay: .milliseconds(20),
-                overload: .refuse, shutdown: .returnQueued))
+                overload: .refuse, shutdown: .returnQueued, eventLoops: 2, stage: .decode))
         }
         let v6 = try JobServerConfiguration.parse(arguments: ["-addr", "[::1]:81"], environment: [:])
         #expect(v6.host == "::1" && v6.port == 81)
@@ -296,6 +299,8 @@ func service(
         ([], ["UPLOAD_MS": "1.5"], "UPLOAD_MS must be an integer >= 0, got \"1.5\""),
         ([], ["OVERLOAD": "drop"], "OVERLOAD must be wait or refuse, got \"drop\""),
         ([], ["SHUTDOWN": "now"], "SHUTDOWN must be drain or return, got \"now\""),
+        ([], ["EVENT_LOOPS": "0"], "EVENT_LOOPS must be an integer >= 1, got \"0\""),
+        ([], ["JOBSERVER_STAGE": "all"], "JOBSERVER_STAGE must be http, body or decode, got \"all\""),
     ] as [([String], [String: String], String)])
     func badValuesAreRefusedWithAClearMessage(arguments: [String], environment: [String: String], message: String) {
         #expect {

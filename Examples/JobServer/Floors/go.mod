@@ -1,0 +1,3 @@
+module jobserver-floors
+
+go 1.19
