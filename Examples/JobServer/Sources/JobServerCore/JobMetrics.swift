@@ -13,11 +13,11 @@
 //
 // The counters are incremented as things happen, not copied from the
 // `/stats` atomics at scrape time: a Prometheus counter is a running total
-// that only a restart sets back, and copying would mean a reset and an
-// increment, between which a scrape could see the total fall (read as a
-// restart) or two scrapes could each add the same difference. An increment
-// costs one relaxed atomic add in the Prometheus counter, beside the one the
-// `/stats` count already pays.
+// that only a restart sets back, and copying would mean either a reset and
+// an increment, between which a scrape could see the total fall (read as a
+// restart), or adding the difference since the last scrape, which two
+// scrapes at once could both add. An increment costs one relaxed atomic add
+// in the Prometheus counter, beside the one the `/stats` count already pays.
 //
 // The service records through swift-metrics' handles (`Counter`, `Meter`)
 // whose handlers are the registry's own, made with their HELP text
@@ -51,10 +51,10 @@ public final class JobMetrics: Sendable {
     let goroutines: Meter
 
     /// The text format's content type (version 0.0.4, which `emit` writes).
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// A registry of its own with the six metrics at zero.
-    public init() {
+    init() {
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         // Named `jobserver_<name>_total` (counters) and `jobserver_<name>` (gauges).
