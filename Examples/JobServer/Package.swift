@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 // The jobserver: the seed's Worker/Dispatcher as the service it came from, an
-// HTTP job intake (POST /payload, GET /stats) on Hummingbird 2 with the
-// library's Dispatcher behind the handler. A package of its own, depending on
-// the root package by path, so the GoConcurrency library gains no server
+// HTTP job intake (POST /payload, GET /stats, GET /metrics) on Hummingbird 2
+// with the library's Dispatcher behind the handler, its metrics through
+// swift-metrics into a Prometheus registry. A package of its own, depending
+// on the root package by path, so the GoConcurrency library gains no server
 // dependency.
 import PackageDescription
 
@@ -18,8 +19,10 @@ let package = Package(
         // the server needs neither, and the first build is shorter.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The service: configuration, routes and the dispatcher behind them.
@@ -28,11 +31,13 @@ let package = Package(
             dependencies: [
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The program: flags and environment, then runs the service.
@@ -40,6 +45,7 @@ let package = Package(
             name: "jobserver",
             dependencies: [
                 "JobServerCore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

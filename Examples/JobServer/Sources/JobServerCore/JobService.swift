@@ -10,6 +10,9 @@
 //   (back-pressure), holding its connection, as the Go server's handler does,
 //   or, with `OVERLOAD=refuse`, is answered 503 at once: the payloads before
 //   the refused one stay queued, the others count as rejected.
+// - Each count is kept twice, an atomic (`/stats`, the log) and a
+//   swift-metrics counter (`/metrics`), and both change together, in
+//   `Counts` alone.
 //
 // The hand-off from the server to the workers is the mixed-program path: the
 // responder runs in a plain task of the server (on Swift's global executor,
@@ -28,7 +31,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The jobserver's state: its dispatcher and the counts `GET /stats` reports.
+/// The jobserver's state: its dispatcher, the counts `GET /stats` reports
+/// and the metrics `GET /metrics` shows.
 public final class JobService: Sendable {
     /// The largest body `POST /payload` takes (2 MiB); a larger one is
     /// answered 413.
@@ -36,14 +40,35 @@ public final class JobService: Sendable {
 
     public let configuration: JobServerConfiguration
     public let dispatcher: Dispatcher<Payload>
+    /// The service's Prometheus registry (JobMetrics.swift).
+    public let metrics: JobMetrics
     private let counts: Counts
     private let logger: Logger
 
-    /// Counts shared with the workers' handler, which exists before `self`.
+    /// Counts shared with the workers' handler, which exists before `self`:
+    /// each event adds to its atomic and to its metrics counter.
     private final class Counts: Sendable {
         let accepted = Atomic<Int>(0)
         let processed = Atomic<Int>(0)
         let rejected = Atomic<Int>(0)
+        let metrics: JobMetrics
+
+        init(metrics: JobMetrics) { self.metrics = metrics }
+
+        func accept() {
+            accepted.add(1, ordering: .relaxed)
+            metrics.accepted.increment()
+        }
+
+        func process() {
+            processed.add(1, ordering: .relaxed)
+            metrics.processed.increment()
+        }
+
+        func reject(_ count: Int) {
+            rejected.add(count, ordering: .relaxed)
+            metrics.rejected.increment(by: count)
+        }
     }
 
     /// A service whose dispatcher runs one upload per payload: `upload`, or
@@ -56,12 +81,14 @@ public final class JobService: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        let counts = Counts()
+        let metrics = JobMetrics()
+        self.metrics = metrics
+        let counts = Counts(metrics: metrics)
         self.counts = counts
         let upload = upload ?? JobService.sleepingUpload(configuration.uploadDelay)
         self.dispatcher = Dispatcher<Payload>(configuration: configuration.dispatcher) { payload in
             await upload(payload)
-            counts.processed.add(1, ordering: .relaxed)
+            counts.process()
         }
     }
 
@@ -134,7 +161,7 @@ public final class JobService: Sendable {
                 logger.debug("payload refused", metadata: ["error": "\(error)"])
                 return refused(queued: index, of: collection.data.count)
             }
-            counts.accepted.add(1, ordering: .relaxed)
+            counts.accept()
         }
         return Response(status: .ok)
     }
@@ -142,7 +169,7 @@ public final class JobService: Sendable {
     /// 503 with `Retry-After`: the payloads before the refused one are
     /// queued (they run), the rest are not; the body says how many.
     func refused(queued: Int, of count: Int) -> Response {
-        counts.rejected.add(count - queued, ordering: .relaxed)
+        counts.reject(count - queued)
         var headers = HTTPFields()
         headers[.retryAfter] = "1"
         headers[.contentType] = "text/plain; charset=utf-8"
@@ -156,6 +183,17 @@ public final class JobService: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: statsLine)))
+    }
+
+    /// `GET /metrics` (any method, as `/stats`): the registry in Prometheus's
+    /// text format, its gauges sampled now from the dispatcher and the runtime.
+    func scrape() -> Response {
+        let text = metrics.exposition(
+            queueDepth: dispatcher.queueDepth, busyWorkers: dispatcher.busyWorkers,
+            goroutines: GoRuntime.goroutineCount)
+        var headers = HTTPFields()
+        headers[.contentType] = JobMetrics.contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
     }
 
     /// The HTTP application serving this service on `configuration`'s
@@ -200,8 +238,8 @@ public final class JobService: Sendable {
     }
 }
 
-/// Routes the two endpoints as the Go server's `http.HandleFunc` does: by
-/// exact path, each handler seeing every method (so `/payload` can answer 405).
+/// Routes the endpoints as the Go server's `http.HandleFunc` does: by exact
+/// path, each handler seeing every method (so `/payload` can answer 405).
 struct JobResponder: HTTPResponder {
     typealias Context = BasicRequestContext
     let service: JobService
@@ -210,6 +248,7 @@ struct JobResponder: HTTPResponder {
         switch request.uri.path {
         case "/payload": return await service.payload(request)
         case "/stats": return service.stats()
+        case "/metrics": return service.scrape()
         default: return Response(status: .notFound)
         }
     }

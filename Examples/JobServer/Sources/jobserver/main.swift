@@ -5,6 +5,11 @@
 // every payload is queued (waiting for room while the queue is full), 400 on
 // bad JSON, 413 over 2 MiB, 405 on other methods.
 // GET /stats: "accepted A processed P queued Q busy B\n".
+// GET /metrics: Prometheus's text format: jobserver_jobs_accepted_total,
+// jobserver_jobs_processed_total, jobserver_jobs_rejected_total (counters),
+// jobserver_queue_depth, jobserver_busy_workers, jobserver_goroutines (gauges
+// sampled at the scrape); recorded through swift-metrics into the service's
+// registry, which the process's global MetricsSystem records into too.
 // env OVERLOAD=refuse: a full queue answers 503 with Retry-After at once.
 // On SIGTERM or SIGINT it stops taking connections, lets the requests in
 // flight finish, runs every queued job (SHUTDOWN=return: hands them back
@@ -15,6 +20,7 @@
 // env JOBSERVER_STAGE (http, body or decode): for measurement only, answers
 // 200 after that stage of a request and queues nothing.
 
+import CoreMetrics
 import GoConcurrency
 import JobServerCore
 import Logging
@@ -71,6 +77,8 @@ if let stage = configuration.stage {
     ])
 }
 let service = JobService(configuration: configuration, logger: logger)
+// What any library records through swift-metrics shows on /metrics too.
+MetricsSystem.bootstrap(service.metrics.factory)
 service.start()
 do {
     // Returns once a SIGTERM or SIGINT has stopped the server gracefully.

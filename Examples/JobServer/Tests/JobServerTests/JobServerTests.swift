@@ -251,12 +251,17 @@ func service(
             #expect(body == "queued \(queued) of 10\n")
             #expect((2...4).contains(queued), "\(body)")
             #expect(service.accepted == queued && service.rejected == 10 - queued)
+            // /metrics counts them alike.
+            let metrics = try JobMetricValues(try await scrape(client))
+            #expect(metrics.accepted == Double(queued) && metrics.rejected == Double(10 - queued), "\(metrics)")
             // When the uploads may finish, exactly the queued ones run, and
             // there is room again.
             try gate.close()
             try await waitForStats(client) { $0 == Stats(accepted: queued, processed: queued, queued: 0, busy: 0) }
             #expect(try await client.execute(uri: "/payload", method: .post, body: collection(2)).status == .ok)
             try await waitForStats(client) { $0.processed == queued + 2 }
+            try await waitForMetrics(
+                client, JobMetricValues(accepted: Double(queued + 2), processed: Double(queued + 2), rejected: Double(10 - queued)))
         }
         await service.stop(.drain)
     }
