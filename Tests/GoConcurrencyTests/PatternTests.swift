@@ -635,6 +635,40 @@ struct PatternTests {
         #expect(ran.value == [1])
     }
 
+    @Test func a_return_stop_of_a_never_started_dispatcher_hands_back_its_queue_and_ends_every_worker() async throws {
+        // Given a dispatcher never started, three jobs queued: the stop's nil
+        // reaches the worker pool before any worker, which then all register
+        // (the pool's room for every worker and the nil).
+        let ran = Shared<[Int]>([])
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 3, maxQueue: 4)) { job in
+            ran.append(job)
+        }
+        for job in 0..<3 { try await dispatcher.submit(job) }
+        // When it is stopped handing back the queue, then every job comes
+        // back, none ran, and the stop returns: its final loop skipped the nil
+        // and closed all three workers.
+        #expect(await dispatcher.stop(.returnQueued) == [0, 1, 2])
+        #expect(ran.value.isEmpty)
+        #expect(dispatcher.busyWorkers == 0 && dispatcher.queueDepth == 0)
+    }
+
+    @Test func a_return_stop_of_an_idle_dispatcher_ends_every_worker() async throws {
+        // Given a started dispatcher that ran its jobs and waits for more,
+        // every worker free in the pool.
+        let ran = Counter()
+        let dispatcher = Dispatcher<Int>(configuration: .init(maxWorkers: 2, maxQueue: 2)) { _ in
+            ran.increment()
+        }
+        dispatcher.start()
+        for job in 0..<4 { try await dispatcher.submit(job) }
+        try await waitUntil("all ran") { ran.value == 4 }
+        // When it is stopped handing back the queue, then nothing comes back
+        // and the stop returns (the nil it put behind the free workers is
+        // skipped, not counted as a worker).
+        #expect(await dispatcher.stop(.returnQueued).isEmpty)
+        #expect(ran.value == 4)
+    }
+
     @Test(arguments: [Dispatcher<Int>.StopMode.returnQueued, .drain])
     func overlapping_stops_hand_each_queued_job_to_one_place_only(other: Dispatcher<Int>.StopMode) async throws {
         // Repeated: the stops must overlap while jobs are still queued.
