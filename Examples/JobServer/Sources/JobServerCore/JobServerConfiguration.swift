@@ -24,7 +24,10 @@ public struct JobServerConfiguration: Sendable, Equatable {
     /// What a SIGTERM or SIGINT does with the queued jobs (`SHUTDOWN`).
     public var shutdown: Dispatcher<Payload>.StopMode
     /// How many NIO event loop threads serve the connections (`EVENT_LOOPS`);
-    /// nil: NIO's shared group, one loop per core.
+    /// nil: the `jobserver` program makes one per processor of the runtime
+    /// (GOMAXPROCS). Read by the program, which makes the group and passes
+    /// it to `JobService.application(eventLoopGroup:)`; the service itself
+    /// does not read it.
     public var eventLoops: Int?
     /// For measurement only (`JOBSERVER_STAGE`): `POST /payload` answers 200
     /// once this stage of its work is done, and queues nothing. nil (the
@@ -82,7 +85,7 @@ public struct JobServerConfiguration: Sendable, Equatable {
         usage: jobserver [-addr HOST:PORT]
           env: MAX_WORKERS (default 100), MAX_QUEUE (default 100), UPLOAD_MS (default 0),
                OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain),
-               EVENT_LOOPS (NIO event loop threads; default one per core),
+               EVENT_LOOPS (NIO event loop threads; default GOMAXPROCS),
                JOBSERVER_STAGE (measurement only: http, body or decode; answers 200 after it, queues nothing)
         """
 
