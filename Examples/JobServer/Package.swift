@@ -53,13 +53,14 @@ let package = Package(
             // On Linux the Swift runtime is linked in, as Swift servers ship
             // (`--static-swift-stdlib`) and as Go links its own: its calls skip
             // the PLT and its thread-locals are plain reads, and the process
-            // maps no shared Swift libraries (BENCHMARKS.md, "jobserver").
+            // maps no shared Swift libraries (BENCHMARKS.md, "The job-intake service against Go's").
             // FoundationEssentials' own two libraries need naming in a static link.
-            // No debug information, only symbols: valgrind 3.19 (Debian 12's)
+            // In release, no debug information, only symbols: valgrind 3.19 (Debian 12's)
             // gives up on the DWARF 5 that clang emits for C targets, and
             // counting a request's instructions per function needs only symbols.
             linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-debug"], .when(platforms: [.linux])),
+                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
+                .unsafeFlags(["-Xlinker", "--strip-debug"], .when(platforms: [.linux], configuration: .release)),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
             ]

@@ -109,7 +109,7 @@ public final class Dispatcher<Job: Sendable>: @unchecked Sendable {
 
     /// The dispatcher is stopping or stopped: it takes no more jobs.
     public struct Stopped: Error, CustomStringConvertible {
-        @inlinable public init() {}
+        @usableFromInline init() {}
         public var description: String { "Dispatcher: submit after stop" }
     }
 

@@ -87,6 +87,7 @@ public struct JobServerConfiguration: Sendable, Equatable {
                OVERLOAD (wait or refuse; default wait), SHUTDOWN (drain or return; default drain),
                EVENT_LOOPS (NIO event loop threads; default GOMAXPROCS),
                JOBSERVER_STAGE (measurement only: http, body or decode; answers 200 after it, queues nothing)
+               GO_ROUTE (global or preference: where request handlers run; default global where available)
         """
 
     /// From the program's arguments (without its name) and environment.

@@ -1,10 +1,12 @@
 // The service: the library's Dispatcher behind an HTTP responder.
 //
 // Invariants:
-// - A payload is counted accepted only once `Dispatcher.submit` has queued
-//   it, and processed only once its upload has returned, so at rest
-//   `accepted == processed` with nothing queued and no worker busy, and
-//   `accepted - processed` is never negative.
+// - A payload is counted accepted once `Dispatcher.submit` has queued it
+//   and returned, and processed once its upload has returned, so at rest
+//   `accepted == processed` with nothing queued and no worker busy. Under
+//   load a worker may finish a payload before its submitter has counted it,
+//   so a reading may briefly show more processed than accepted (by at most
+//   the submits in flight), as the Go server's counts can.
 // - `POST /payload` answers 200 only after every payload of its collection
 //   was queued; while the queue is full the request waits for room
 //   (back-pressure), holding its connection, as the Go server's handler does,
@@ -118,8 +120,8 @@ public final class JobService: Sendable {
 
     /// `GET /stats`'s answer, in the Go server's format.
     public var statsLine: String {
-        // Processed before accepted: a job counted processed was accepted
-        // earlier, so the line never shows more processed than accepted.
+        // Processed before accepted, so the submits that complete while the
+        // line is made only add to accepted (see the invariants).
         let processed = self.processed
         return "accepted \(accepted) processed \(processed) queued \(dispatcher.queueDepth) busy \(dispatcher.busyWorkers)\n"
     }

@@ -16,7 +16,8 @@
 // unrun, counted in the log), logs the counts and exits 0.
 // env EVENT_LOOPS: NIO event loop threads (default: GOMAXPROCS, as Go's
 // network poller serves its processors). GO_ROUTE=preference keeps the
-// request handlers on Swift's own global executor (see below).
+// request handlers on Swift's own global executor, GO_ROUTE=global asks for
+// the runtime as that executor (the default where available; see below).
 // env JOBSERVER_STAGE (http, body or decode): for measurement only, answers
 // 200 after that stage of a request and queues nothing.
 
@@ -32,15 +33,32 @@ import Glibc
 import Darwin
 #endif
 
+/// Prints `jobserver: message` and exits with status 2, as for any bad setting.
+func refuse(_ message: String) -> Never {
+    let line = "jobserver: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+
 // Before any task starts: GoConcurrency's runtime becomes Swift's global
 // executor where that route is available, so Hummingbird's request handlers
-// run on the runtime's processors beside the dispatcher and its workers
-// (one pool of GOMAXPROCS threads, and a handler's hand-off to the
-// dispatcher stays on its processor) instead of on a second pool.
-let route: GoRuntime.Route =
-    getenv("GO_ROUTE").map { String(cString: $0) } == GoRuntime.Route.executorPreference.rawValue
-    ? .executorPreference
-    : GoRuntime.Route.globalExecutor.isAvailable ? .globalExecutor : .executorPreference
+// run on the runtime's processors beside the dispatcher and its workers (the
+// same GOMAXPROCS threads, and a handler's hand-off to the dispatcher stays
+// on its processor) instead of on Swift's own thread pool. The connections'
+// event loops keep threads of their own.
+let route: GoRuntime.Route
+switch getenv("GO_ROUTE").map({ String(cString: $0) }) {
+case nil, "":
+    route = GoRuntime.Route.globalExecutor.isAvailable ? .globalExecutor : .executorPreference
+case let raw?:
+    guard let chosen = GoRuntime.Route(rawValue: raw) else {
+        refuse("GO_ROUTE must be preference or global, got \"\(raw)\"")
+    }
+    guard chosen.isAvailable else {
+        refuse("GO_ROUTE=global: the global-executor route is not verified on this toolchain; use preference")
+    }
+    route = chosen
+}
 if route == .globalExecutor {
     GoRuntime.installAsGlobalExecutor()
 }
@@ -54,9 +72,7 @@ do {
     configuration = try JobServerConfiguration.parse(
         arguments: Array(CommandLine.arguments.dropFirst()), environment: environment)
 } catch {
-    let message = "jobserver: \(error)\n"
-    _ = message.withCString { write(2, $0, strlen($0)) }
-    exit(2)
+    refuse("\(error)")
 }
 
 var logger = Logger(label: "jobserver")
@@ -80,16 +96,17 @@ let service = JobService(configuration: configuration, logger: logger)
 // What any library records through swift-metrics shows on /metrics too.
 MetricsSystem.bootstrap(service.metrics.factory)
 service.start()
+// The connections' event loops: EVENT_LOOPS threads, by default one per
+// processor of the runtime.
+let eventLoops = MultiThreadedEventLoopGroup(
+    numberOfThreads: configuration.eventLoops ?? GoRuntime.shared.processorCount)
 do {
     // Returns once a SIGTERM or SIGINT has stopped the server gracefully.
-    // The connections' event loops: EVENT_LOOPS threads, by default one
-    // per processor of the runtime.
-    let eventLoops = MultiThreadedEventLoopGroup(
-        numberOfThreads: configuration.eventLoops ?? GoRuntime.shared.processorCount)
     try await service.application(eventLoopGroup: eventLoops).runService()
 } catch {
     logger.error("server failed", metadata: ["error": "\(error)"])
     exit(1)
 }
 await service.stop(configuration.shutdown)
+try? await eventLoops.shutdownGracefully()
 exit(0)

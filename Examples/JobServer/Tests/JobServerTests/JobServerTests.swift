@@ -115,6 +115,29 @@ func service(
         await service.stop(.drain)
     }
 
+    @Test(arguments: [JobServerConfiguration.Stage.http, .body, .decode])
+    func aMeasuringStageAnswersWithoutQueueing(stage: JobServerConfiguration.Stage) async throws {
+        var configuration = JobServerConfiguration(host: "127.0.0.1", port: 0, stage: stage)
+        configuration.dispatcher = .init(maxWorkers: 2, maxQueue: 2)
+        var logger = Logger(label: "jobserver-test")
+        logger.logLevel = .error
+        let service = JobService(configuration: configuration, logger: logger)
+        service.start()
+        try await service.application().test(.live) { client in
+            // More payloads than the queue holds: a stage that queued would
+            // hold the request, or count them.
+            let response = try await client.execute(uri: "/payload", method: .post, body: collection(10))
+            #expect(response.status == .ok)
+            // Only the decode stage reads the JSON.
+            let bad = try await client.execute(uri: "/payload", method: .post, body: ByteBuffer(string: "not json"))
+            #expect(bad.status == (stage == .decode ? .badRequest : .ok))
+            // Other methods are still refused.
+            #expect(try await client.execute(uri: "/payload", method: .get).status == .methodNotAllowed)
+            #expect(try await stats(client) == Stats())
+        }
+        #expect(await service.stop(.drain).isEmpty)
+    }
+
     @Test func aBodyOver2MiBIsTooLarge() async throws {
         let service = service()
         try await service.application().test(.live) { client in
