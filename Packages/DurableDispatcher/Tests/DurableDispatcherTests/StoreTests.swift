@@ -118,6 +118,52 @@ struct StoreTests {
         }
     }
 
+    /// A second enqueue of a unique key waits for the first one's open
+    /// transaction, then follows its fate: a duplicate of the committed job,
+    /// or the insert itself when the first rolled back (where a
+    /// lock-then-look-up scheme reports a job that never existed).
+    @Test(arguments: [true, false])
+    func aUniqueEnqueueWaitsForTheOpenTransactionOfTheSameKey(firstCommits: Bool) async throws {
+        try await TestDatabase.withStore(maxConnections: 4) { store in
+            let options = EnqueueOptions(uniqueKey: "invoice:7")
+            var first: EnqueueResult?
+            var second: Task<EnqueueResult, any Error>?
+            do {
+                try await store.client.withTransaction(logger: TestDatabase.quietLogger) { connection in
+                    first = try await store.enqueue(kind: "invoice", args: Payload(n: 1, text: ""), options: options, on: connection)
+                    second = Task { try await store.enqueue(kind: "invoice", args: Payload(n: 2, text: ""), options: options) }
+                    // Until the second insert waits on this transaction.
+                    var waiting = false
+                    for _ in 0..<2_000 where !waiting {
+                        let count = try await store.scalar("""
+                            SELECT count(*)::text FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock'
+                              AND query LIKE '%INSERT INTO "\(store.configuration.schema)".gc_jobs%'
+                            """)
+                        waiting = count == "1"
+                        if !waiting { try await Task.sleep(for: .milliseconds(5)) }
+                    }
+                    #expect(waiting, "the second enqueue never waited")
+                    if !firstCommits { throw Abort() }
+                }
+            } catch let error as PostgresTransactionError {
+                #expect(!firstCommits && error.closureError is Abort)
+            }
+            let firstID = try #require(first).id
+            let result = try await #require(second).value
+            if firstCommits {
+                #expect(result == .duplicate(firstID))
+            } else {
+                guard case .inserted(let id) = result else {
+                    Issue.record("expected the second enqueue to insert, got \(result)")
+                    return
+                }
+                #expect(try await store.sql("SELECT id::text FROM $schema.gc_jobs") == ["\(id.rawValue)"])
+            }
+            #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs") == "1")
+        }
+    }
+
     @Test func fetchTakesAtMostTheLimitAndConcurrentFetchersShareNothing() async throws {
         try await TestDatabase.withStore(maxConnections: 8) { store in
             let total = 120
@@ -167,6 +213,28 @@ struct StoreTests {
                 #expect(owned == "\(expected)")
             }
             #expect(try await store.sql("SELECT state::text FROM $schema.gc_jobs WHERE queue = 'other'") == ["available"])
+        }
+    }
+
+    @Test func fetchSkipsRowsLockedByAnotherTransactionWithoutWaiting() async throws {
+        try await TestDatabase.withStore(maxConnections: 4) { store in
+            var ids: [JobID] = []
+            for i in 0..<3 {
+                ids.append(try await store.enqueue(kind: "work", args: Payload(n: i, text: "")).id)
+            }
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            // Another transaction holds the first job's row lock while the
+            // fetch runs: the fetch takes the others at once (were it to wait,
+            // it would wait for this very closure: the statement timeout
+            // would end the test with an error: lock_timeout).
+            let fetched = try await store.client.withTransaction(logger: TestDatabase.quietLogger) { connection in
+                let query = PostgresQuery(unsafeSQL:
+                    "SELECT id FROM \"\(store.configuration.schema)\".gc_jobs WHERE id = \(ids[0].rawValue) FOR UPDATE")
+                try await connection.query(query, logger: TestDatabase.quietLogger)
+                return try await store.fetch(queue: "default", limit: 10, worker: worker).map(\.id)
+            }
+            #expect(fetched == Array(ids[1...]))
+            #expect(try await store.fetch(queue: "default", limit: 10, worker: worker).map(\.id) == [ids[0]])
         }
     }
 

@@ -33,6 +33,8 @@ enum TestDatabase {
         configuration.options.additionalStartupParameters = [
             ("application_name", "gc-durable-tests"),
             ("statement_timeout", "30s"),
+            // A statement waiting on a row lock this long is a bug under test.
+            ("lock_timeout", "10s"),
         ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: quietLogger)
         let schema = freshSchemaName()
