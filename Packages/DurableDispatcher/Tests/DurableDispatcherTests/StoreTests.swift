@@ -118,6 +118,26 @@ struct StoreTests {
         }
     }
 
+    /// `xmax <> 0` tells a duplicate from an insert even when the existing
+    /// row is the caller's own, uncommitted, in the same transaction.
+    @Test func aUniqueKeyTwiceInOneTransactionIsADuplicate() async throws {
+        try await TestDatabase.withStore { store in
+            let options = EnqueueOptions(uniqueKey: "same-transaction")
+            let (first, second) = try await store.client.withTransaction(logger: TestDatabase.quietLogger) { connection in
+                let first = try await store.enqueue(kind: "k", args: Payload(n: 1, text: ""), options: options, on: connection)
+                let second = try await store.enqueue(kind: "k", args: Payload(n: 2, text: ""), options: options, on: connection)
+                return (first, second)
+            }
+            guard case .inserted(let id) = first else {
+                Issue.record("expected an insert, got \(first)")
+                return
+            }
+            #expect(second == .duplicate(id))
+            // The duplicate changed nothing: the first job's arguments stay.
+            #expect(try await store.sql("SELECT args::text FROM $schema.gc_jobs") == [#"{"n": 1, "text": ""}"#])
+        }
+    }
+
     /// A second enqueue of a unique key waits for the first one's open
     /// transaction, then follows its fate: a duplicate of the committed job,
     /// or the insert itself when the first rolled back (where a
