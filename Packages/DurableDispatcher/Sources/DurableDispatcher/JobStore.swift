@@ -167,6 +167,42 @@ public struct JobStore: Sendable {
         return .fenced
     }
 
+    /// Runs `body` and the job's fenced completion in one transaction: the
+    /// handler's own writes on `connection` commit if and only if this
+    /// attempt is still the live one. When it is not, the transaction rolls
+    /// back (so do the handler's writes) and the result is `.fenced`. An
+    /// error thrown by `body` rolls back too and is rethrown as is (the job
+    /// stays running: record the failure with ``fail(_:error:)``).
+    public func completeInTransaction<Value: Sendable>(
+        _ job: FetchedJob,
+        _ body: (PostgresConnection) async throws -> sending Value
+    ) async throws -> (CompletionResult, Value?) {
+        let query = statements.complete(id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue)
+        let logger = self.logger
+        do {
+            let value = try await client.withTransaction(logger: logger) { connection in
+                let value = try await body(connection)
+                let rows = try await connection.query(query, logger: logger)
+                for try await _ in rows.decode(Int64.self) {
+                    return value
+                }
+                throw JobFenced()
+            }
+            return (.completed, value)
+        } catch let error as PostgresTransactionError {
+            if error.closureError is JobFenced {
+                logger.info("transactional completion fenced, rolled back", metadata: [
+                    "job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)",
+                ])
+                return (.fenced, nil)
+            }
+            if let closureError = error.closureError, error.rollbackError == nil {
+                throw closureError
+            }
+            throw error
+        }
+    }
+
     /// Records the attempt's failure (`error` joins the job's error history),
     /// if it is still the live attempt: the job retries after the retry
     /// policy's backoff, or is discarded when it has used its attempts.
@@ -187,6 +223,10 @@ public struct JobStore: Sendable {
         return .fenced
     }
 }
+
+/// Inside ``JobStore/completeInTransaction(_:_:)``: the completion found the
+/// attempt no longer live, so the transaction rolls back.
+struct JobFenced: Error {}
 
 /// A statement did not return what it always returns.
 public enum StoreError: Error, Sendable {

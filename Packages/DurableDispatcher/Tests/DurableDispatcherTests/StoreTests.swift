@@ -286,6 +286,53 @@ struct StoreTests {
         }
     }
 
+    @Test func aTransactionalCompletionCommitsTheHandlersWritesOnlyWhenLive() async throws {
+        try await TestDatabase.withStore { store in
+            _ = try await store.sql("CREATE TABLE $schema.effects (job bigint, attempt int)")
+            let table = "\"\(store.configuration.schema)\".effects"
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            let live = try await store.enqueue(kind: "effect", args: Payload(n: 1, text: "")).id
+            let stale = try await store.enqueue(kind: "effect", args: Payload(n: 2, text: "")).id
+            let jobs = try await store.fetch(queue: "default", limit: 2, worker: worker)
+            #expect(jobs.map(\.id) == [live, stale])
+
+            let (completed, value) = try await store.completeInTransaction(jobs[0]) { connection in
+                try await connection.query(
+                    "INSERT INTO \(unescaped: table) VALUES (\(jobs[0].id.rawValue), \(Int32(jobs[0].attempt)))",
+                    logger: TestDatabase.quietLogger)
+                return 42
+            }
+            #expect(completed == .completed)
+            #expect(value == 42)
+
+            _ = try await store.sql("UPDATE $schema.gc_jobs SET attempt = attempt + 1 WHERE id = \(stale.rawValue)")
+            let (fenced, none) = try await store.completeInTransaction(jobs[1]) { connection in
+                try await connection.query(
+                    "INSERT INTO \(unescaped: table) VALUES (\(jobs[1].id.rawValue), \(Int32(jobs[1].attempt)))",
+                    logger: TestDatabase.quietLogger)
+                return 43
+            }
+            #expect(fenced == .fenced)
+            #expect(none == nil)
+            #expect(try await store.sql("SELECT job::text FROM $schema.effects") == ["\(live.rawValue)"])
+            #expect(try await store.sql("SELECT state::text FROM $schema.gc_jobs ORDER BY id") == ["completed", "running"])
+
+            // The handler's own error rolls back and comes out as it is.
+            let third = try await store.enqueue(kind: "effect", args: Payload(n: 3, text: "")).id
+            let job = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(job.id == third)
+            await #expect(throws: Abort.self) {
+                _ = try await store.completeInTransaction(job) { connection in
+                    try await connection.query(
+                        "INSERT INTO \(unescaped: table) VALUES (\(job.id.rawValue), 1)", logger: TestDatabase.quietLogger)
+                    throw Abort()
+                }
+            }
+            #expect(try await store.sql("SELECT job::text FROM $schema.effects") == ["\(live.rawValue)"])
+            #expect(try await store.complete(job) == .completed)
+        }
+    }
+
     @Test func failuresRetryAfterAttemptToTheFourthThenDiscard() async throws {
         try await TestDatabase.withStore { store in
             let id = try await store.enqueue(kind: "flaky", args: Payload(n: 1, text: ""), options: EnqueueOptions(maxAttempts: 3)).id
