@@ -296,10 +296,14 @@ struct StoreTests {
             let jobs = try await store.fetch(queue: "default", limit: 2, worker: worker)
             #expect(jobs.map(\.id) == [live, stale])
 
-            let (completed, value) = try await store.completeInTransaction(jobs[0]) { connection in
+            // The handler's effect: a row of its own, on the transaction's connection.
+            @Sendable func recordEffect(of job: FetchedJob, on connection: PostgresConnection) async throws {
                 try await connection.query(
-                    "INSERT INTO \(unescaped: table) VALUES (\(jobs[0].id.rawValue), \(Int32(jobs[0].attempt)))",
+                    "INSERT INTO \(unescaped: table) VALUES (\(job.id.rawValue), \(Int32(job.attempt)))",
                     logger: TestDatabase.quietLogger)
+            }
+            let (completed, value) = try await store.completeInTransaction(jobs[0]) { connection in
+                try await recordEffect(of: jobs[0], on: connection)
                 return 42
             }
             #expect(completed == .completed)
@@ -307,9 +311,7 @@ struct StoreTests {
 
             _ = try await store.sql("UPDATE $schema.gc_jobs SET attempt = attempt + 1 WHERE id = \(stale.rawValue)")
             let (fenced, none) = try await store.completeInTransaction(jobs[1]) { connection in
-                try await connection.query(
-                    "INSERT INTO \(unescaped: table) VALUES (\(jobs[1].id.rawValue), \(Int32(jobs[1].attempt)))",
-                    logger: TestDatabase.quietLogger)
+                try await recordEffect(of: jobs[1], on: connection)
                 return 43
             }
             #expect(fenced == .fenced)
@@ -323,8 +325,7 @@ struct StoreTests {
             #expect(job.id == third)
             await #expect(throws: Abort.self) {
                 _ = try await store.completeInTransaction(job) { connection in
-                    try await connection.query(
-                        "INSERT INTO \(unescaped: table) VALUES (\(job.id.rawValue), 1)", logger: TestDatabase.quietLogger)
+                    try await recordEffect(of: job, on: connection)
                     throw Abort()
                 }
             }
