@@ -224,6 +224,33 @@ public struct JobStore: Sendable {
     }
 }
 
+extension JobStore {
+    /// Puts the job back for `delay` (from the database's `now()`) without
+    /// counting the attempt, if it is still the live attempt.
+    public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
+        let (seconds, attoseconds) = delay.components
+        let query = statements.snooze(
+            id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue,
+            delaySeconds: max(0, Double(seconds) + Double(attoseconds) / 1e18)
+        )
+        for try await scheduledAt in try await client.query(query, logger: logger).decode(Date.self) {
+            return .scheduled(at: scheduledAt)
+        }
+        logger.info("snooze fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
+        return .fenced
+    }
+
+    /// Jobs per queue and state (states without jobs are absent), ordered
+    /// by queue, then state.
+    public func counts() async throws -> [JobCount] {
+        var counts: [JobCount] = []
+        for try await (queue, state, count) in try await client.query(statements.counts, logger: logger).decode((String, String, Int64).self) {
+            counts.append(JobCount(queue: queue, state: state, count: count))
+        }
+        return counts
+    }
+}
+
 /// Inside ``JobStore/completeInTransaction(_:_:)``: the completion found the
 /// attempt no longer live, so the transaction rolls back.
 struct JobFenced: Error {}

@@ -105,3 +105,27 @@ public enum FailureResult: Sendable, Equatable {
     /// The attempt was no longer the live one; nothing was written.
     case fenced
 }
+
+/// What recording a snooze did.
+public enum SnoozeResult: Sendable, Equatable {
+    /// The job runs again at `scheduledAt` (the database's clock), with the
+    /// attempt it had before this one.
+    case scheduled(at: Date)
+    /// The attempt was no longer the live one; nothing was written.
+    case fenced
+}
+
+/// How many jobs of one queue are in one state.
+public struct JobCount: Sendable, Hashable {
+    public let queue: String
+    /// `available`, `scheduled`, `running`, `retryable`, `completed`,
+    /// `cancelled` or `discarded`.
+    public let state: String
+    public let count: Int64
+
+    public init(queue: String, state: String, count: Int64) {
+        self.queue = queue
+        self.state = state
+        self.count = count
+    }
+}

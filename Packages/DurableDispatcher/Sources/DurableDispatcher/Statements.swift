@@ -31,6 +31,10 @@
 //   `fail` appends `{attempt, at, error, worker}` to `errors` (built by the
 //   server) and either schedules the retry `backoff` seconds from now or,
 //   with the attempts exhausted, discards the job (`finalized_at` set).
+// - `snooze`: fenced likewise; the job waits `delay` seconds in `scheduled`
+//   and the attempt is given back (`attempt - 1`: a snooze is not a failure),
+//   `metadata.snoozes` counts them.
+// - `counts`: jobs per queue and state, a plain aggregate (no lock taken).
 import PostgresNIO
 
 /// The statements of one schema.
@@ -190,6 +194,23 @@ struct Statements: Sendable {
         WHERE id = \(id) AND attempt = \(attempt) AND owner = \(owner) AND state = 'running'
         RETURNING id
         """
+    }
+
+    /// Returns `scheduled_at`, or no row when fenced.
+    func snooze(id: Int64, attempt: Int16, owner: Int32, delaySeconds: Double) -> PostgresQuery {
+        """
+        UPDATE \(unescaped: jobs) SET
+          state = 'scheduled', attempt = attempt - 1,
+          scheduled_at = now() + make_interval(secs => \(delaySeconds)),
+          metadata = jsonb_set(metadata, '{snoozes}', to_jsonb(coalesce((metadata ->> 'snoozes')::int, 0) + 1))
+        WHERE id = \(id) AND attempt = \(attempt) AND owner = \(owner) AND state = 'running'
+        RETURNING scheduled_at
+        """
+    }
+
+    /// Returns `(queue, state text, count bigint)`.
+    var counts: PostgresQuery {
+        PostgresQuery(unsafeSQL: "SELECT queue, state::text, count(*) FROM \(jobs) GROUP BY 1, 2 ORDER BY 1, 2")
     }
 
     /// Returns `(state text, scheduled_at)`, or no row when fenced.

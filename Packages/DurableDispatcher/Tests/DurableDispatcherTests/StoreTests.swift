@@ -383,6 +383,51 @@ struct StoreTests {
         }
     }
 
+    @Test func aSnoozeGivesTheAttemptBackAndCounts() async throws {
+        try await TestDatabase.withStore { store in
+            let id = try await store.enqueue(kind: "later", args: Payload(n: 1, text: ""), options: EnqueueOptions(maxAttempts: 1)).id
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            for round in 1...2 {
+                let job = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+                #expect(job.id == id)
+                #expect(job.attempt == 1)
+                guard case .scheduled = try await store.snooze(job, for: .seconds(60)) else {
+                    Issue.record("round \(round): expected the snooze to be recorded")
+                    return
+                }
+                #expect(try await store.snooze(job, for: .seconds(60)) == .fenced)
+                #expect(try await store.scalar("""
+                    SELECT concat_ws(' ', state, attempt, metadata ->> 'snoozes',
+                      scheduled_at > now() + interval '50 seconds' AND scheduled_at < now() + interval '70 seconds')
+                    FROM $schema.gc_jobs WHERE id = \(id.rawValue)
+                    """) == "scheduled 0 \(round) t")
+                // Not before its time; then (time travel) runnable again.
+                #expect(try await store.fetch(queue: "default", limit: 1, worker: worker).isEmpty)
+                _ = try await store.sql("UPDATE $schema.gc_jobs SET scheduled_at = now() WHERE id = \(id.rawValue)")
+            }
+            // With max_attempts 1, snoozes never used up the one attempt.
+            let job = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(job.attempt == 1)
+            #expect(try await store.complete(job) == .completed)
+        }
+    }
+
+    @Test func countsByQueueAndState() async throws {
+        try await TestDatabase.withStore { store in
+            for i in 0..<3 { try await store.enqueue(kind: "a", args: Payload(n: i, text: "")) }
+            try await store.enqueue(kind: "b", args: Payload(n: 0, text: ""), options: EnqueueOptions(queue: "mail", schedule: .after(.seconds(600))))
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            let jobs = try await store.fetch(queue: "default", limit: 2, worker: worker)
+            #expect(try await store.complete(jobs[0]) == .completed)
+            #expect(try await store.counts() == [
+                JobCount(queue: "default", state: "available", count: 1),
+                JobCount(queue: "default", state: "completed", count: 1),
+                JobCount(queue: "default", state: "running", count: 1),
+                JobCount(queue: "mail", state: "scheduled", count: 1),
+            ])
+        }
+    }
+
     @Test func anInjectedRetryPolicyDecidesTheDelay() async throws {
         let policy = RetryPolicy.polynomial(jitter: { 1 })
         try await TestDatabase.withStore(retryPolicy: policy) { store in
