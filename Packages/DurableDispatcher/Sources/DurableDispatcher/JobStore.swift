@@ -240,6 +240,39 @@ extension JobStore {
         return .fenced
     }
 
+    /// Makes a job that is not running available at once, with one more
+    /// attempt if it had used them all (a discarded, cancelled or completed
+    /// job runs again).
+    public func retry(_ id: JobID) async throws -> RetryResult {
+        do {
+            for try await _ in try await client.query(statements.retry(id: id.rawValue), logger: logger).decode(Int64.self) {
+                return .retried
+            }
+            return .notRetried
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            return .uniqueConflict
+        }
+    }
+
+    /// Deletes the jobs finalized (completed, cancelled, discarded) more than
+    /// `retention` ago, `batch` at a time until fewer remain; returns how many.
+    @discardableResult
+    public func prune(olderThan retention: Duration, batch: Int = 5_000) async throws -> Int {
+        let (seconds, attoseconds) = retention.components
+        let query = statements.prune(
+            olderThanSeconds: max(0, Double(seconds) + Double(attoseconds) / 1e18), batch: Int32(clamping: max(batch, 1))
+        )
+        var total = 0
+        while true {
+            var deleted = 0
+            for try await count in try await client.query(query, logger: logger).decode(Int64.self) {
+                deleted = Int(count)
+            }
+            total += deleted
+            if deleted < batch { return total }
+        }
+    }
+
     /// Jobs per queue and state (states without jobs are absent), ordered
     /// by queue, then state.
     public func counts() async throws -> [JobCount] {

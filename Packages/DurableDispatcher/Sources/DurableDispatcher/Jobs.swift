@@ -129,3 +129,13 @@ public struct JobCount: Sendable, Hashable {
         self.count = count
     }
 }
+
+/// What a retry by id did.
+public enum RetryResult: Sendable, Equatable {
+    /// The job is available again.
+    case retried
+    /// The job is running (its outcome decides), or there is no such job.
+    case notRetried
+    /// Another live job holds the job's unique key.
+    case uniqueConflict
+}

@@ -35,6 +35,14 @@
 //   and the attempt is given back (`attempt - 1`: a snooze is not a failure),
 //   `metadata.snoozes` counts them.
 // - `counts`: jobs per queue and state, a plain aggregate (no lock taken).
+// - `retry`: a job not running (finalized, or still pending) becomes
+//   available now, `finalized_at` cleared, `max_attempts` raised to allow one
+//   more attempt if it had used them all. Its unique key becomes live again:
+//   a live job holding the same key makes it fail with 23505 (the index, not
+//   a look-up, decides).
+// - `prune`: deletes at most `batch` jobs finalized before the retention
+//   horizon, oldest first; rows locked by someone else are skipped, not
+//   waited for. Returns how many it deleted.
 import PostgresNIO
 
 /// The statements of one schema.
@@ -211,6 +219,32 @@ struct Statements: Sendable {
     /// Returns `(queue, state text, count bigint)`.
     var counts: PostgresQuery {
         PostgresQuery(unsafeSQL: "SELECT queue, state::text, count(*) FROM \(jobs) GROUP BY 1, 2 ORDER BY 1, 2")
+    }
+
+    /// Returns the id, or no row when the job is running or does not exist.
+    func retry(id: Int64) -> PostgresQuery {
+        """
+        UPDATE \(unescaped: jobs) SET
+          state = 'available', scheduled_at = now(), finalized_at = NULL,
+          max_attempts = greatest(max_attempts, attempt + 1)
+        WHERE id = \(id) AND state <> 'running'
+        RETURNING id
+        """
+    }
+
+    /// Returns the number of deleted jobs.
+    func prune(olderThanSeconds: Double, batch: Int32) -> PostgresQuery {
+        """
+        WITH deleted AS (
+          DELETE FROM \(unescaped: jobs) WHERE id IN (
+            SELECT id FROM \(unescaped: jobs)
+            WHERE finalized_at < now() - make_interval(secs => \(olderThanSeconds))
+            ORDER BY finalized_at
+            LIMIT \(batch)
+            FOR UPDATE SKIP LOCKED)
+          RETURNING 1)
+        SELECT count(*) FROM deleted
+        """
     }
 
     /// Returns `(state text, scheduled_at)`, or no row when fenced.

@@ -428,6 +428,57 @@ struct StoreTests {
         }
     }
 
+    @Test func retryByIdRevivesAFinishedJobUnlessItsKeyIsTaken() async throws {
+        try await TestDatabase.withStore { store in
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            let keyed = EnqueueOptions(maxAttempts: 1, uniqueKey: "nightly")
+            let id = try await store.enqueue(kind: "k", args: Payload(n: 1, text: ""), options: keyed).id
+            #expect(try await store.retry(id) == .retried)   // pending: made available now, no harm
+            let job = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(try await store.retry(id) == .notRetried)   // running: its outcome decides
+            #expect(try await store.fail(job, error: "once") == .discarded)
+            #expect(try await store.retry(JobID(id.rawValue + 1000)) == .notRetried)
+
+            // Another live job took the key meanwhile: the index refuses.
+            let other = try await store.enqueue(kind: "k", args: Payload(n: 2, text: ""), options: keyed)
+            guard case .inserted = other else {
+                Issue.record("the discarded job should have freed its key, got \(other)")
+                return
+            }
+            #expect(try await store.retry(id) == .uniqueConflict)
+            _ = try await store.sql("DELETE FROM $schema.gc_jobs WHERE id = \(other.id.rawValue)")
+
+            #expect(try await store.retry(id) == .retried)
+            #expect(try await store.scalar("""
+                SELECT concat_ws(' ', state, attempt, max_attempts, finalized_at IS NULL, jsonb_array_length(errors))
+                FROM $schema.gc_jobs WHERE id = \(id.rawValue)
+                """) == "available 1 2 t 1")
+            let again = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(again.attempt == 2)
+            #expect(try await store.complete(again) == .completed)
+        }
+    }
+
+    @Test func pruneDeletesOnlyJobsFinalizedBeforeTheHorizon() async throws {
+        try await TestDatabase.withStore { store in
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            for i in 0..<25 { try await store.enqueue(kind: "k", args: Payload(n: i, text: "")) }
+            let jobs = try await store.fetch(queue: "default", limit: 20, worker: worker)
+            for job in jobs { #expect(try await store.complete(job) == .completed) }
+            // 15 finished two hours ago, 5 just now; 5 never ran.
+            _ = try await store.sql("""
+                UPDATE $schema.gc_jobs SET finalized_at = now() - interval '2 hours'
+                WHERE id IN (SELECT id FROM $schema.gc_jobs WHERE state = 'completed' ORDER BY id LIMIT 15)
+                """)
+            #expect(try await store.prune(olderThan: .seconds(3600), batch: 4) == 15)
+            #expect(try await store.counts() == [
+                JobCount(queue: "default", state: "available", count: 5),
+                JobCount(queue: "default", state: "completed", count: 5),
+            ])
+            #expect(try await store.prune(olderThan: .seconds(3600)) == 0)
+        }
+    }
+
     @Test func anInjectedRetryPolicyDecidesTheDelay() async throws {
         let policy = RetryPolicy.polynomial(jitter: { 1 })
         try await TestDatabase.withStore(retryPolicy: policy) { store in
