@@ -143,12 +143,13 @@ public struct JobStore: Sendable {
         let query = statements.fetch(queue: queue, limit: Int32(clamping: limit), owner: worker.rawValue)
         var jobs: [FetchedJob] = []
         let rows = try await client.query(query, logger: logger)
-        for try await (id, queue, kind, args, attempt, maxAttempts, priority, metadata)
-            in rows.decode((Int64, String, String, String, Int16, Int16, Int16, String).self)
+        for try await (id, queue, kind, args, attempt, maxAttempts, priority, metadata, attemptedAt)
+            in rows.decode((Int64, String, String, String, Int16, Int16, Int16, String, Int64).self)
         {
             jobs.append(FetchedJob(
                 id: JobID(id), queue: queue, kind: kind, argsJSON: args, attempt: attempt,
-                maxAttempts: maxAttempts, priority: priority, metadataJSON: metadata, owner: worker
+                maxAttempts: maxAttempts, priority: priority, metadataJSON: metadata, owner: worker,
+                attemptedAtMicros: attemptedAt
             ))
         }
         return jobs
@@ -158,7 +159,7 @@ public struct JobStore: Sendable {
 
     /// Marks the job's attempt completed, if it is still the live attempt.
     public func complete(_ job: FetchedJob) async throws -> CompletionResult {
-        let query = statements.complete(id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue)
+        let query = statements.complete(job.fence)
         let rows = try await client.query(query, logger: logger)
         for try await _ in rows.decode(Int64.self) {
             return .completed
@@ -177,7 +178,7 @@ public struct JobStore: Sendable {
         _ job: FetchedJob,
         _ body: (PostgresConnection) async throws -> sending Value
     ) async throws -> (CompletionResult, Value?) {
-        let query = statements.complete(id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue)
+        let query = statements.complete(job.fence)
         let logger = self.logger
         do {
             let value = try await client.withTransaction(logger: logger) { connection in
@@ -208,9 +209,7 @@ public struct JobStore: Sendable {
     /// policy's backoff, or is discarded when it has used its attempts.
     public func fail(_ job: FetchedJob, error: String) async throws -> FailureResult {
         let backoff = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
-        let query = statements.fail(
-            id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue, error: error, backoffSeconds: backoff
-        )
+        let query = statements.fail(job.fence, error: error, backoffSeconds: backoff)
         let rows = try await client.query(query, logger: logger)
         for try await (state, scheduledAt) in rows.decode((String, Date).self) {
             if state == "discarded" {
@@ -230,7 +229,7 @@ extension JobStore {
     public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
         let (seconds, attoseconds) = delay.components
         let query = statements.snooze(
-            id: job.id.rawValue, attempt: job.attempt, owner: job.owner.rawValue,
+            job.fence,
             delaySeconds: max(0, Double(seconds) + Double(attoseconds) / 1e18)
         )
         for try await scheduledAt in try await client.query(query, logger: logger).decode(Date.self) {

@@ -66,7 +66,8 @@ public enum EnqueueResult: Sendable, Hashable {
 }
 
 /// A job fetched for one attempt: now `running`, owned by the fetching
-/// worker. Its `id`, `attempt` and `owner` fence the outcome.
+/// worker. Its `id`, `attempt`, `owner` and `attemptedAtMicros` fence the
+/// outcome.
 public struct FetchedJob: Sendable {
     public let id: JobID
     public let queue: String
@@ -80,6 +81,13 @@ public struct FetchedJob: Sendable {
     /// The job's metadata as JSON text.
     public let metadataJSON: String
     public let owner: WorkerID
+    /// When this attempt began (the database's clock), in microseconds
+    /// since 1970: part of the fence.
+    public let attemptedAtMicros: Int64
+
+    var fence: Fence {
+        Fence(id: id.rawValue, attempt: attempt, owner: owner.rawValue, attemptedAtMicros: attemptedAtMicros)
+    }
 
     /// The arguments decoded from their JSON.
     public func args<Args: Decodable>(as type: Args.Type = Args.self) throws -> Args {

@@ -24,9 +24,12 @@
 //   makes concurrent fetchers take disjoint rows without waiting; the outer
 //   UPDATE re-checks `attempt < max_attempts` and the pending state on the
 //   locked row. Each fetched job gets `attempt + 1` and this worker as owner.
-// - `complete`, `fail`: fenced by id, attempt, owner and `state = 'running'`
-//   (re-evaluated on the locked row), RETURNING a row only if this attempt is
-//   still the live one. Zero rows means the attempt was rescued, cancelled or
+// - `complete`, `fail`: fenced by id, attempt, owner, `state = 'running'`
+//   and the attempt's start (`attempted_at`, compared as exact microseconds),
+//   re-evaluated on the locked row, RETURNING a row only if this attempt is
+//   still the live one. The start is there because the attempt number alone
+//   repeats: a snooze (and, later, a hand-back) gives the attempt back, so
+//   the next fetch by the same worker has the same id, attempt and owner. Zero rows means the attempt was rescued, cancelled or
 //   handed back meanwhile: the caller reports `.fenced`, nothing is written.
 //   `fail` appends `{attempt, at, error, worker}` to `errors` (built by the
 //   server) and either schedules the retry `backoff` seconds from now or,
@@ -46,6 +49,15 @@
 import PostgresNIO
 
 /// The statements of one schema.
+/// What identifies one attempt of one job: every outcome's WHERE clause.
+struct Fence: Sendable {
+    let id: Int64
+    let attempt: Int16
+    let owner: Int32
+    /// `attempted_at` as microseconds since 1970 (exact, unlike a `Date`).
+    let attemptedAtMicros: Int64
+}
+
 struct Statements: Sendable {
     /// The schema's name, already quoted as an identifier.
     let schema: String
@@ -174,7 +186,8 @@ struct Statements: Sendable {
     // MARK: Fetch
 
     /// Returns `(id, queue, kind, args, attempt, max_attempts, priority,
-    /// metadata)` of at most `limit` jobs, now running under `owner`.
+    /// metadata, attempted_at in microseconds)` of at most `limit` jobs, now
+    /// running under `owner`.
     func fetch(queue: String, limit: Int32, owner: Int32) -> PostgresQuery {
         """
         WITH picked AS MATERIALIZED (
@@ -189,29 +202,32 @@ struct Statements: Sendable {
         FROM picked
         WHERE j.id = picked.id AND j.attempt < j.max_attempts
           AND j.state IN ('available', 'scheduled', 'retryable')
-        RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority, j.metadata::text
+        RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority, j.metadata::text,
+          (extract(epoch FROM j.attempted_at) * 1000000)::int8
         """
     }
 
     // MARK: Outcomes (fenced)
 
     /// Returns the id, or no row when fenced.
-    func complete(id: Int64, attempt: Int16, owner: Int32) -> PostgresQuery {
+    func complete(_ fence: Fence) -> PostgresQuery {
         """
         UPDATE \(unescaped: jobs) SET state = 'completed', finalized_at = now()
-        WHERE id = \(id) AND attempt = \(attempt) AND owner = \(owner) AND state = 'running'
+        WHERE id = \(fence.id) AND attempt = \(fence.attempt) AND owner = \(fence.owner) AND state = 'running'
+          AND (extract(epoch FROM attempted_at) * 1000000)::int8 = \(fence.attemptedAtMicros)
         RETURNING id
         """
     }
 
     /// Returns `scheduled_at`, or no row when fenced.
-    func snooze(id: Int64, attempt: Int16, owner: Int32, delaySeconds: Double) -> PostgresQuery {
+    func snooze(_ fence: Fence, delaySeconds: Double) -> PostgresQuery {
         """
         UPDATE \(unescaped: jobs) SET
           state = 'scheduled', attempt = attempt - 1,
           scheduled_at = now() + make_interval(secs => \(delaySeconds)),
           metadata = jsonb_set(metadata, '{snoozes}', to_jsonb(coalesce((metadata ->> 'snoozes')::int, 0) + 1))
-        WHERE id = \(id) AND attempt = \(attempt) AND owner = \(owner) AND state = 'running'
+        WHERE id = \(fence.id) AND attempt = \(fence.attempt) AND owner = \(fence.owner) AND state = 'running'
+          AND (extract(epoch FROM attempted_at) * 1000000)::int8 = \(fence.attemptedAtMicros)
         RETURNING scheduled_at
         """
     }
@@ -248,7 +264,7 @@ struct Statements: Sendable {
     }
 
     /// Returns `(state text, scheduled_at)`, or no row when fenced.
-    func fail(id: Int64, attempt: Int16, owner: Int32, error: String, backoffSeconds: Double) -> PostgresQuery {
+    func fail(_ fence: Fence, error: String, backoffSeconds: Double) -> PostgresQuery {
         """
         UPDATE \(unescaped: jobs) SET
           errors = errors || jsonb_build_array(jsonb_build_object(
@@ -257,7 +273,8 @@ struct Statements: Sendable {
           finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
           scheduled_at = CASE WHEN attempt >= max_attempts THEN scheduled_at
                               ELSE now() + make_interval(secs => \(backoffSeconds)) END
-        WHERE id = \(id) AND attempt = \(attempt) AND owner = \(owner) AND state = 'running'
+        WHERE id = \(fence.id) AND attempt = \(fence.attempt) AND owner = \(fence.owner) AND state = 'running'
+          AND (extract(epoch FROM attempted_at) * 1000000)::int8 = \(fence.attemptedAtMicros)
         RETURNING state::text, scheduled_at
         """
     }

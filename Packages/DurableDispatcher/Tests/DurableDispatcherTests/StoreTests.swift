@@ -412,6 +412,29 @@ struct StoreTests {
         }
     }
 
+    /// After a snooze the same worker's next fetch has the same id, attempt
+    /// and owner: the attempt's start tells the snoozed attempt's late
+    /// outcome from the new attempt's.
+    @Test func aLateOutcomeOfASnoozedAttemptIsFenced() async throws {
+        try await TestDatabase.withStore { store in
+            let id = try await store.enqueue(kind: "later", args: Payload(n: 1, text: "")).id
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            let snoozed = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            guard case .scheduled = try await store.snooze(snoozed, for: .seconds(60)) else {
+                Issue.record("expected the snooze to be recorded")
+                return
+            }
+            _ = try await store.sql("UPDATE $schema.gc_jobs SET scheduled_at = now() WHERE id = \(id.rawValue)")
+            let current = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(current.attempt == snoozed.attempt && current.owner == snoozed.owner && current.id == snoozed.id)
+            #expect(current.attemptedAtMicros != snoozed.attemptedAtMicros)
+            #expect(try await store.snooze(snoozed, for: .seconds(60)) == .fenced)
+            #expect(try await store.fail(snoozed, error: "late") == .fenced)
+            #expect(try await store.complete(snoozed) == .fenced)
+            #expect(try await store.complete(current) == .completed)
+        }
+    }
+
     @Test func countsByQueueAndState() async throws {
         try await TestDatabase.withStore { store in
             for i in 0..<3 { try await store.enqueue(kind: "a", args: Payload(n: i, text: "")) }
