@@ -1,6 +1,8 @@
 // JobStore: the durable dispatcher's jobs in PostgreSQL — migrate the schema,
 // enqueue (on the store's pool or inside the caller's transaction), fetch for
-// a worker, record a completion or a failure fenced by the attempt.
+// a worker, record a completion, failure or snooze fenced by the attempt
+// (a completion possibly in one transaction with the handler's writes),
+// retry by id, prune, count.
 //
 // Holds no state of its own besides its configuration and the caller's
 // client: every guarantee is a statement's (Statements.swift), so any number
@@ -108,9 +110,7 @@ public struct JobStore: Sendable {
         let delay: Double
         switch options.schedule {
         case .now: delay = 0
-        case .after(let duration):
-            let (seconds, attoseconds) = duration.components
-            delay = max(0, Double(seconds) + Double(attoseconds) / 1e18)
+        case .after(let duration): delay = duration.nonNegativeSeconds
         }
         return statements.enqueue(
             kind: kind, queue: options.queue, argsJSON: argsJSON, priority: options.priority,
@@ -173,7 +173,10 @@ public struct JobStore: Sendable {
     /// attempt is still the live one. When it is not, the transaction rolls
     /// back (so do the handler's writes) and the result is `.fenced`. An
     /// error thrown by `body` rolls back too and is rethrown as is (the job
-    /// stays running: record the failure with ``fail(_:error:)``).
+    /// stays running: record the failure with ``fail(_:error:)``). A failed
+    /// COMMIT (the connection lost, say) throws `PostgresTransactionError`
+    /// with its `commitError`: whether it committed is then unknown, and
+    /// only the database can tell (the job's state).
     public func completeInTransaction<Value: Sendable>(
         _ job: FetchedJob,
         _ body: (PostgresConnection) async throws -> sending Value
@@ -227,11 +230,7 @@ extension JobStore {
     /// Puts the job back for `delay` (from the database's `now()`) without
     /// counting the attempt, if it is still the live attempt.
     public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
-        let (seconds, attoseconds) = delay.components
-        let query = statements.snooze(
-            job.fence,
-            delaySeconds: max(0, Double(seconds) + Double(attoseconds) / 1e18)
-        )
+        let query = statements.snooze(job.fence, delaySeconds: delay.nonNegativeSeconds)
         for try await scheduledAt in try await client.query(query, logger: logger).decode(Date.self) {
             return .scheduled(at: scheduledAt)
         }
@@ -257,9 +256,8 @@ extension JobStore {
     /// `retention` ago, `batch` at a time until fewer remain; returns how many.
     @discardableResult
     public func prune(olderThan retention: Duration, batch: Int = 5_000) async throws -> Int {
-        let (seconds, attoseconds) = retention.components
         let query = statements.prune(
-            olderThanSeconds: max(0, Double(seconds) + Double(attoseconds) / 1e18), batch: Int32(clamping: max(batch, 1))
+            olderThanSeconds: retention.nonNegativeSeconds, batch: Int32(clamping: max(batch, 1))
         )
         var total = 0
         while true {
@@ -280,6 +278,14 @@ extension JobStore {
             counts.append(JobCount(queue: queue, state: state, count: count))
         }
         return counts
+    }
+}
+
+extension Duration {
+    /// Seconds as a `make_interval(secs => …)` argument; negative is 0.
+    var nonNegativeSeconds: Double {
+        let (seconds, attoseconds) = components
+        return max(0, Double(seconds) + Double(attoseconds) / 1e18)
     }
 }
 
