@@ -6,7 +6,9 @@
 //
 // - Migration (`migration1`): the whole schema in one transaction, after
 //   `pg_advisory_xact_lock(namespace, -1)`, so workers starting together
-//   apply it once; `gc_schema_version` records what is applied.
+//   apply it once; `gc_schema_version` records what is applied. The lock is
+//   needed even for `CREATE SCHEMA IF NOT EXISTS`: two of them at once fail
+//   with 23505 on `pg_namespace` (seen in this package's test without it).
 // - `enqueue`: one INSERT. A unique key is unique only among live jobs
 //   (available, scheduled, running, retryable): the partial unique index
 //   `gc_jobs_unique` decides, never a lookup. `ON CONFLICT … DO UPDATE` (a
@@ -29,8 +31,9 @@
 //   re-evaluated on the locked row, RETURNING a row only if this attempt is
 //   still the live one. The start is there because the attempt number alone
 //   repeats: a snooze (and, later, a hand-back) gives the attempt back, so
-//   the next fetch by the same worker has the same id, attempt and owner. Zero rows means the attempt was rescued, cancelled or
-//   handed back meanwhile: the caller reports `.fenced`, nothing is written.
+//   the next fetch by the same worker has the same id, attempt and owner.
+//   Zero rows means the attempt was rescued, cancelled, snoozed or handed
+//   back meanwhile: the caller reports `.fenced`, nothing is written.
 //   `fail` appends `{attempt, at, error, worker}` to `errors` (built by the
 //   server) and either schedules the retry `backoff` seconds from now or,
 //   with the attempts exhausted, discards the job (`finalized_at` set).
