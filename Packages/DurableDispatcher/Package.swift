@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+// DurableDispatcher: the Dispatcher's jobs kept in PostgreSQL, so that a job
+// survives the process that enqueued it and the one that runs it. A package
+// of its own, depending on the root package by path, so the GoConcurrency
+// library (and everyone who only wants channels) gains no NIO or PostgreSQL
+// dependency.
+import PackageDescription
+
+let package = Package(
+    name: "DurableDispatcher",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DurableDispatcher", targets: ["DurableDispatcher"]),
+    ],
+    dependencies: [
+        .package(name: "GoConcurrency", path: "../.."),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The store: schema migration, enqueue, fetch, fenced outcomes.
+        .target(
+            name: "DurableDispatcher",
+            dependencies: [
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Against a live PostgreSQL named by GC_DATABASE_URL (`.ci/postgres start`).
+        .testTarget(
+            name: "DurableDispatcherTests",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,299 @@
+// JobStore: the durable dispatcher's jobs in PostgreSQL — migrate the schema,
+// enqueue (on the store's pool or inside the caller's transaction), fetch for
+// a worker, record a completion, failure or snooze fenced by the attempt
+// (a completion possibly in one transaction with the handler's writes),
+// retry by id, prune, count.
+//
+// Holds no state of its own besides its configuration and the caller's
+// client: every guarantee is a statement's (Statements.swift), so any number
+// of stores in any number of processes may share one schema.
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Durable jobs in one schema of a PostgreSQL database.
+///
+/// The caller owns the `PostgresClient` and runs it (`client.run()` in a task
+/// of its own) for as long as the store is used.
+public struct JobStore: Sendable {
+    public let client: PostgresClient
+    public let configuration: StoreConfiguration
+    let statements: Statements
+    let logger: Logger
+
+    public init(client: PostgresClient, configuration: StoreConfiguration = .init(), logger: Logger = Logger(label: "DurableDispatcher")) {
+        self.client = client
+        self.configuration = configuration
+        self.statements = Statements(schema: configuration.schema, lockNamespace: configuration.lockNamespace)
+        self.logger = logger
+    }
+
+    /// The schema version this library creates.
+    public static let schemaVersion: Int32 = 1
+
+    // MARK: Migration
+
+    /// Creates the schema or brings it to ``schemaVersion``, in one
+    /// transaction under an advisory lock, so concurrent callers apply each
+    /// migration once. Returns the version found before.
+    @discardableResult
+    public func migrate() async throws -> Int32 {
+        let statements = self.statements
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(statements.migrationLock, logger: logger)
+            try await connection.query(statements.createSchema, logger: logger)
+            try await connection.query(statements.createVersionTable, logger: logger)
+            var found: Int32 = 0
+            for try await version in try await connection.query(statements.appliedVersion, logger: logger).decode(Int32.self) {
+                found = version
+            }
+            if found < 1 {
+                for statement in statements.migration1 {
+                    try await connection.query(statement, logger: logger)
+                }
+                try await connection.query(statements.recordVersion(1), logger: logger)
+            }
+            return found
+        }
+    }
+
+    // MARK: Workers
+
+    /// Registers a worker process and returns its id, the owner of the jobs
+    /// it fetches.
+    public func registerWorker(host: String, pid: Int32, queues: [String]) async throws -> WorkerID {
+        let rows = try await client.query(statements.registerWorker(host: host, pid: pid, queues: queues), logger: logger)
+        for try await id in rows.decode(Int32.self) {
+            return WorkerID(id)
+        }
+        throw StoreError.noRowReturned("register worker")
+    }
+
+    // MARK: Enqueue
+
+    /// Enqueues a job whose arguments are `args` encoded as JSON, in a
+    /// transaction of its own.
+    @discardableResult
+    public func enqueue<Args: Encodable>(kind: String, args: Args, options: EnqueueOptions = .init()) async throws -> EnqueueResult {
+        try await enqueue(kind: kind, argsJSON: Self.json(args), options: options)
+    }
+
+    /// Enqueues a job whose arguments are the JSON text `argsJSON`, in a
+    /// transaction of its own.
+    @discardableResult
+    public func enqueue(kind: String, argsJSON: String, options: EnqueueOptions = .init()) async throws -> EnqueueResult {
+        let query = enqueueQuery(kind: kind, argsJSON: argsJSON, options: options)
+        return try await Self.enqueueResult(try await client.query(query, logger: logger))
+    }
+
+    /// Enqueues on `connection`, inside whatever transaction the caller has
+    /// open there (`client.withTransaction { connection in … }`): the job
+    /// exists if and only if that transaction commits.
+    @discardableResult
+    public func enqueue<Args: Encodable>(
+        kind: String, args: Args, options: EnqueueOptions = .init(), on connection: PostgresConnection
+    ) async throws -> EnqueueResult {
+        try await enqueue(kind: kind, argsJSON: Self.json(args), options: options, on: connection)
+    }
+
+    /// ``enqueue(kind:args:options:on:)`` with the arguments as JSON text.
+    @discardableResult
+    public func enqueue(
+        kind: String, argsJSON: String, options: EnqueueOptions = .init(), on connection: PostgresConnection
+    ) async throws -> EnqueueResult {
+        let query = enqueueQuery(kind: kind, argsJSON: argsJSON, options: options)
+        return try await Self.enqueueResult(try await connection.query(query, logger: logger))
+    }
+
+    func enqueueQuery(kind: String, argsJSON: String, options: EnqueueOptions) -> PostgresQuery {
+        let delay: Double
+        switch options.schedule {
+        case .now: delay = 0
+        case .after(let duration): delay = duration.nonNegativeSeconds
+        }
+        return statements.enqueue(
+            kind: kind, queue: options.queue, argsJSON: argsJSON, priority: options.priority,
+            maxAttempts: options.maxAttempts, uniqueKey: options.uniqueKey,
+            delaySeconds: delay, scheduled: delay > 0
+        )
+    }
+
+    static func enqueueResult(_ rows: PostgresRowSequence) async throws -> EnqueueResult {
+        for try await (id, duplicate) in rows.decode((Int64, Bool).self) {
+            return duplicate ? .duplicate(JobID(id)) : .inserted(JobID(id))
+        }
+        throw StoreError.noRowReturned("enqueue")
+    }
+
+    static func json<Args: Encodable>(_ args: Args) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(args), as: UTF8.self)
+    }
+
+    // MARK: Fetch
+
+    /// Takes at most `limit` runnable jobs of `queue` (priority first, then
+    /// the earliest scheduled), marks them running under `worker` with their
+    /// attempt counted, and returns them. Concurrent fetchers never get the
+    /// same job; none waits for another's locked rows.
+    public func fetch(queue: String, limit: Int, worker: WorkerID) async throws -> [FetchedJob] {
+        guard limit > 0 else { return [] }
+        let query = statements.fetch(queue: queue, limit: Int32(clamping: limit), owner: worker.rawValue)
+        var jobs: [FetchedJob] = []
+        let rows = try await client.query(query, logger: logger)
+        for try await (id, queue, kind, args, attempt, maxAttempts, priority, metadata, attemptedAt)
+            in rows.decode((Int64, String, String, String, Int16, Int16, Int16, String, Int64).self)
+        {
+            jobs.append(FetchedJob(
+                id: JobID(id), queue: queue, kind: kind, argsJSON: args, attempt: attempt,
+                maxAttempts: maxAttempts, priority: priority, metadataJSON: metadata, owner: worker,
+                attemptedAtMicros: attemptedAt
+            ))
+        }
+        return jobs
+    }
+
+    // MARK: Outcomes
+
+    /// Marks the job's attempt completed, if it is still the live attempt.
+    public func complete(_ job: FetchedJob) async throws -> CompletionResult {
+        let query = statements.complete(job.fence)
+        let rows = try await client.query(query, logger: logger)
+        for try await _ in rows.decode(Int64.self) {
+            return .completed
+        }
+        logger.info("completion fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
+        return .fenced
+    }
+
+    /// Runs `body` and the job's fenced completion in one transaction: the
+    /// handler's own writes on `connection` commit if and only if this
+    /// attempt is still the live one. When it is not, the transaction rolls
+    /// back (so do the handler's writes) and the result is `.fenced`. An
+    /// error thrown by `body` rolls back too and is rethrown as is (the job
+    /// stays running: record the failure with ``fail(_:error:)``). A failed
+    /// COMMIT (the connection lost, say) throws `PostgresTransactionError`
+    /// with its `commitError`: whether it committed is then unknown, and
+    /// only the database can tell (the job's state).
+    public func completeInTransaction<Value: Sendable>(
+        _ job: FetchedJob,
+        _ body: (PostgresConnection) async throws -> sending Value
+    ) async throws -> (CompletionResult, Value?) {
+        let query = statements.complete(job.fence)
+        let logger = self.logger
+        do {
+            let value = try await client.withTransaction(logger: logger) { connection in
+                let value = try await body(connection)
+                let rows = try await connection.query(query, logger: logger)
+                for try await _ in rows.decode(Int64.self) {
+                    return value
+                }
+                throw JobFenced()
+            }
+            return (.completed, value)
+        } catch let error as PostgresTransactionError {
+            if error.closureError is JobFenced {
+                logger.info("transactional completion fenced, rolled back", metadata: [
+                    "job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)",
+                ])
+                return (.fenced, nil)
+            }
+            if let closureError = error.closureError, error.rollbackError == nil {
+                throw closureError
+            }
+            throw error
+        }
+    }
+
+    /// Records the attempt's failure (`error` joins the job's error history),
+    /// if it is still the live attempt: the job retries after the retry
+    /// policy's backoff, or is discarded when it has used its attempts.
+    public func fail(_ job: FetchedJob, error: String) async throws -> FailureResult {
+        let backoff = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
+        let query = statements.fail(job.fence, error: error, backoffSeconds: backoff)
+        let rows = try await client.query(query, logger: logger)
+        for try await (state, scheduledAt) in rows.decode((String, Date).self) {
+            if state == "discarded" {
+                logger.info("job discarded", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)"])
+                return .discarded
+            }
+            return .retryable(scheduledAt: scheduledAt, backoffSeconds: backoff)
+        }
+        logger.info("failure fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
+        return .fenced
+    }
+}
+
+extension JobStore {
+    /// Puts the job back for `delay` (from the database's `now()`) without
+    /// counting the attempt, if it is still the live attempt.
+    public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
+        let query = statements.snooze(job.fence, delaySeconds: delay.nonNegativeSeconds)
+        for try await scheduledAt in try await client.query(query, logger: logger).decode(Date.self) {
+            return .scheduled(at: scheduledAt)
+        }
+        logger.info("snooze fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
+        return .fenced
+    }
+
+    /// Makes a job that is not running available at once, with one more
+    /// attempt if it had used them all (a discarded, cancelled or completed
+    /// job runs again).
+    public func retry(_ id: JobID) async throws -> RetryResult {
+        do {
+            for try await _ in try await client.query(statements.retry(id: id.rawValue), logger: logger).decode(Int64.self) {
+                return .retried
+            }
+            return .notRetried
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            return .uniqueConflict
+        }
+    }
+
+    /// Deletes the jobs finalized (completed, cancelled, discarded) more than
+    /// `retention` ago, `batch` at a time until fewer remain; returns how many.
+    @discardableResult
+    public func prune(olderThan retention: Duration, batch: Int = 5_000) async throws -> Int {
+        let query = statements.prune(
+            olderThanSeconds: retention.nonNegativeSeconds, batch: Int32(clamping: max(batch, 1))
+        )
+        var total = 0
+        while true {
+            var deleted = 0
+            for try await count in try await client.query(query, logger: logger).decode(Int64.self) {
+                deleted = Int(count)
+            }
+            total += deleted
+            if deleted < batch { return total }
+        }
+    }
+
+    /// Jobs per queue and state (states without jobs are absent), ordered
+    /// by queue, then state.
+    public func counts() async throws -> [JobCount] {
+        var counts: [JobCount] = []
+        for try await (queue, state, count) in try await client.query(statements.counts, logger: logger).decode((String, String, Int64).self) {
+            counts.append(JobCount(queue: queue, state: state, count: count))
+        }
+        return counts
+    }
+}
+
+extension Duration {
+    /// Seconds as a `make_interval(secs => …)` argument; negative is 0.
+    var nonNegativeSeconds: Double {
+        let (seconds, attoseconds) = components
+        return max(0, Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}
+
+/// Inside ``JobStore/completeInTransaction(_:_:)``: the completion found the
+/// attempt no longer live, so the transaction rolls back.
+struct JobFenced: Error {}
+
+/// A statement did not return what it always returns.
+public enum StoreError: Error, Sendable {
+    case noRowReturned(String)
+}
