@@ -10,7 +10,7 @@ public struct StoreConfiguration: Sendable {
     /// `gc_schema_version`). Lowercase letters, digits and `_`, starting with
     /// a letter or `_`, at most 63 characters: it is pasted into statements as
     /// an identifier.
-    public var schema: String
+    public private(set) var schema: String
     /// The first key of every advisory lock the store takes (the second names
     /// what is locked: -1 the migration). Change it only if another
     /// application uses the same namespace.
@@ -36,28 +36,35 @@ public struct StoreConfiguration: Sendable {
 
 extension PostgresClient.Configuration {
     /// A client configuration from `postgres://user[:password]@host[:port]/database`
-    /// (`postgresql://` too), TLS off (`?sslmode=require` asks for it). Nil when
-    /// the URL has no host or user.
+    /// (`postgresql://` too). `?sslmode=`: `disable` or `allow` (or none): no
+    /// TLS; `prefer`: TLS if the server offers it; `require`, `verify-ca`,
+    /// `verify-full`: TLS with the certificate fully verified (stricter than
+    /// libpq's `require`, which verifies nothing). Nil when the URL has no
+    /// host or user, or an unknown `sslmode`.
     public init?(databaseURL: String) {
         guard let components = URLComponents(string: databaseURL),
               components.scheme == "postgres" || components.scheme == "postgresql",
               let host = components.host, !host.isEmpty,
-              let user = components.user, !user.isEmpty
+              let encodedUser = components.percentEncodedUser, !encodedUser.isEmpty
         else { return nil }
+        // Decoded once: a password may hold a literal `%` (`%25` in the URL).
+        let user = encodedUser.removingPercentEncoding ?? encodedUser
+        let password = components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 }
         let path = components.path
         let database = path.hasPrefix("/") ? String(path.dropFirst()) : path
         let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value
         let tls: PostgresClient.Configuration.TLS
-        if sslMode == "require" {
-            tls = .require(.makeClientConfiguration())
-        } else {
-            tls = .disable
+        switch sslMode {
+        case nil, "disable", "allow": tls = .disable
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: return nil
         }
         self.init(
             host: host,
             port: components.port ?? 5432,
-            username: user.removingPercentEncoding ?? user,
-            password: components.password?.removingPercentEncoding,
+            username: user,
+            password: password,
             database: database.isEmpty ? nil : database,
             tls: tls
         )

@@ -41,6 +41,10 @@ public struct JobStore: Sendable {
         let statements = self.statements
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { connection in
+            // Read committed whatever the database's default: under a
+            // snapshot taken before the lock was granted, a second migrator
+            // would see version 0 and create the type again.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: logger)
             try await connection.query(statements.migrationLock, logger: logger)
             try await connection.query(statements.createSchema, logger: logger)
             try await connection.query(statements.createVersionTable, logger: logger)
@@ -211,7 +215,10 @@ public struct JobStore: Sendable {
     /// if it is still the live attempt: the job retries after the retry
     /// policy's backoff, or is discarded when it has used its attempts.
     public func fail(_ job: FetchedJob, error: String) async throws -> FailureResult {
-        let backoff = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
+        // A policy's NaN, infinity or absurd delay would make the statement
+        // fail and leave the job running: at most about ten years.
+        let proposed = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
+        let backoff = proposed.isFinite ? min(max(proposed, 0), 315_360_000) : 315_360_000
         let query = statements.fail(job.fence, error: error, backoffSeconds: backoff)
         let rows = try await client.query(query, logger: logger)
         for try await (state, scheduledAt) in rows.decode((String, Date).self) {
@@ -256,9 +263,8 @@ extension JobStore {
     /// `retention` ago, `batch` at a time until fewer remain; returns how many.
     @discardableResult
     public func prune(olderThan retention: Duration, batch: Int = 5_000) async throws -> Int {
-        let query = statements.prune(
-            olderThanSeconds: retention.nonNegativeSeconds, batch: Int32(clamping: max(batch, 1))
-        )
+        let batch = Int32(clamping: max(batch, 1))
+        let query = statements.prune(olderThanSeconds: retention.nonNegativeSeconds, batch: batch)
         var total = 0
         while true {
             var deleted = 0
@@ -266,7 +272,7 @@ extension JobStore {
                 deleted = Int(count)
             }
             total += deleted
-            if deleted < batch { return total }
+            if deleted < Int(batch) { return total }
         }
     }
 

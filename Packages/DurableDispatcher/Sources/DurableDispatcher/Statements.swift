@@ -23,9 +23,10 @@
 // - `fetch`: the LIMIT subquery sits in a `MATERIALIZED` CTE, an optimisation
 //   fence, so it runs once (a nested loop over a re-executed LIMIT subquery
 //   could lock and update more than `limit` rows); `FOR UPDATE SKIP LOCKED`
-//   makes concurrent fetchers take disjoint rows without waiting; the outer
-//   UPDATE re-checks `attempt < max_attempts` and the pending state on the
-//   locked row. Each fetched job gets `attempt + 1` and this worker as owner.
+//   makes concurrent fetchers take disjoint rows without waiting; the CTE
+//   passes over a row that has used its attempts (it would otherwise be
+//   locked, dropped and stay first in line), and the outer UPDATE re-checks
+//   that and the pending state on the locked row. Each fetched job gets `attempt + 1` and this worker as owner.
 // - `complete`, `fail`: fenced by id, attempt, owner, `state = 'running'`
 //   and the attempt's start (`attempted_at`, compared as exact microseconds),
 //   re-evaluated on the locked row, RETURNING a row only if this attempt is
@@ -196,6 +197,7 @@ struct Statements: Sendable {
         WITH picked AS MATERIALIZED (
           SELECT id FROM \(unescaped: jobs)
           WHERE queue = \(queue) AND state IN ('available', 'scheduled', 'retryable') AND scheduled_at <= now()
+            AND attempt < max_attempts
           ORDER BY priority, scheduled_at, id
           LIMIT \(limit)
           FOR UPDATE SKIP LOCKED)
@@ -254,13 +256,14 @@ struct Statements: Sendable {
     /// Returns the number of deleted jobs.
     func prune(olderThanSeconds: Double, batch: Int32) -> PostgresQuery {
         """
-        WITH deleted AS (
-          DELETE FROM \(unescaped: jobs) WHERE id IN (
-            SELECT id FROM \(unescaped: jobs)
-            WHERE finalized_at < now() - make_interval(secs => \(olderThanSeconds))
-            ORDER BY finalized_at
-            LIMIT \(batch)
-            FOR UPDATE SKIP LOCKED)
+        WITH picked AS MATERIALIZED (
+          SELECT id FROM \(unescaped: jobs)
+          WHERE finalized_at < now() - make_interval(secs => \(olderThanSeconds))
+          ORDER BY finalized_at
+          LIMIT \(batch)
+          FOR UPDATE SKIP LOCKED),
+        deleted AS (
+          DELETE FROM \(unescaped: jobs) j USING picked WHERE j.id = picked.id
           RETURNING 1)
         SELECT count(*) FROM deleted
         """

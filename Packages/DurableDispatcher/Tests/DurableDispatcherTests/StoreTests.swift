@@ -236,6 +236,22 @@ struct StoreTests {
         }
     }
 
+    @Test func aPendingJobThatHasUsedItsAttemptsDoesNotBlockItsQueue() async throws {
+        try await TestDatabase.withStore { store in
+            let worker = try await store.registerWorker(host: "test", pid: 1, queues: ["default"])
+            for i in 0..<2 { try await store.enqueue(kind: "k", args: Payload(n: i, text: "")) }
+            // The first in line looks pending but has no attempt left (only
+            // SQL can make one): a fetch of one must pass over it.
+            _ = try await store.sql("""
+                UPDATE $schema.gc_jobs SET attempt = max_attempts
+                WHERE id = (SELECT min(id) FROM $schema.gc_jobs)
+                """)
+            let jobs = try await store.fetch(queue: "default", limit: 1, worker: worker)
+            #expect(jobs.count == 1)
+            #expect(jobs.first?.attempt == 1)
+        }
+    }
+
     @Test func fetchSkipsRowsLockedByAnotherTransactionWithoutWaiting() async throws {
         try await TestDatabase.withStore(maxConnections: 4) { store in
             var ids: [JobID] = []
@@ -499,6 +515,8 @@ struct StoreTests {
                 JobCount(queue: "default", state: "completed", count: 5),
             ])
             #expect(try await store.prune(olderThan: .seconds(3600)) == 0)
+            // A batch below 1 is taken as 1, and ends when nothing is left.
+            #expect(try await store.prune(olderThan: .seconds(3600), batch: 0) == 0)
         }
     }
 
@@ -554,5 +572,15 @@ struct StoreOfflineTests {
         #expect(configuration.database == "jobs")
         #expect(PostgresClient.Configuration(databaseURL: "mysql://a@b/c") == nil)
         #expect(PostgresClient.Configuration(databaseURL: "postgres://db/c") == nil)
+        // Decoded once: a literal % in a password is %25 in the URL.
+        let percent = try #require(PostgresClient.Configuration(databaseURL: "postgres://u:a%25zz@h/d"))
+        #expect(percent.password == "a%zz")
+        let twice = try #require(PostgresClient.Configuration(databaseURL: "postgres://u:a%2541@h/d"))
+        #expect(twice.password == "a%41")
+        // sslmode: an unknown mode is refused rather than read as "no TLS".
+        #expect(PostgresClient.Configuration(databaseURL: "postgres://u@h/d?sslmode=bogus") == nil)
+        for mode in ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] {
+            #expect(PostgresClient.Configuration(databaseURL: "postgres://u@h/d?sslmode=\(mode)") != nil, "\(mode)")
+        }
     }
 }
