@@ -16,15 +16,18 @@ let package = Package(
         .package(name: "GoConcurrency", path: "../.."),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
-        // The store: schema migration, enqueue, fetch, fenced outcomes.
+        // The store (schema migration, enqueue, fetch, fenced outcomes,
+        // rescue) and the worker process (DurableWorkers).
         .target(
             name: "DurableDispatcher",
             dependencies: [
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Against a live PostgreSQL named by GC_DATABASE_URL (`.ci/postgres start`).
@@ -32,6 +35,7 @@ let package = Package(
             name: "DurableDispatcherTests",
             dependencies: [
                 "DurableDispatcher",
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
