@@ -19,7 +19,7 @@ public struct JobStore: Sendable {
     public let client: PostgresClient
     public let configuration: StoreConfiguration
     let statements: Statements
-    let logger: Logger
+    public let logger: Logger
 
     public init(client: PostgresClient, configuration: StoreConfiguration = .init(), logger: Logger = Logger(label: "DurableDispatcher")) {
         self.client = client
