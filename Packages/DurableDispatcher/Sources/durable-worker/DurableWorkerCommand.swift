@@ -56,25 +56,26 @@ struct DatabaseOptions: ParsableArguments {
         return logger
     }
 
-    /// Runs `body` with a store whose client runs meanwhile.
-    func withStore<Value: Sendable>(
-        notifyOnEnqueue: Bool = true, _ body: (JobStore) async throws -> Value
-    ) async throws -> Value {
+    /// The pool's client and a store on it (the caller runs the client).
+    func makeStore() throws -> (PostgresClient, JobStore) {
         let url = try url()
         guard var configuration = PostgresClient.Configuration(databaseURL: url) else {
             throw ValidationError("not a usable database URL: \(url)")
         }
         configuration.options.maximumConnections = maxConnections
         configuration.options.additionalStartupParameters = [
-            ("application_name", "durable-worker"),
+            ("application_name", "durable-worker-\(ProcessInfo.processInfo.processIdentifier)"),
             ("statement_timeout", "30s"),
             ("idle_in_transaction_session_timeout", "60s"),
         ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger("durable-worker.pool"))
-        let store = JobStore(
-            client: client,
-            configuration: StoreConfiguration(schema: schema, notifyOnEnqueue: notifyOnEnqueue),
-            logger: logger("durable-worker.store"))
+        let store = JobStore(client: client, configuration: StoreConfiguration(schema: schema), logger: logger("durable-worker.store"))
+        return (client, store)
+    }
+
+    /// Runs `body` with a store whose client runs meanwhile.
+    func withStore<Value: Sendable>(_ body: (JobStore) async throws -> Value) async throws -> Value {
+        let (client, store) = try makeStore()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
@@ -146,17 +147,10 @@ struct Run: AsyncParsableCommand {
             return handler
         }
         let url = try database.url()
-        guard var configuration = PostgresClient.Configuration(databaseURL: url),
-              let control = PostgresConnection.Configuration(databaseURL: url)
-        else { throw ValidationError("not a usable database URL: \(url)") }
-        configuration.options.maximumConnections = database.maxConnections
-        configuration.options.additionalStartupParameters = [
-            ("application_name", "durable-worker-\(ProcessInfo.processInfo.processIdentifier)"),
-            ("statement_timeout", "30s"),
-            ("idle_in_transaction_session_timeout", "60s"),
-        ]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: database.logger("durable-worker.pool"))
-        let store = JobStore(client: client, configuration: StoreConfiguration(schema: database.schema), logger: database.logger("durable-worker.store"))
+        guard let control = PostgresConnection.Configuration(databaseURL: url) else {
+            throw ValidationError("not a usable database URL: \(url)")
+        }
+        let (client, store) = try database.makeStore()
         let options = WorkerOptions(
             queues: try parsedQueues(),
             pollInterval: .milliseconds(pollIntervalMs),
