@@ -33,7 +33,7 @@ import PostgresNIO
 import Synchronization
 
 /// A worker process of the durable dispatcher: runs the jobs of its queues
-/// with a ``GoConcurrency/Dispatcher`` per queue, fetching as many as it has
+/// with a GoConcurrency `Dispatcher` per queue, fetching as many as it has
 /// free workers, and survives the loss of other processes (their jobs are
 /// rescued) and of the database connection (it reconnects).
 ///
