@@ -235,7 +235,7 @@ public final class DurableWorkers: Sendable {
             let stop: Bool = (try? await select {
                 stopFetching.onReceive { _ in true }
                 runner.wake.onReceive { _ in false }
-                after(wait).onReceive { _ in false }
+                after(wait) { false }
             }) ?? true
             if stop { break }
         }
