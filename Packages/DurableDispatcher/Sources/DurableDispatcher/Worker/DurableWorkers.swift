@@ -289,7 +289,7 @@ public final class DurableWorkers: Sendable {
             case .failure where cancelRequested:
                 return try await store.cancelAttempt(job, reason: "cancel requested") == .completed ? "cancelled" : "fenced"
             case .failure(let error):
-                switch try await store.fail(job, error: String(describing: error)) {
+                switch try await store.fail(job, error: errorText(error)) {
                 case .retryable: return "retryable"
                 case .discarded: return "discarded"
                 case .cancelled: return "cancelled"
@@ -325,6 +325,18 @@ public final class DurableWorkers: Sendable {
                 }
                 delay = min(delay * 2, .seconds(2))
             }
+        }
+    }
+
+    /// What a failed attempt's error entry says. postgres-nio's errors
+    /// describe themselves generically ("to prevent accidental leakage"):
+    /// their reflection names the server's message and SQLSTATE, which is
+    /// what someone reading the job's errors needs.
+    func errorText(_ error: any Error) -> String {
+        switch error {
+        case let error as PSQLError: String(reflecting: error)
+        case let error as PostgresTransactionError: String(reflecting: error)
+        default: String(describing: error)
         }
     }
 
