@@ -11,11 +11,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "DurableDispatcher", targets: ["DurableDispatcher"]),
+        .executable(name: "durable-bench", targets: ["durable-bench"]),
     ],
     dependencies: [
         .package(name: "GoConcurrency", path: "../.."),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The store: schema migration, enqueue, fetch, fenced outcomes.
@@ -23,6 +25,18 @@ let package = Package(
             name: "DurableDispatcher",
             dependencies: [
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmark's helper (Scripts/ceiling): migrate a schema, prefill
+        // no-op jobs by batch enqueue, print the pgbench script of the
+        // library's own fetch and completion.
+        .executableTarget(
+            name: "durable-bench",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
