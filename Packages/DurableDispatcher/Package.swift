@@ -11,22 +11,40 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "DurableDispatcher", targets: ["DurableDispatcher"]),
+        .executable(name: "durable-worker", targets: ["durable-worker"]),
         .executable(name: "durable-bench", targets: ["durable-bench"]),
     ],
     dependencies: [
         .package(name: "GoConcurrency", path: "../.."),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // The store: schema migration, enqueue, fetch, fenced outcomes.
+        // The store (schema migration, enqueue, fetch, fenced outcomes,
+        // rescue) and the worker process (DurableWorkers).
         .target(
             name: "DurableDispatcher",
             dependencies: [
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // One worker process (SIGTERM: graceful shutdown), and the store's
+        // administration: migrate, enqueue, counts, cancel, retry.
+        .executableTarget(
+            name: "durable-worker",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The benchmark's helper (Scripts/ceiling): migrate a schema, prefill
@@ -46,6 +64,7 @@ let package = Package(
             name: "DurableDispatcherTests",
             dependencies: [
                 "DurableDispatcher",
+                .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

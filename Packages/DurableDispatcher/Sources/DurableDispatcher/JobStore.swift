@@ -19,7 +19,7 @@ public struct JobStore: Sendable {
     public let client: PostgresClient
     public let configuration: StoreConfiguration
     let statements: Statements
-    let logger: Logger
+    public let logger: Logger
 
     public init(client: PostgresClient, configuration: StoreConfiguration = .init(), logger: Logger = Logger(label: "DurableDispatcher")) {
         self.client = client
@@ -119,7 +119,7 @@ public struct JobStore: Sendable {
         return statements.enqueue(
             kind: kind, queue: options.queue, argsJSON: argsJSON, priority: options.priority,
             maxAttempts: options.maxAttempts, uniqueKey: options.uniqueKey,
-            delaySeconds: delay, scheduled: delay > 0
+            delaySeconds: delay, scheduled: delay > 0, notify: configuration.notifyOnEnqueue
         )
     }
 
@@ -213,7 +213,8 @@ public struct JobStore: Sendable {
 
     /// Records the attempt's failure (`error` joins the job's error history),
     /// if it is still the live attempt: the job retries after the retry
-    /// policy's backoff, or is discarded when it has used its attempts.
+    /// policy's backoff, or is discarded when it has used its attempts, or
+    /// ends cancelled if a cancel was requested while it ran.
     public func fail(_ job: FetchedJob, error: String) async throws -> FailureResult {
         // A policy's NaN, infinity or absurd delay would make the statement
         // fail and leave the job running: at most about ten years.
@@ -225,6 +226,9 @@ public struct JobStore: Sendable {
             if state == "discarded" {
                 logger.info("job discarded", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)"])
                 return .discarded
+            }
+            if state == "cancelled" {
+                return .cancelled
             }
             return .retryable(scheduledAt: scheduledAt, backoffSeconds: backoff)
         }

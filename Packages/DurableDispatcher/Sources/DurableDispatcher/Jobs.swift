@@ -110,6 +110,9 @@ public enum FailureResult: Sendable, Equatable {
     case retryable(scheduledAt: Date, backoffSeconds: Double)
     /// The attempts are exhausted; the job is finalized with its errors.
     case discarded
+    /// A cancel was requested while the attempt ran: the job is finalized
+    /// as cancelled, with this failure in its errors.
+    case cancelled
     /// The attempt was no longer the live one; nothing was written.
     case fenced
 }

@@ -37,7 +37,8 @@
 //   back meanwhile: the caller reports `.fenced`, nothing is written.
 //   `fail` appends `{attempt, at, error, worker}` to `errors` (built by the
 //   server) and either schedules the retry `backoff` seconds from now or,
-//   with the attempts exhausted, discards the job (`finalized_at` set).
+//   with the attempts exhausted, discards the job (`finalized_at` set); a job
+//   whose cancel was requested while it ran ends cancelled instead.
 // - `snooze`: fenced likewise; the job waits `delay` seconds in `scheduled`
 //   and the attempt is given back (`attempt - 1`: a snooze is not a failure),
 //   `metadata.snoozes` counts them.
@@ -71,10 +72,16 @@ struct Statements: Sendable {
     init(schema: String, lockNamespace: Int32) {
         self.schema = "\"\(schema)\""
         self.lockNamespace = lockNamespace
+        self.notifyChannel = "gc_jobs_" + String(schema.prefix(55))
     }
 
     private var jobs: String { "\(schema).gc_jobs" }
     private var state: String { "\(schema).gc_job_state" }
+
+    /// The LISTEN/NOTIFY channel of the schema's workers: payloads
+    /// `queue:<name>` (a job became runnable) and `cancel:<id>`. At most 63
+    /// bytes, as every PostgreSQL identifier.
+    let notifyChannel: String
 
     // MARK: Migration
 
@@ -173,17 +180,25 @@ struct Statements: Sendable {
     /// Returns `(id bigint, duplicate bool)`.
     func enqueue(
         kind: String, queue: String, argsJSON: String, priority: Int16, maxAttempts: Int16,
-        uniqueKey: String?, delaySeconds: Double, scheduled: Bool
+        uniqueKey: String?, delaySeconds: Double, scheduled: Bool, notify: Bool
     ) -> PostgresQuery {
         let initial = scheduled ? "scheduled" : "available"
+        // The notification rides in the same statement (no second round
+        // trip): the LATERAL subquery runs once per returned row, and only
+        // for a new job that can run now. NOTIFY is delivered at commit.
         return """
-            INSERT INTO \(unescaped: jobs) (kind, queue, args, priority, max_attempts, unique_key, scheduled_at, state)
-            VALUES (\(kind), \(queue), \(argsJSON)::jsonb, \(priority), \(maxAttempts), \(uniqueKey),
-                    now() + make_interval(secs => \(delaySeconds)), \(initial)::\(unescaped: state))
-            ON CONFLICT (unique_key)
-              WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
-              DO UPDATE SET unique_key = EXCLUDED.unique_key
-            RETURNING id, (xmax <> 0) AS duplicate
+            WITH ins AS (
+              INSERT INTO \(unescaped: jobs) (kind, queue, args, priority, max_attempts, unique_key, scheduled_at, state)
+              VALUES (\(kind), \(queue), \(argsJSON)::jsonb, \(priority), \(maxAttempts), \(uniqueKey),
+                      now() + make_interval(secs => \(delaySeconds)), \(initial)::\(unescaped: state))
+              ON CONFLICT (unique_key)
+                WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
+                DO UPDATE SET unique_key = EXCLUDED.unique_key
+              RETURNING id, (xmax <> 0) AS duplicate, queue, state)
+            SELECT ins.id, ins.duplicate FROM ins
+            LEFT JOIN LATERAL (
+              SELECT pg_notify(\(notifyChannel), 'queue:' || ins.queue) IS NULL AS sent
+              WHERE \(notify) AND NOT ins.duplicate AND ins.state = 'available') n ON true
             """
     }
 
@@ -275,9 +290,10 @@ struct Statements: Sendable {
         UPDATE \(unescaped: jobs) SET
           errors = errors || jsonb_build_array(jsonb_build_object(
             'attempt', attempt, 'at', now(), 'error', \(error)::text, 'worker', owner)),
-          state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END::\(unescaped: state),
-          finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
-          scheduled_at = CASE WHEN attempt >= max_attempts THEN scheduled_at
+          state = CASE WHEN metadata ? 'cancel_requested' THEN 'cancelled'
+                       WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END::\(unescaped: state),
+          finalized_at = CASE WHEN metadata ? 'cancel_requested' OR attempt >= max_attempts THEN now() END,
+          scheduled_at = CASE WHEN metadata ? 'cancel_requested' OR attempt >= max_attempts THEN scheduled_at
                               ELSE now() + make_interval(secs => \(backoffSeconds)) END
         WHERE id = \(fence.id) AND attempt = \(fence.attempt) AND owner = \(fence.owner) AND state = 'running'
           AND (extract(epoch FROM attempted_at) * 1000000)::int8 = \(fence.attemptedAtMicros)

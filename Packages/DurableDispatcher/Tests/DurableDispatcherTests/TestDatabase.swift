@@ -24,6 +24,7 @@ enum TestDatabase {
     static func withStore(
         maxConnections: Int = 8,
         retryPolicy: RetryPolicy = .default,
+        notifyOnEnqueue: Bool = true,
         migrate: Bool = true,
         _ body: (JobStore) async throws -> Void
     ) async throws {
@@ -40,7 +41,7 @@ enum TestDatabase {
         let schema = freshSchemaName()
         let store = JobStore(
             client: client,
-            configuration: StoreConfiguration(schema: schema, retryPolicy: retryPolicy),
+            configuration: StoreConfiguration(schema: schema, retryPolicy: retryPolicy, notifyOnEnqueue: notifyOnEnqueue),
             logger: quietLogger
         )
         let runner = Task { await client.run() }
