@@ -17,8 +17,12 @@
 // - The state is `scheduled` for a positive delay and `available` otherwise,
 //   as for a single enqueue; a row breaking a CHECK (priority outside 1–4, an
 //   empty kind) fails the whole batch.
-// - No NOTIFY is sent (the single enqueue's wake-up is the worker runtime's
-//   concern); workers find a batch by their poll.
+// - Wake-up: with `notifyOnEnqueue`, the statement sends one
+//   `queue:<name>` notification per queue that got a job runnable now, as
+//   the single enqueue does (in a MATERIALIZED CTE, so it runs once per
+//   statement, not per row; PostgreSQL folds the same notification sent
+//   again in one transaction, so a batch of several chunks wakes each queue
+//   once). Delivered at commit, never for a rolled-back batch.
 import Foundation
 import PostgresNIO
 
@@ -53,21 +57,26 @@ public enum BatchEnqueueError: Error, Sendable, Equatable {
 
 extension Statements {
     /// Returns the new jobs' `id`s, one row each. The six arrays have one
-    /// element per job, in the batch's order.
+    /// element per job, in the batch's order; `notify` wakes their queues.
     func enqueueBatch(
         kinds: [String], queues: [String], argsJSON: [String], priorities: [Int16],
-        maxAttempts: [Int16], delaySeconds: [Double]
+        maxAttempts: [Int16], delaySeconds: [Double], notify: Bool
     ) -> PostgresQuery {
         """
-        INSERT INTO \(unescaped: schema).gc_jobs (kind, queue, args, priority, max_attempts, scheduled_at, state)
-        SELECT b.kind, b.queue, b.args::jsonb, b.priority, b.max_attempts,
-               now() + make_interval(secs => b.delay),
-               CASE WHEN b.delay > 0 THEN 'scheduled' ELSE 'available' END::\(unescaped: schema).gc_job_state
-        FROM unnest(\(kinds)::text[], \(queues)::text[], \(argsJSON)::text[], \(priorities)::int2[],
-                    \(maxAttempts)::int2[], \(delaySeconds)::float8[])
-          WITH ORDINALITY AS b(kind, queue, args, priority, max_attempts, delay, ord)
-        ORDER BY b.ord
-        RETURNING id
+        WITH ins AS (
+          INSERT INTO \(unescaped: schema).gc_jobs (kind, queue, args, priority, max_attempts, scheduled_at, state)
+          SELECT b.kind, b.queue, b.args::jsonb, b.priority, b.max_attempts,
+                 now() + make_interval(secs => b.delay),
+                 CASE WHEN b.delay > 0 THEN 'scheduled' ELSE 'available' END::\(unescaped: schema).gc_job_state
+          FROM unnest(\(kinds)::text[], \(queues)::text[], \(argsJSON)::text[], \(priorities)::int2[],
+                      \(maxAttempts)::int2[], \(delaySeconds)::float8[])
+            WITH ORDINALITY AS b(kind, queue, args, priority, max_attempts, delay, ord)
+          ORDER BY b.ord
+          RETURNING id, queue, state),
+        woken AS MATERIALIZED (
+          SELECT count(pg_notify(\(notifyChannel), 'queue:' || q.queue)) AS sent
+          FROM (SELECT DISTINCT queue FROM ins WHERE \(notify) AND state = 'available') q)
+        SELECT ins.id FROM ins, woken
         """
     }
 }
@@ -141,7 +150,7 @@ extension JobStore {
         }
         return statements.enqueueBatch(
             kinds: kinds, queues: queues, argsJSON: args, priorities: priorities,
-            maxAttempts: maxAttempts, delaySeconds: delays
+            maxAttempts: maxAttempts, delaySeconds: delays, notify: configuration.notifyOnEnqueue
         )
     }
 

@@ -1,7 +1,7 @@
 // BatchEnqueueTests: many jobs in one INSERT … unnest — every job stored with
 // its options, ids in the batch's order across chunks, delays giving
 // `scheduled`, the caller's rolled-back transaction leaving none, unique keys
-// refused before anything is written.
+// refused before anything is written, one wake-up per queue at commit.
 import DurableDispatcher
 import Foundation
 import Logging
@@ -122,6 +122,48 @@ struct BatchEnqueueTests {
                 #expect(error.serverInfo?[.sqlState] == PostgresError.Code.checkViolation.raw)
             }
             #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs") == "0")
+        }
+    }
+
+    @Test func aCommittedBatchWakesEachQueueOnce() async throws {
+        try await TestDatabase.withStore { store in
+            let channel = store.notificationChannel
+            // Two chunks: queue a in both, b once in the second, c only
+            // later (no wake-up), r in a batch that rolls back.
+            var batch = (0..<6_001).map { _ in NewJob(kind: "n", argsJSON: "{}", options: .init(queue: "a")) }
+            batch[5_500].options.queue = "b"
+            batch.append(NewJob(kind: "n", argsJSON: "{}", options: .init(queue: "c", schedule: .after(.seconds(3600)))))
+            let rolledBack = [NewJob(kind: "n", argsJSON: "{}", options: .init(queue: "r"))]
+            let payloads = try await store.client.withConnection { connection in
+                // Should no notification come, closing the connection ends
+                // the wait with an error instead of a hang.
+                let watchdog = Task {
+                    try await Task.sleep(for: .seconds(60))
+                    try? await connection.close()
+                }
+                defer { watchdog.cancel() }
+                return try await connection.listen(on: channel) { notifications in
+                    do {
+                        try await store.client.withTransaction(logger: TestDatabase.quietLogger) { connection in
+                            try await store.enqueue(batch: rolledBack, on: connection)
+                            throw Abort()
+                        }
+                    } catch let error as PostgresTransactionError where error.closureError is Abort {}
+                    try await store.enqueue(batch: batch)
+                    // A marker after the batch: every notification of the
+                    // batch comes before it.
+                    try await store.enqueue(kind: "marker", argsJSON: "{}", options: .init(queue: "z"))
+                    var seen: [String] = []
+                    for try await notification in notifications {
+                        seen.append(notification.payload)
+                        if notification.payload == "queue:z" { break }
+                    }
+                    return seen
+                }
+            }
+            #expect(payloads.count == 3, "\(payloads)")
+            #expect(Set(payloads.prefix(2)) == ["queue:a", "queue:b"], "\(payloads)")
+            #expect(payloads.last == "queue:z")
         }
     }
 }
