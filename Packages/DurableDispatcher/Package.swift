@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "DurableDispatcher", targets: ["DurableDispatcher"]),
         .executable(name: "durable-worker", targets: ["durable-worker"]),
         .executable(name: "durable-chaos", targets: ["durable-chaos"]),
+        .executable(name: "durable-bench", targets: ["durable-bench"]),
     ],
     dependencies: [
         .package(name: "GoConcurrency", path: "../.."),
@@ -57,6 +58,18 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The benchmark's helper (Scripts/ceiling): migrate a schema, prefill
+        // no-op jobs by batch enqueue, print the pgbench script of the
+        // library's own fetch and completion.
+        .executableTarget(
+            name: "durable-bench",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Against a live PostgreSQL named by GC_DATABASE_URL (`.ci/postgres start`).

@@ -33,7 +33,7 @@ import PostgresNIO
 import Synchronization
 
 /// A worker process of the durable dispatcher: runs the jobs of its queues
-/// with a ``GoConcurrency/Dispatcher`` per queue, fetching as many as it has
+/// with a GoConcurrency `Dispatcher` per queue, fetching as many as it has
 /// free workers, and survives the loss of other processes (their jobs are
 /// rescued) and of the database connection (it reconnects).
 ///
@@ -383,6 +383,12 @@ public final class DurableWorkers: Sendable {
                     logger.info("control connection restored", metadata: ["worker": "\(workerID.map { "\($0.rawValue)" } ?? "none")"])
                 } catch {
                     logger.warning("control connection failed", metadata: ["error": "\(error)"])
+                    // Still alive: heartbeat through the pool if it can
+                    // reach the database, so the rescue (which sees the
+                    // lock gone) does not take this process's jobs.
+                    if let worker = workerID {
+                        _ = try? await store.heartbeat(worker)
+                    }
                     let stop: Bool = (try? await select {
                         stopControl.onReceive { _ in true }
                         after(delay).onReceive { _ in false }
@@ -395,6 +401,8 @@ public final class DurableWorkers: Sendable {
             guard let live = connection else { continue }
             healthy.store(true, ordering: .releasing)
             metrics.controlUp.record(1)
+            // Producers skipped their fetches while it was down.
+            for runner in queues.values { _ = runner.wake.trySend(()) }
             do {
                 try await serve(live)
             } catch {
