@@ -69,6 +69,8 @@ final class WorkerIDsByPid: Sendable {
     }
 
     func ids(of pid: Int32) -> Set<Int32> { ids.withLock { $0[pid] ?? [] } }
+
+
 }
 
 struct ChaosRun {
@@ -287,8 +289,15 @@ struct ChaosRun {
             kills[index].workers.formUnion(effects.filter { $0.pid == kills[index].pid }.map(\.worker))
             killedWorkers.formUnion(kills[index].workers)
         }
+        var processes: [Int32: String] = [:]
+        for child in children.started {
+            for id in workerIDs.ids(of: child.pid) {
+                processes[id] = "pid \(child.pid), \(killedPids.contains(child.pid) ? "killed" : "not killed"), log \(child.log.path)"
+            }
+        }
         var verification = Verification(
-            expectedJobs: plan.jobs, jobs: jobs, effects: effects, killedPids: killedPids, killedWorkers: killedWorkers)
+            expectedJobs: plan.jobs, jobs: jobs, effects: effects, killedPids: killedPids, killedWorkers: killedWorkers,
+            processes: processes)
         let logCounts = WorkerLogs.count(in: children.started.map(\.log))
         for (child, count) in WorkerLogs.reregistrations(in: children.started) {
             verification.violations.append("worker process \(child.pid) registered again \(count) time(s) (declared dead while alive); its log: \(child.log.path)")

@@ -66,7 +66,11 @@ struct Verification {
     /// At most this many violations are listed one by one.
     static let listed = 40
 
-    init(expectedJobs: Int, jobs: [JobRow], effects: [EffectRow], killedPids: Set<Int32>, killedWorkers: Set<Int32>) {
+    /// `processes`: each worker id's process (pid, log), for the messages.
+    init(
+        expectedJobs: Int, jobs: [JobRow], effects: [EffectRow], killedPids: Set<Int32>, killedWorkers: Set<Int32>,
+        processes: [Int32: String] = [:]
+    ) {
         totalJobs = jobs.count
         self.effects = effects.count
         if jobs.count != expectedJobs {
@@ -78,11 +82,15 @@ struct Verification {
             violations.append("\(rows.count) effect rows of job \(id), which is not in the table")
         }
         for job in jobs {
-            check(job, effects: effectsByJob[job.id] ?? [], killedPids: killedPids, killedWorkers: killedWorkers)
+            check(
+                job, effects: effectsByJob[job.id] ?? [], killedPids: killedPids, killedWorkers: killedWorkers,
+                processes: processes)
         }
     }
 
-    private mutating func check(_ job: JobRow, effects: [EffectRow], killedPids: Set<Int32>, killedWorkers: Set<Int32>) {
+    private mutating func check(
+        _ job: JobRow, effects: [EffectRow], killedPids: Set<Int32>, killedWorkers: Set<Int32>, processes: [Int32: String]
+    ) {
         states[job.state, default: 0] += 1
         handbacks += job.handbacks
         let kind = job.transactional ? "transactional" : "plain"
@@ -100,7 +108,8 @@ struct Verification {
             }
         }
         guard job.state == "completed" else {
-            violations.append("not completed: \(described())")
+            let process = job.owner.flatMap { processes[$0] }.map { " (owner's process: \($0))" } ?? ""
+            violations.append("not completed\(process): \(described())")
             return
         }
         attempts[job.attempt, default: 0] += 1
