@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .library(name: "DurableDispatcher", targets: ["DurableDispatcher"]),
         .executable(name: "durable-worker", targets: ["durable-worker"]),
+        .executable(name: "durable-chaos", targets: ["durable-chaos"]),
+        .executable(name: "durable-bench", targets: ["durable-bench"]),
     ],
     dependencies: [
         .package(name: "GoConcurrency", path: "../.."),
@@ -44,6 +46,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The chaos test: durable-worker children killed with SIGKILL and a
+        // database restart under a full queue, then every job checked
+        // (`.ci/run` runs it after the tests).
+        .executableTarget(
+            name: "durable-chaos",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The benchmark's helper (Scripts/ceiling): migrate a schema, prefill
+        // no-op jobs by batch enqueue, print the pgbench script of the
+        // library's own fetch and completion.
+        .executableTarget(
+            name: "durable-bench",
+            dependencies: [
+                "DurableDispatcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Against a live PostgreSQL named by GC_DATABASE_URL (`.ci/postgres start`).

@@ -223,7 +223,7 @@ struct Statements: Sendable {
         WHERE j.id = picked.id AND j.attempt < j.max_attempts
           AND j.state IN ('available', 'scheduled', 'retryable')
         RETURNING j.id, j.queue, j.kind, j.args::text, j.attempt, j.max_attempts, j.priority, j.metadata::text,
-          (extract(epoch FROM j.attempted_at) * 1000000)::int8
+          (extract(epoch FROM j.attempted_at) * 1000000)::int8 AS attempted_at_us
         """
     }
 
