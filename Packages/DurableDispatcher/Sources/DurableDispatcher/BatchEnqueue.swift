@@ -95,10 +95,14 @@ extension JobStore {
         try Self.checkBatch(batch)
         if batch.isEmpty { return [] }
         if batch.count <= Self.batchChunkSize {
-            return try await Self.batchIDs(try await client.query(batchQuery(batch[...]), logger: logger))
+            let query = batchQuery(batch[...])
+            let logger = logger
+            return try await guarded { connection in
+                try await Self.batchIDs(try await connection.query(query, logger: logger))
+            }
         }
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await transaction { [self] connection in
                 try await enqueue(batch: batch, on: connection)
             }
         } catch let error as PostgresTransactionError {

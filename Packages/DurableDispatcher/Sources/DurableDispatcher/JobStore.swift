@@ -40,7 +40,7 @@ public struct JobStore: Sendable {
     public func migrate() async throws -> Int32 {
         let statements = self.statements
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             // Read committed whatever the database's default: under a
             // snapshot taken before the lock was granted, a second migrator
             // would see version 0 and create the type again.
@@ -67,9 +67,8 @@ public struct JobStore: Sendable {
     /// Registers a worker process and returns its id, the owner of the jobs
     /// it fetches.
     public func registerWorker(host: String, pid: Int32, queues: [String]) async throws -> WorkerID {
-        let rows = try await client.query(statements.registerWorker(host: host, pid: pid, queues: queues), logger: logger)
-        for try await id in rows.decode(Int32.self) {
-            return WorkerID(id)
+        for row in try await rows(statements.registerWorker(host: host, pid: pid, queues: queues)) {
+            return WorkerID(try row.decode(Int32.self))
         }
         throw StoreError.noRowReturned("register worker")
     }
@@ -88,7 +87,10 @@ public struct JobStore: Sendable {
     @discardableResult
     public func enqueue(kind: String, argsJSON: String, options: EnqueueOptions = .init()) async throws -> EnqueueResult {
         let query = enqueueQuery(kind: kind, argsJSON: argsJSON, options: options)
-        return try await Self.enqueueResult(try await client.query(query, logger: logger))
+        for row in try await rows(query) {
+            return Self.enqueueResult(try row.decode((Int64, Bool).self))
+        }
+        throw StoreError.noRowReturned("enqueue")
     }
 
     /// Enqueues on `connection`, inside whatever transaction the caller has
@@ -107,7 +109,10 @@ public struct JobStore: Sendable {
         kind: String, argsJSON: String, options: EnqueueOptions = .init(), on connection: PostgresConnection
     ) async throws -> EnqueueResult {
         let query = enqueueQuery(kind: kind, argsJSON: argsJSON, options: options)
-        return try await Self.enqueueResult(try await connection.query(query, logger: logger))
+        for try await row in try await connection.query(query, logger: logger).decode((Int64, Bool).self) {
+            return Self.enqueueResult(row)
+        }
+        throw StoreError.noRowReturned("enqueue")
     }
 
     func enqueueQuery(kind: String, argsJSON: String, options: EnqueueOptions) -> PostgresQuery {
@@ -123,11 +128,8 @@ public struct JobStore: Sendable {
         )
     }
 
-    static func enqueueResult(_ rows: PostgresRowSequence) async throws -> EnqueueResult {
-        for try await (id, duplicate) in rows.decode((Int64, Bool).self) {
-            return duplicate ? .duplicate(JobID(id)) : .inserted(JobID(id))
-        }
-        throw StoreError.noRowReturned("enqueue")
+    static func enqueueResult(_ row: (Int64, Bool)) -> EnqueueResult {
+        row.1 ? .duplicate(JobID(row.0)) : .inserted(JobID(row.0))
     }
 
     static func json<Args: Encodable>(_ args: Args) throws -> String {
@@ -146,10 +148,9 @@ public struct JobStore: Sendable {
         guard limit > 0 else { return [] }
         let query = statements.fetch(queue: queue, limit: Int32(clamping: limit), owner: worker.rawValue)
         var jobs: [FetchedJob] = []
-        let rows = try await client.query(query, logger: logger)
-        for try await (id, queue, kind, args, attempt, maxAttempts, priority, metadata, attemptedAt)
-            in rows.decode((Int64, String, String, String, Int16, Int16, Int16, String, Int64).self)
-        {
+        for row in try await rows(query) {
+            let (id, queue, kind, args, attempt, maxAttempts, priority, metadata, attemptedAt)
+                = try row.decode((Int64, String, String, String, Int16, Int16, Int16, String, Int64).self)
             jobs.append(FetchedJob(
                 id: JobID(id), queue: queue, kind: kind, argsJSON: args, attempt: attempt,
                 maxAttempts: maxAttempts, priority: priority, metadataJSON: metadata, owner: worker,
@@ -163,9 +164,7 @@ public struct JobStore: Sendable {
 
     /// Marks the job's attempt completed, if it is still the live attempt.
     public func complete(_ job: FetchedJob) async throws -> CompletionResult {
-        let query = statements.complete(job.fence)
-        let rows = try await client.query(query, logger: logger)
-        for try await _ in rows.decode(Int64.self) {
+        if try await !rows(statements.complete(job.fence)).isEmpty {
             return .completed
         }
         logger.info("completion fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
@@ -183,12 +182,12 @@ public struct JobStore: Sendable {
     /// only the database can tell (the job's state).
     public func completeInTransaction<Value: Sendable>(
         _ job: FetchedJob,
-        _ body: (PostgresConnection) async throws -> sending Value
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> (CompletionResult, Value?) {
         let query = statements.complete(job.fence)
         let logger = self.logger
         do {
-            let value = try await client.withTransaction(logger: logger) { connection in
+            let value = try await transaction { connection in
                 let value = try await body(connection)
                 let rows = try await connection.query(query, logger: logger)
                 for try await _ in rows.decode(Int64.self) {
@@ -221,8 +220,8 @@ public struct JobStore: Sendable {
         let proposed = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
         let backoff = proposed.isFinite ? min(max(proposed, 0), 315_360_000) : 315_360_000
         let query = statements.fail(job.fence, error: error, backoffSeconds: backoff)
-        let rows = try await client.query(query, logger: logger)
-        for try await (state, scheduledAt) in rows.decode((String, Date).self) {
+        for row in try await rows(query) {
+            let (state, scheduledAt) = try row.decode((String, Date).self)
             if state == "discarded" {
                 logger.info("job discarded", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)"])
                 return .discarded
@@ -242,8 +241,8 @@ extension JobStore {
     /// counting the attempt, if it is still the live attempt.
     public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
         let query = statements.snooze(job.fence, delaySeconds: delay.nonNegativeSeconds)
-        for try await scheduledAt in try await client.query(query, logger: logger).decode(Date.self) {
-            return .scheduled(at: scheduledAt)
+        for row in try await rows(query) {
+            return .scheduled(at: try row.decode(Date.self))
         }
         logger.info("snooze fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
         return .fenced
@@ -254,10 +253,7 @@ extension JobStore {
     /// job runs again).
     public func retry(_ id: JobID) async throws -> RetryResult {
         do {
-            for try await _ in try await client.query(statements.retry(id: id.rawValue), logger: logger).decode(Int64.self) {
-                return .retried
-            }
-            return .notRetried
+            return try await rows(statements.retry(id: id.rawValue)).isEmpty ? .notRetried : .retried
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             return .uniqueConflict
         }
@@ -272,8 +268,8 @@ extension JobStore {
         var total = 0
         while true {
             var deleted = 0
-            for try await count in try await client.query(query, logger: logger).decode(Int64.self) {
-                deleted = Int(count)
+            for row in try await rows(query) {
+                deleted = Int(try row.decode(Int64.self))
             }
             total += deleted
             if deleted < Int(batch) { return total }
@@ -284,7 +280,8 @@ extension JobStore {
     /// by queue, then state.
     public func counts() async throws -> [JobCount] {
         var counts: [JobCount] = []
-        for try await (queue, state, count) in try await client.query(statements.counts, logger: logger).decode((String, String, Int64).self) {
+        for row in try await rows(statements.counts) {
+            let (queue, state, count) = try row.decode((String, String, Int64).self)
             counts.append(JobCount(queue: queue, state: state, count: count))
         }
         return counts

@@ -15,14 +15,13 @@ extension JobStore {
     /// jobs rescued) and must register again.
     public func heartbeat(_ worker: WorkerID, on connection: PostgresConnection? = nil) async throws -> Bool {
         let query = statements.heartbeat(worker: worker.rawValue)
-        let rows: PostgresRowSequence
-        if let connection {
-            rows = try await connection.query(query, logger: logger)
-        } else {
-            rows = try await client.query(query, logger: logger)
+        guard let connection else {
+            return try await !rows(query).isEmpty
         }
-        for try await _ in rows.decode(Int32.self) { return true }
-        return false
+        let logger = logger
+        return try await connection.untilClosed {
+            try await !connection.query(query, logger: logger).collect().isEmpty
+        }
     }
 
     /// Takes the worker's session advisory lock on `connection`, which must
@@ -30,31 +29,31 @@ extension JobStore {
     /// its closing releases the lock and lets the rescue see the process
     /// gone. False when another session holds it.
     public func lockWorker(_ worker: WorkerID, on connection: PostgresConnection) async throws -> Bool {
-        for try await taken in try await connection.query(statements.lockWorker(worker.rawValue), logger: logger).decode(Bool.self) {
-            return taken
-        }
-        throw StoreError.noRowReturned("lock worker")
+        let query = statements.lockWorker(worker.rawValue)
+        let logger = logger
+        let rows = try await connection.untilClosed { try await connection.query(query, logger: logger).collect() }
+        guard let row = rows.first else { throw StoreError.noRowReturned("lock worker") }
+        return try row.decode(Bool.self)
     }
 
     /// Releases the session lock taken by ``lockWorker(_:on:)``.
     public func unlockWorker(_ worker: WorkerID, on connection: PostgresConnection) async throws {
-        try await connection.query(statements.unlockWorker(worker.rawValue), logger: logger)
+        let query = statements.unlockWorker(worker.rawValue)
+        let logger = logger
+        _ = try await connection.untilClosed { try await connection.query(query, logger: logger).collect() }
     }
 
     /// Deletes the worker's row, unless it still owns running jobs (then the
     /// rescue deals with them once the process is gone). True if deleted.
     @discardableResult
     public func deregister(_ worker: WorkerID) async throws -> Bool {
-        for try await _ in try await client.query(statements.deregister(worker: worker.rawValue), logger: logger).decode(Int32.self) {
-            return true
-        }
-        return false
+        try await !rows(statements.deregister(worker: worker.rawValue)).isEmpty
     }
 
     /// Wakes the workers of `queue` (they fetch now rather than at their
     /// next poll).
     public func notify(queue: String) async throws {
-        try await client.query(statements.notifyQueue(queue, channel: statements.notifyChannel), logger: logger)
+        _ = try await rows(statements.notifyQueue(queue, channel: statements.notifyChannel))
     }
 
     // MARK: Hand-back and cancel
@@ -67,8 +66,8 @@ extension JobStore {
         var handedBack: [JobID] = []
         for (owner, group) in Dictionary(grouping: jobs, by: \.owner) {
             let query = statements.handBack(group.map(\.fence), owner: owner.rawValue)
-            for try await id in try await client.query(query, logger: logger).decode(Int64.self) {
-                handedBack.append(JobID(id))
+            for row in try await rows(query) {
+                handedBack.append(JobID(try row.decode(Int64.self)))
             }
         }
         if !handedBack.isEmpty {
@@ -86,7 +85,7 @@ extension JobStore {
     public func cancel(_ id: JobID) async throws -> CancelResult {
         let statements = self.statements
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             var result = CancelResult.notCancelled
             for try await (state, owner) in try await connection.query(statements.cancel(id: id.rawValue), logger: logger)
                 .decode((String, Int32?).self)
@@ -103,7 +102,7 @@ extension JobStore {
     /// Finalizes the attempt's job as cancelled (the handler gave up on it,
     /// or its cancel was requested), with `reason` in its errors; fenced.
     public func cancelAttempt(_ job: FetchedJob, reason: String) async throws -> CompletionResult {
-        for try await _ in try await client.query(statements.cancelAttempt(job.fence, reason: reason), logger: logger).decode(Int64.self) {
+        if try await !rows(statements.cancelAttempt(job.fence, reason: reason)).isEmpty {
             return .completed
         }
         logger.info("cancel fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
@@ -123,7 +122,7 @@ extension JobStore {
             lockGraceSeconds: policy.lockGrace.nonNegativeSeconds,
             restartAllowanceSeconds: policy.restartAllowance.nonNegativeSeconds
         )
-        let report: RescueReport? = try await client.withTransaction(logger: logger) { connection in
+        let report: RescueReport? = try await transaction { connection in
             var got = false
             for try await taken in try await connection.query(statements.rescueLock, logger: logger).decode(Bool.self) {
                 got = taken

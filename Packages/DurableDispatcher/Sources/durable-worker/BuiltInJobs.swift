@@ -39,7 +39,7 @@ enum BuiltInJobs {
                     try await connection.query(insert, logger: job.store.logger)
                 }
             } else {
-                try await job.store.client.query(insert, logger: job.store.logger)
+                _ = try await job.store.query(insert)
             }
             return .complete
         }

@@ -265,6 +265,43 @@ extension JobHandlers {
     }
 }
 
+@Suite("DurableDispatcher connection guard", .enabled(if: TestDatabase.available, "GC_DATABASE_URL is not set (.ci/postgres start)"))
+struct ConnectionGuardTests {
+    /// postgres-nio leaves a query on a connection the server has ended
+    /// unanswered; the store's statements throw instead of waiting for ever.
+    @Test func aStatementOnAConnectionTheServerEndedThrows() async throws {
+        try await TestDatabase.withStore { store in
+            let url = try #require(TestDatabase.url)
+            let configuration = try #require(PostgresConnection.Configuration(databaseURL: url))
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: TestDatabase.quietLogger)
+            let worker = try await store.registerWorker(host: "here", pid: 9, queues: ["default"])
+            #expect(try await store.heartbeat(worker, on: connection))
+            var pid: Int32 = 0
+            for try await value in try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.quietLogger).decode(Int32.self) {
+                pid = value
+            }
+            #expect(try await store.scalar("SELECT pg_terminate_backend(\(pid))::text") == "true")
+            try await store.waitFor("the connection closed") { connection.isClosed }
+            let outcome = Chan<String>(capacity: 1)
+            Task {
+                do {
+                    _ = try await store.heartbeat(worker, on: connection)
+                    _ = outcome.trySend("answered")
+                } catch is DatabaseConnectionLost {
+                    _ = outcome.trySend("connection lost")
+                } catch {
+                    _ = outcome.trySend("\(error)")
+                }
+            }
+            let result = try await select {
+                outcome.onReceive { $0 }
+                after(.seconds(30)).onReceive { _ in "no answer in 30 s" }
+            }
+            #expect(result == "connection lost")
+        }
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let text: String
     var description: String { text }

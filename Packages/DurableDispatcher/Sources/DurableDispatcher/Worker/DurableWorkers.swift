@@ -434,29 +434,31 @@ public final class DurableWorkers: Sendable {
     /// Heartbeats (and LISTENs, unless polling only) on `connection` until
     /// shutdown ends or the connection fails.
     func serve(_ connection: PostgresConnection) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            if !options.pollOnly {
-                let channel = store.notificationChannel
-                group.addTask { [self] in
-                    try await connection.listen(on: channel) { notifications in
-                        for try await notification in notifications {
-                            self.received(notification.payload)
-                        }
+        // The LISTEN runs in a task of its own, never awaited: on a closed
+        // connection postgres-nio may leave it unanswered (see
+        // ConnectionGuard.swift), and nothing here may wait for it. It ends
+        // with the connection, which the heartbeat's end closes.
+        let listening: Task<Void, Never>? = options.pollOnly ? nil : Task { [self] in
+            do {
+                try await connection.listen(on: store.notificationChannel) { notifications in
+                    for try await notification in notifications {
+                        self.received(notification.payload)
                     }
                 }
-            }
-            group.addTask { [self] in try await heartbeat(on: connection) }
-            // Whichever ends first (the heartbeat at shutdown, or either on
-            // an error) ends both: closing the connection ends the LISTEN.
-            defer { group.cancelAll() }
-            do {
-                try await group.next()
             } catch {
-                try? await connection.close()
-                throw error
+                logger.debug("LISTEN ended", metadata: ["error": "\(error)"])
             }
+            // Its end is the connection's: make the heartbeat notice.
             try? await connection.close()
         }
+        defer { listening?.cancel() }
+        do {
+            try await heartbeat(on: connection)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
     }
 
     func heartbeat(on connection: PostgresConnection) async throws {

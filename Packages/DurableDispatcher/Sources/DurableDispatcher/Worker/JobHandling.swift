@@ -68,9 +68,12 @@ public struct JobContext: Sendable {
     /// the attempt is no longer the live one (rescued meanwhile), everything
     /// rolls back and the result is `.fenced`. Afterwards the handler's
     /// returned outcome is not recorded again (return `.complete`). An
-    /// error thrown by `body` rolls back and is rethrown.
+    /// error thrown by `body` rolls back and is rethrown; a connection that
+    /// closes meanwhile (a database restart) throws
+    /// ``DatabaseConnectionLost``, and the attempt fails (its writes, if they
+    /// committed, are the completion's too).
     public func completeInTransaction<Value: Sendable>(
-        _ body: (PostgresConnection) async throws -> sending Value
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> (CompletionResult, Value?) {
         let (result, value) = try await store.completeInTransaction(job, body)
         completion.record(result)

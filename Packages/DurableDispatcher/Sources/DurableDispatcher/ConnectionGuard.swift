@@ -1,0 +1,95 @@
+// ConnectionGuard: every statement the store runs is raced against its
+// connection's closing. postgres-nio 1.33.2 writes a query to its channel
+// without watching the write: a query on a connection that has just closed
+// (a database restart ends every session) is never answered — it neither
+// returns nor throws — and the task awaiting it waits for ever. The chaos
+// test caught a worker holding a job `running` that way after a restart,
+// alive and heartbeating, so never rescued. Here the awaiting caller gets
+// `DatabaseConnectionLost` as soon as the connection's close future fires;
+// the abandoned query's task stays suspended (a few hundred bytes) and the
+// pool drops the closed connection when the lease ends.
+//
+// Invariants: `resume` runs its continuation once, whichever of the body
+// and the close future comes first; the other finds it taken.
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The connection closed before the statement was answered (a database
+/// restart, say): whether it took effect is unknown. Every outcome the
+/// store records is fenced, so retrying it is safe.
+public struct DatabaseConnectionLost: Error, CustomStringConvertible {
+    public var description: String { "the database connection closed before the statement was answered" }
+}
+
+extension PostgresConnection {
+    /// Runs `body`, which uses this connection, and returns its value, or
+    /// throws ``DatabaseConnectionLost`` once the connection closes first.
+    func untilClosed<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        if isClosed { throw DatabaseConnectionLost() }
+        let closeFuture = closeFuture
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+            let once = ResumeOnce(continuation)
+            closeFuture.whenComplete { _ in once.resume(with: .failure(DatabaseConnectionLost())) }
+            Task {
+                do {
+                    once.resume(with: .success(try await body()))
+                } catch {
+                    once.resume(with: .failure(error))
+                }
+            }
+        }
+    }
+}
+
+/// A continuation resumed by the first of several racers.
+private final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, any Error>?>
+
+    init(_ continuation: CheckedContinuation<Value, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<Value, any Error>) {
+        let taken = continuation.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
+        taken?.resume(with: result)
+    }
+}
+
+extension JobStore {
+    /// Runs `body` on a pooled connection, raced against its closing.
+    func guarded<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value) async throws -> Value {
+        try await client.withConnection { connection in
+            try await connection.untilClosed { try await body(connection) }
+        }
+    }
+
+    /// Runs `query` on a pooled connection and returns all its rows, or
+    /// throws ``DatabaseConnectionLost``.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let logger = logger
+        return try await guarded { connection in
+            try await connection.query(query, logger: logger).collect()
+        }
+    }
+
+    /// Runs one statement on a pooled connection and returns its rows, or
+    /// throws ``DatabaseConnectionLost`` if the connection closes before it
+    /// is answered (postgres-nio would wait for ever): for handlers' own
+    /// statements outside ``JobContext/completeInTransaction(_:)``.
+    public func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await rows(query)
+    }
+
+    /// Runs `body` in a transaction on a pooled connection, raced against
+    /// the connection's closing.
+    func transaction<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value) async throws -> Value {
+        let logger = logger
+        return try await guarded { connection in
+            try await connection.withTransaction(logger: logger) { try await body($0) }
+        }
+    }
+}
