@@ -12,6 +12,9 @@
 //   of them is known to be one (a COMMIT that failed on a lost connection
 //   may still have committed: a client that retries may then have its
 //   payloads run twice, at least once each).
+// - A payload whose data the database refuses (SQLSTATE class 22: jsonb
+//   takes no NUL character) rolls the whole request back: 400, nothing
+//   enqueued, counted rejected.
 // - With `OVERLOAD=refuse`, the request is refused (503, nothing enqueued)
 //   when at least MAX_QUEUE jobs of the queue wait to run, counted in the
 //   same transaction before the inserts, at most MAX_QUEUE rows read. A
@@ -62,6 +65,10 @@ public final class DurableIntake: Sendable {
         case enqueued
         /// Not enqueued: `waiting` jobs (at least MAX_QUEUE) wait already.
         case full(waiting: Int)
+        /// Not enqueued: the database refused a payload's data (SQLSTATE
+        /// class 22, a text with a NUL character, say); the transaction
+        /// rolled back, and sending it again cannot help.
+        case rejected(any Error)
         /// Not enqueued, or not known to be (the transaction failed).
         case failed(any Error)
     }
@@ -134,6 +141,12 @@ public final class DurableIntake: Sendable {
             }
             if let waiting { return .full(waiting: waiting) }
             return .enqueued
+        } catch let error as PostgresTransactionError {
+            if let refused = error.closureError as? PSQLError, error.commitError == nil,
+               refused.serverInfo?[.sqlState]?.hasPrefix("22") == true {
+                return .rejected(refused)
+            }
+            return .failed(error)
         } catch {
             return .failed(error)
         }
@@ -199,6 +212,10 @@ extension JobService {
         case .full(let waiting):
             logger.debug("queue full, payloads refused", metadata: ["waiting": "\(waiting)"])
             return refused(queued: 0, of: payloads.count)
+        case .rejected(let error):
+            logger.debug("payload data refused by the database", metadata: ["error": "\(String(reflecting: error))"])
+            counts.reject(payloads.count)
+            return Response(status: .badRequest)
         case .failed(let error):
             logger.warning("enqueue failed, payloads refused", metadata: ["error": "\(String(reflecting: error))"])
             return refused(queued: 0, of: payloads.count)

@@ -178,6 +178,35 @@ struct JobServerDurableTests {
         }
     }
 
+    @Test func aRequestIsEnqueuedWholeOrNotAtAll() async throws {
+        try await DurableTestDatabase.withSchema { schema, store in
+            let server = try JobServerProcess(environment: try durableEnvironment(schema, ["MAX_WORKERS": "2"]))
+            let port = try await server.port()
+            try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                // Given: five payloads, the fourth of which PostgreSQL's
+                // jsonb cannot hold (a NUL character; valid JSON, which the
+                // in-memory mode takes).
+                let payloads = (0..<5).map { i in
+                    "{\"name\":\"p\(i)\",\"data\":\"\(i == 3 ? "a\\u0000b" : "x")\"}"
+                }
+                let body = ByteBuffer(string: "{\"version\":\"1\",\"token\":\"t\",\"data\":[\(payloads.joined(separator: ","))]}")
+                // When it is posted, then a good collection.
+                let response = try await client.post("/payload", body: body)
+                #expect(try await client.post("/payload", body: collection(2)).head.status == .ok)
+                // Then: the first is refused whole, none of its payloads
+                // enqueued (the three before the bad one rolled back too).
+                #expect(response.head.status == .badRequest)
+                let jobs = try await store.waitForPayloadJobs { $0["completed"] == 2 }
+                #expect(jobs == ["completed": 2])
+                let stats = try await durableStats(client)
+                #expect(stats["accepted"] == 2, "\(stats)")
+                #expect(try await scrape(client).value("jobserver_jobs_rejected_total") == 5)
+            }
+            kill(server.process.processIdentifier, SIGTERM)
+            #expect(await server.exitStatus() == 0, "log:\n\(server.log)")
+        }
+    }
+
     @Test func aKilledServerLosesNoAcceptedJob() async throws {
         try await DurableTestDatabase.withSchema { schema, store in
             // Given: a server whose two workers' uploads take ten minutes,
