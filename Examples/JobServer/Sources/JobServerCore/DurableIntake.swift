@@ -111,13 +111,34 @@ public final class DurableIntake: Sendable {
         let client = self.client
         let runner = Task { await client.run() }
         state.withLock { $0.runner = runner }
-        try await store.migrate()
+        // The pool waits for ever for a database it cannot reach (it keeps
+        // reconnecting): give up after `startTimeout` instead.
+        let store = self.store
+        let timeout = Self.startTimeout
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.migrate() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw DatabaseUnreachable(after: timeout)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
         let workers = DurableWorkers(
             store: store, control: control,
             options: WorkerOptions(queues: [settings.queue: workerCount]),
             handlers: handlers, logger: logger)
         state.withLock { $0.workers = workers }
         try await workers.start()
+    }
+
+    /// How long `start` waits for the database.
+    static let startTimeout = Duration.seconds(30)
+
+    /// The database did not answer within ``startTimeout`` at start.
+    struct DatabaseUnreachable: Error, CustomStringConvertible {
+        let after: Duration
+        var description: String { "the database did not answer within \(after)" }
     }
 
     /// Enqueues `payloads` in one transaction (with `refuseWhenFull`, none
