@@ -71,6 +71,10 @@ let package = Package(
                 .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-debug"], .when(platforms: [.linux], configuration: .release)),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+                // The durable mode's DurableDispatcher imports the whole of
+                // Foundation, whose static library needs CoreFoundation and ICU named.
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         .testTarget(
