@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(name: "GoConcurrency", path: "../.."),
+        // The durable mode (DATABASE_URL): jobs kept in PostgreSQL.
+        .package(name: "DurableDispatcher", path: "../../Packages/DurableDispatcher"),
         // Without its default traits (swift-configuration, full Foundation):
         // the server needs neither, and the first build is shorter.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -23,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The service: configuration, routes and the dispatcher behind them.
@@ -30,6 +33,7 @@ let package = Package(
             name: "JobServerCore",
             dependencies: [
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
+                .product(name: "DurableDispatcher", package: "DurableDispatcher"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -37,6 +41,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -66,17 +71,23 @@ let package = Package(
                 .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-debug"], .when(platforms: [.linux], configuration: .release)),
                 .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+                // The durable mode's DurableDispatcher imports the whole of
+                // Foundation, whose static library needs CoreFoundation and ICU named.
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         .testTarget(
             name: "JobServerTests",
             dependencies: [
                 "JobServerCore",
+                .product(name: "DurableDispatcher", package: "DurableDispatcher"),
                 .product(name: "GoConcurrency", package: "GoConcurrency"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

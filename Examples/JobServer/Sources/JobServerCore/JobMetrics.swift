@@ -24,6 +24,14 @@
 // (swift-metrics' factory API carries no description). The registry belongs
 // to the service, not to the process, so each service (each test's) has its
 // own; `factory` lets other code record into it through swift-metrics.
+//
+// In the durable mode there is one more gauge, `jobserver_durable_jobs`, a
+// series per job state (`{state="completed"}`, ...): the payload jobs of the
+// service's queue in the database, sampled by the scrape like the other
+// gauges. The durable workers' own counters (`gc_jobs_fetched_total`,
+// `gc_jobs_finished_total`, ...) are recorded through swift-metrics' global
+// `MetricsSystem`, which the program bootstraps with `factory`, so they land
+// in this registry too.
 
 import CoreMetrics
 import Prometheus
@@ -49,12 +57,19 @@ public final class JobMetrics: Sendable {
     let busyWorkers: Meter
     /// `jobserver_goroutines`: `GoRuntime.goroutineCount` at the scrape.
     let goroutines: Meter
+    /// `jobserver_durable_jobs{state}`: the durable mode's jobs by state at
+    /// the scrape (empty in the in-memory mode).
+    let durableJobs: [String: Meter]
+
+    /// The states a durable job can be in, as the store names them.
+    static let durableStates = ["available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded"]
 
     /// The text format's content type (version 0.0.4, which `emit` writes).
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// A registry of its own with the six metrics at zero.
-    init() {
+    /// A registry of its own with the six metrics at zero (and, for the
+    /// durable mode, the job-state gauge).
+    init(durable: Bool = false) {
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         // Named `jobserver_<name>_total` (counters) and `jobserver_<name>` (gauges).
@@ -78,10 +93,29 @@ public final class JobMetrics: Sendable {
         queueDepth = gauge("queue_depth", "Jobs queued and not yet handed to a worker, the one the dispatcher holds included.")
         busyWorkers = gauge("busy_workers", "Workers running an upload.")
         goroutines = gauge("goroutines", "Goroutines of the process, on every runtime.")
+        var durableJobs: [String: Meter] = [:]
+        if durable {
+            let name = "jobserver_durable_jobs"
+            for state in JobMetrics.durableStates {
+                let labels = [("state", state)]
+                durableJobs[state] = Meter(
+                    label: name, dimensions: labels,
+                    handler: registry.makeGauge(name: name, labels: labels, help: "Payload jobs in the database, by state."),
+                    factory: factory)
+            }
+        }
+        self.durableJobs = durableJobs
     }
 
     /// The registry in the text format, the gauges set to these samples first.
-    func exposition(queueDepth: Int, busyWorkers: Int, goroutines: Int) -> [UInt8] {
+    /// `durableJobs`: the durable mode's jobs by state (states absent are
+    /// 0); nil leaves those gauges as they were (the database did not answer).
+    func exposition(queueDepth: Int, busyWorkers: Int, goroutines: Int, durableJobs: [String: Int]? = nil) -> [UInt8] {
+        if let durableJobs {
+            for (state, meter) in self.durableJobs {
+                meter.set(durableJobs[state] ?? 0)
+            }
+        }
         self.queueDepth.set(queueDepth)
         self.busyWorkers.set(busyWorkers)
         self.goroutines.set(goroutines)

@@ -3,9 +3,12 @@
 // one upload takes. The names, defaults and limits are those of the Go server
 // it is measured against, so one command line and environment run either;
 // OVERLOAD and SHUTDOWN are this server's own (the Go server only waits, and
-// has no graceful stop).
+// has no graceful stop), as is the durable mode (DATABASE_URL: the jobs kept
+// in PostgreSQL by the DurableDispatcher package instead of in memory).
 
+import DurableDispatcher
 import GoConcurrency
+import PostgresNIO
 
 /// The jobserver's settings: its address, its dispatcher's size and the time
 /// one upload takes.
@@ -33,6 +36,42 @@ public struct JobServerConfiguration: Sendable, Equatable {
     /// once this stage of its work is done, and queues nothing. nil (the
     /// default): the whole service.
     public var stage: Stage?
+    /// The durable mode (`DATABASE_URL` set): each payload becomes a job in
+    /// PostgreSQL and this process's durable workers run it. nil (the
+    /// default): the in-memory Dispatcher.
+    public var durable: Durable?
+
+    /// Where and how the durable mode keeps its jobs (DurableIntake.swift).
+    public struct Durable: Sendable, Equatable {
+        /// `DATABASE_URL`: `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
+        public var databaseURL: String
+        /// `DATABASE_SCHEMA` (default `gc`, the `durable-worker` tool's):
+        /// the schema holding the jobs, created or upgraded at start.
+        public var schema: String
+        /// `DATABASE_MAX_CONNECTIONS` (default 20): the pool shared by the
+        /// requests' transactions and the workers' fetches and outcomes.
+        public var maxConnections: Int
+        /// `SHUTDOWN_GRACE_MS` (default 10000): at a SIGTERM, how long
+        /// running uploads may go on before they are interrupted and handed
+        /// back to the database (`SHUTDOWN=return`: none, they are
+        /// interrupted at once).
+        public var grace: Duration
+        /// The queue of the payload jobs.
+        public var queue: String
+        /// The kind of the payload jobs.
+        public static let kind = "payload"
+
+        public init(
+            databaseURL: String, schema: String = "gc", maxConnections: Int = 20,
+            grace: Duration = .seconds(10), queue: String = "payloads"
+        ) {
+            self.databaseURL = databaseURL
+            self.schema = schema
+            self.maxConnections = maxConnections
+            self.grace = grace
+            self.queue = queue
+        }
+    }
 
     /// How far `POST /payload` goes before it answers, when measuring what
     /// each part of a request costs (BENCHMARKS.md's floors).
@@ -62,7 +101,8 @@ public struct JobServerConfiguration: Sendable, Equatable {
         overload: Overload = .wait,
         shutdown: Dispatcher<Payload>.StopMode = .drain,
         eventLoops: Int? = nil,
-        stage: Stage? = nil
+        stage: Stage? = nil,
+        durable: Durable? = nil
     ) {
         self.host = host
         self.port = port
@@ -72,6 +112,7 @@ public struct JobServerConfiguration: Sendable, Equatable {
         self.shutdown = shutdown
         self.eventLoops = eventLoops
         self.stage = stage
+        self.durable = durable
     }
 
     /// A command line or environment the jobserver cannot run with; its
@@ -88,6 +129,8 @@ public struct JobServerConfiguration: Sendable, Equatable {
                EVENT_LOOPS (NIO event loop threads; default GOMAXPROCS),
                JOBSERVER_STAGE (measurement only: http, body or decode; answers 200 after it, queues nothing)
                GO_ROUTE (global or preference: where request handlers run; default global where available)
+               DATABASE_URL (postgres://…: the durable mode, jobs kept in PostgreSQL), DATABASE_SCHEMA (default gc),
+               DATABASE_MAX_CONNECTIONS (default 20), SHUTDOWN_GRACE_MS (durable mode; default 10000)
         """
 
     /// From the program's arguments (without its name) and environment.
@@ -154,7 +197,51 @@ public struct JobServerConfiguration: Sendable, Equatable {
             }
             configuration.stage = stage
         }
+        if let url = environment["DATABASE_URL"], !url.isEmpty {
+            configuration.durable = try durable(url: url, environment: environment, shutdown: configuration.shutdown)
+        } else {
+            for name in ["DATABASE_SCHEMA", "DATABASE_MAX_CONNECTIONS", "SHUTDOWN_GRACE_MS"] where environment[name] != nil {
+                throw Invalid("\(name) is for the durable mode, which DATABASE_URL turns on")
+            }
+        }
         return configuration
+    }
+
+    /// The durable mode's settings from the environment.
+    static func durable(url: String, environment: [String: String], shutdown: Dispatcher<Payload>.StopMode) throws -> Durable {
+        // Both the pool's and the control connection's reading of it.
+        guard PostgresClient.Configuration(databaseURL: url) != nil,
+              PostgresConnection.Configuration(databaseURL: url) != nil
+        else {
+            throw Invalid("DATABASE_URL must be postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require|verify-full], got \"\(url)\"")
+        }
+        var durable = Durable(databaseURL: url)
+        if let schema = environment["DATABASE_SCHEMA"] {
+            // StoreConfiguration's rule, checked here so that a bad name is a
+            // message and exit 2, not its precondition.
+            let isLetter = { (c: UInt8) in (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || c == UInt8(ascii: "_") }
+            let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+            guard let first = schema.utf8.first, isLetter(first), schema.utf8.count <= 63,
+                  schema.utf8.allSatisfy({ isLetter($0) || isDigit($0) })
+            else {
+                throw Invalid("DATABASE_SCHEMA must match [a-z_][a-z0-9_]{0,62}, got \"\(schema)\"")
+            }
+            durable.schema = schema
+        }
+        if let raw = environment["DATABASE_MAX_CONNECTIONS"] {
+            guard let connections = Int(raw), connections >= 1 else {
+                throw Invalid("DATABASE_MAX_CONNECTIONS must be an integer >= 1, got \"\(raw)\"")
+            }
+            durable.maxConnections = connections
+        }
+        if let raw = environment["SHUTDOWN_GRACE_MS"] {
+            guard let milliseconds = Int(raw), milliseconds >= 0 else {
+                throw Invalid("SHUTDOWN_GRACE_MS must be an integer >= 0, got \"\(raw)\"")
+            }
+            durable.grace = .milliseconds(milliseconds)
+        }
+        if shutdown == .returnQueued { durable.grace = .zero }
+        return durable
     }
 
     /// `HOST:PORT` (`[v6]:PORT` for an IPv6 address; an empty host listens

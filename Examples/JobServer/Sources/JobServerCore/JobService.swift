@@ -20,6 +20,11 @@
 // responder runs in a plain task of the server (on Swift's global executor,
 // fed by NIO's event loops) and sends each job into the dispatcher's channel;
 // the dispatcher and the workers are goroutines of `GoRuntime.shared`.
+//
+// In the durable mode (`configuration.durable`, DurableIntake.swift) the
+// in-memory dispatcher is never started: `POST /payload`, `/stats` and
+// `/metrics` go to the durable side after one check of that optional, so the
+// in-memory mode's request path runs no database code.
 
 import GoConcurrency
 import Hummingbird
@@ -44,12 +49,14 @@ public final class JobService: Sendable {
     public let dispatcher: Dispatcher<Payload>
     /// The service's Prometheus registry (JobMetrics.swift).
     public let metrics: JobMetrics
-    private let counts: Counts
-    private let logger: Logger
+    /// The durable mode's jobs, pool and workers; nil in the in-memory mode.
+    public let durable: DurableIntake?
+    let counts: Counts
+    let logger: Logger
 
     /// Counts shared with the workers' handler, which exists before `self`:
     /// each event adds to its atomic and to its metrics counter.
-    private final class Counts: Sendable {
+    final class Counts: Sendable {
         let accepted = Atomic<Int>(0)
         let processed = Atomic<Int>(0)
         let rejected = Atomic<Int>(0)
@@ -60,6 +67,12 @@ public final class JobService: Sendable {
         func accept() {
             accepted.add(1, ordering: .relaxed)
             metrics.accepted.increment()
+        }
+
+        /// `count` payloads at once (the durable mode's committed request).
+        func accept(_ count: Int) {
+            accepted.add(count, ordering: .relaxed)
+            metrics.accepted.increment(by: count)
         }
 
         func process() {
@@ -83,10 +96,30 @@ public final class JobService: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        let metrics = JobMetrics()
+        let metrics = JobMetrics(durable: configuration.durable != nil)
         self.metrics = metrics
         let counts = Counts(metrics: metrics)
         self.counts = counts
+        if let settings = configuration.durable {
+            // The same upload, run by the durable workers; the default one
+            // also stops sleeping when the shutdown's grace runs out (the job
+            // then goes back to the database).
+            let durableUpload: @Sendable (Payload, Context) async throws -> Void
+            if let upload {
+                durableUpload = { @Sendable payload, _ in await upload(payload) }
+            } else {
+                durableUpload = JobService.interruptibleUpload(configuration.uploadDelay)
+            }
+            self.durable = DurableIntake(
+                settings: settings, workers: configuration.dispatcher.maxWorkers,
+                maxQueue: configuration.dispatcher.maxQueue, logger: logger
+            ) { payload, context in
+                try await durableUpload(payload, context)
+                counts.process()
+            }
+        } else {
+            self.durable = nil
+        }
         let upload = upload ?? JobService.sleepingUpload(configuration.uploadDelay)
         self.dispatcher = Dispatcher<Payload>(configuration: configuration.dispatcher) { payload in
             await upload(payload)
@@ -106,8 +139,10 @@ public final class JobService: Sendable {
         }
     }
 
-    /// Starts the dispatcher's workers (goroutines of the shared runtime).
+    /// Starts the dispatcher's workers (goroutines of the shared runtime);
+    /// in the durable mode nothing (see ``startDurable()``).
     public func start() {
+        guard durable == nil else { return }
         dispatcher.start()
     }
 
@@ -147,6 +182,7 @@ public final class JobService: Sendable {
             return Response(status: .badRequest)
         }
         if configuration.stage == .decode { return Response(status: .ok) }
+        if let durable { return await durablePayload(collection.data, durable) }
         let refuse = configuration.overload == .refuse
         for (index, payload) in collection.data.enumerated() {
             do {
@@ -229,6 +265,10 @@ public final class JobService: Sendable {
     /// returns the handed-back ones.
     @discardableResult
     public func stop(_ mode: Dispatcher<Payload>.StopMode) async -> [Payload] {
+        if let durable {
+            await stopDurable(durable)
+            return []
+        }
         let handedBack = await dispatcher.stop(mode)
         logger.info("stopped", metadata: [
             "accepted": "\(accepted)",
@@ -249,8 +289,12 @@ struct JobResponder: HTTPResponder {
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         switch request.uri.path {
         case "/payload": return await service.payload(request)
-        case "/stats": return service.stats()
-        case "/metrics": return service.scrape()
+        case "/stats":
+            if let durable = service.durable { return await service.durableStats(durable) }
+            return service.stats()
+        case "/metrics":
+            if let durable = service.durable { return await service.durableScrape(durable) }
+            return service.scrape()
         default: return Response(status: .notFound)
         }
     }

@@ -3,8 +3,9 @@
 // server's structs: a missing field is empty, an unknown one is ignored; a
 // field of the wrong type, or text that is not JSON, is a bad request.
 
-/// One payload of a collection: one job for the dispatcher.
-public struct Payload: Sendable, Equatable, Decodable {
+/// One payload of a collection: one job for the dispatcher (in the durable
+/// mode, a job whose JSON arguments are `{"data":…,"name":…}`).
+public struct Payload: Sendable, Equatable, Codable {
     public var name: String
     public var data: String
 

@@ -20,6 +20,13 @@
 // the runtime as that executor (the default where available; see below).
 // env JOBSERVER_STAGE (http, body or decode): for measurement only, answers
 // 200 after that stage of a request and queues nothing.
+// env DATABASE_URL (postgres://…): the durable mode. Each request's payloads
+// become jobs in PostgreSQL in one transaction (200 once it has committed),
+// and this process runs them with DurableDispatcher's workers, MAX_WORKERS at
+// once; OVERLOAD=refuse answers 503 while MAX_QUEUE jobs wait in the
+// database. DATABASE_SCHEMA (default gc), DATABASE_MAX_CONNECTIONS (default
+// 20), SHUTDOWN_GRACE_MS (default 10000: how long running uploads may finish
+// at a SIGTERM before they go back to the database).
 
 import CoreMetrics
 import GoConcurrency
@@ -64,7 +71,10 @@ if route == .globalExecutor {
 }
 
 var environment: [String: String] = [:]
-for name in ["MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN", "EVENT_LOOPS", "JOBSERVER_STAGE"] {
+for name in [
+    "MAX_WORKERS", "MAX_QUEUE", "UPLOAD_MS", "OVERLOAD", "SHUTDOWN", "EVENT_LOOPS", "JOBSERVER_STAGE",
+    "DATABASE_URL", "DATABASE_SCHEMA", "DATABASE_MAX_CONNECTIONS", "SHUTDOWN_GRACE_MS",
+] {
     if let value = getenv(name) { environment[name] = String(cString: value) }
 }
 let configuration: JobServerConfiguration
@@ -86,7 +96,14 @@ logger.info("configuration", metadata: [
     "overload": "\(configuration.overload)",
     "shutdown": "\(configuration.shutdown)",
     "route": "\(route.rawValue)",
+    "mode": "\(configuration.durable == nil ? "memory" : "durable")",
 ])
+if let durable = configuration.durable {
+    logger.info("durable mode", metadata: [
+        "schema": "\(durable.schema)", "queue": "\(durable.queue)",
+        "connections": "\(durable.maxConnections)", "grace": "\(durable.grace)",
+    ])
+}
 if let stage = configuration.stage {
     logger.warning("measuring: POST /payload answers after this stage and queues nothing", metadata: [
         "stage": "\(stage.rawValue)",
@@ -96,6 +113,15 @@ let service = JobService(configuration: configuration, logger: logger)
 // What any library records through swift-metrics shows on /metrics too.
 MetricsSystem.bootstrap(service.metrics.factory)
 service.start()
+if service.durable != nil {
+    // After the bootstrap: the workers' metrics land in the service's registry.
+    do {
+        try await service.startDurable()
+    } catch {
+        logger.error("durable mode failed to start", metadata: ["error": "\(String(reflecting: error))"])
+        exit(1)
+    }
+}
 // The connections' event loops: EVENT_LOOPS threads, by default one per
 // processor of the runtime.
 let eventLoops = MultiThreadedEventLoopGroup(
