@@ -9,8 +9,18 @@
 // the abandoned query's task stays suspended (a few hundred bytes) and the
 // pool drops the closed connection when the lease ends.
 //
-// Invariants: `resume` runs its continuation once, whichever of the body
-// and the close future comes first; the other finds it taken.
+// One close observer per connection (`ConnectionWatch`), not one per
+// statement: a future's callbacks are never removed, and a connection lives
+// as long as the process.
+//
+// Invariants:
+// - `ResumeOnce.resume` runs its continuation once, whichever of the body
+//   and the connection's closing comes first; the other finds it taken.
+// - A connection has at most one watch in `ConnectionWatch.watches`, from
+//   its first guarded statement until it closes; the watch's close callback
+//   (registered once) resumes every pending racer with
+//   `DatabaseConnectionLost` and removes the watch. A racer is pending from
+//   its start until it is resumed.
 import NIOCore
 import PostgresNIO
 import Synchronization
@@ -27,18 +37,76 @@ extension PostgresConnection {
     /// throws ``DatabaseConnectionLost`` once the connection closes first.
     func untilClosed<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
         if isClosed { throw DatabaseConnectionLost() }
-        let closeFuture = closeFuture
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
             let once = ResumeOnce(continuation)
-            closeFuture.whenComplete { _ in once.resume(with: .failure(DatabaseConnectionLost())) }
+            let (watch, key) = ConnectionWatch.register(self) { once.resume(with: .failure(DatabaseConnectionLost())) }
             Task {
+                let result: Result<Value, any Error>
                 do {
-                    once.resume(with: .success(try await body()))
+                    result = .success(try await body())
                 } catch {
-                    once.resume(with: .failure(error))
+                    result = .failure(error)
                 }
+                watch.remove(key)
+                once.resume(with: result)
             }
         }
+    }
+}
+
+/// The racers waiting on one connection, and its single close callback.
+final class ConnectionWatch: Sendable {
+    private struct State {
+        var next: UInt64 = 0
+        var pending: [UInt64: @Sendable () -> Void] = [:]
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private static let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
+
+    /// Adds `onClose` to `connection`'s watch (made on first use); returns
+    /// the watch and the key to remove it with. Runs `onClose` at once if
+    /// the connection has closed already.
+    static func register(_ connection: PostgresConnection, _ onClose: @escaping @Sendable () -> Void) -> (ConnectionWatch, UInt64) {
+        let id = ObjectIdentifier(connection)
+        let (watch, made) = watches.withLock { watches -> (ConnectionWatch, Bool) in
+            if let watch = watches[id] { return (watch, false) }
+            let watch = ConnectionWatch()
+            watches[id] = watch
+            return (watch, true)
+        }
+        let key = watch.add(onClose)
+        if made {
+            connection.closeFuture.whenComplete { _ in
+                watches.withLock { _ = $0.removeValue(forKey: id) }
+                watch.close()
+            }
+        }
+        return (watch, key)
+    }
+
+    private func add(_ onClose: @escaping @Sendable () -> Void) -> UInt64 {
+        let (key, closed) = state.withLock { state -> (UInt64, Bool) in
+            state.next += 1
+            if !state.closed { state.pending[state.next] = onClose }
+            return (state.next, state.closed)
+        }
+        if closed { onClose() }
+        return key
+    }
+
+    func remove(_ key: UInt64) {
+        state.withLock { _ = $0.pending.removeValue(forKey: key) }
+    }
+
+    private func close() {
+        let pending = state.withLock { state in
+            state.closed = true
+            defer { state.pending = [:] }
+            return state.pending
+        }
+        for onClose in pending.values { onClose() }
     }
 }
 

@@ -219,7 +219,7 @@ public struct JobStore: Sendable {
         // fail and leave the job running: at most about ten years.
         let proposed = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
         let backoff = proposed.isFinite ? min(max(proposed, 0), 315_360_000) : 315_360_000
-        let query = statements.fail(job.fence, error: error, backoffSeconds: backoff)
+        let query = statements.fail(job.fence, error: Self.storable(error), backoffSeconds: backoff)
         for row in try await rows(query) {
             let (state, scheduledAt) = try row.decode((String, Date).self)
             if state == "discarded" {
@@ -242,7 +242,8 @@ extension JobStore {
     public func snooze(_ job: FetchedJob, for delay: Duration) async throws -> SnoozeResult {
         let query = statements.snooze(job.fence, delaySeconds: delay.nonNegativeSeconds)
         for row in try await rows(query) {
-            return .scheduled(at: try row.decode(Date.self))
+            let (state, scheduledAt) = try row.decode((String, Date).self)
+            return state == "cancelled" ? .cancelled : .scheduled(at: scheduledAt)
         }
         logger.info("snooze fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
         return .fenced
@@ -290,9 +291,12 @@ extension JobStore {
 
 extension Duration {
     /// Seconds as a `make_interval(secs => …)` argument; negative is 0.
+    /// Seconds as a `make_interval(secs => …)` argument: negative is 0, and
+    /// at most about ten years (beyond, `now() + interval` leaves
+    /// PostgreSQL's timestamp range and the statement fails).
     var nonNegativeSeconds: Double {
         let (seconds, attoseconds) = components
-        return max(0, Double(seconds) + Double(attoseconds) / 1e18)
+        return min(max(0, Double(seconds) + Double(attoseconds) / 1e18), 315_360_000)
     }
 }
 

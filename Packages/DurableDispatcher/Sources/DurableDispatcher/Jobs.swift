@@ -122,6 +122,9 @@ public enum SnoozeResult: Sendable, Equatable {
     /// The job runs again at `scheduledAt` (the database's clock), with the
     /// attempt it had before this one.
     case scheduled(at: Date)
+    /// A cancel was requested while the attempt ran: the job is finalized
+    /// as cancelled instead.
+    case cancelled
     /// The attempt was no longer the live one; nothing was written.
     case fenced
 }

@@ -102,11 +102,31 @@ extension JobStore {
     /// Finalizes the attempt's job as cancelled (the handler gave up on it,
     /// or its cancel was requested), with `reason` in its errors; fenced.
     public func cancelAttempt(_ job: FetchedJob, reason: String) async throws -> CompletionResult {
-        if try await !rows(statements.cancelAttempt(job.fence, reason: reason)).isEmpty {
+        if try await !rows(statements.cancelAttempt(job.fence, reason: Self.storable(reason))).isEmpty {
             return .completed
         }
         logger.info("cancel fenced", metadata: ["job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "owner": "\(job.owner.rawValue)"])
         return .fenced
+    }
+
+    /// Gives back the jobs `owner` has running in `queue` that are not in
+    /// `known` (the ones this process is running): after a fetch whose
+    /// answer was lost, its jobs are running under a live owner that never
+    /// got them. Available again, attempt restored.
+    @discardableResult
+    public func handBackOrphans(queue: String, owner: WorkerID, known: [JobID]) async throws -> [JobID] {
+        let query = statements.handBackOrphans(queue: queue, owner: owner.rawValue, known: known.map(\.rawValue))
+        let ids = try await rows(query).map { JobID(try $0.decode(Int64.self)) }
+        if !ids.isEmpty {
+            try? await notify(queue: queue)
+        }
+        return ids
+    }
+
+    /// Text PostgreSQL stores: a NUL is refused in text, so it is written
+    /// as `\0`.
+    static func storable(_ text: String) -> String {
+        text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "\\0") : text
     }
 
     // MARK: Rescue

@@ -89,6 +89,20 @@ extension Statements {
             """
     }
 
+    /// Returns the id of every running job of `owner` in `queue` that is
+    /// not in `known`, now handed back (or cancelled, if requested).
+    func handBackOrphans(queue: String, owner: Int32, known: [Int64]) -> PostgresQuery {
+        """
+        UPDATE \(unescaped: jobs) j SET
+          state = CASE WHEN j.metadata ? 'cancel_requested' THEN 'cancelled' ELSE 'available' END::\(unescaped: state),
+          finalized_at = CASE WHEN j.metadata ? 'cancel_requested' THEN now() END,
+          attempt = j.attempt - 1, owner = NULL, attempted_at = NULL,
+          metadata = jsonb_set(j.metadata, '{handbacks}', to_jsonb(coalesce((j.metadata ->> 'handbacks')::int, 0) + 1))
+        WHERE j.owner = \(owner) AND j.queue = \(queue) AND j.state = 'running' AND NOT (j.id = ANY(\(known)::int8[]))
+        RETURNING j.id
+        """
+    }
+
     // MARK: Cancel
 
     /// Returns `(state text, owner int?)` as left by the cancel, or no row

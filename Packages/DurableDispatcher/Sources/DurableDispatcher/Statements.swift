@@ -41,7 +41,8 @@
 //   whose cancel was requested while it ran ends cancelled instead.
 // - `snooze`: fenced likewise; the job waits `delay` seconds in `scheduled`
 //   and the attempt is given back (`attempt - 1`: a snooze is not a failure),
-//   `metadata.snoozes` counts them.
+//   `metadata.snoozes` counts them; with a cancel requested, it ends
+//   cancelled instead.
 // - `counts`: jobs per queue and state, a plain aggregate (no lock taken).
 // - `retry`: a job not running (finalized, or still pending) becomes
 //   available now, `finalized_at` cleared, `max_attempts` raised to allow one
@@ -239,16 +240,19 @@ struct Statements: Sendable {
         """
     }
 
-    /// Returns `scheduled_at`, or no row when fenced.
+    /// Returns `(state text, scheduled_at)`, or no row when fenced.
     func snooze(_ fence: Fence, delaySeconds: Double) -> PostgresQuery {
         """
         UPDATE \(unescaped: jobs) SET
-          state = 'scheduled', attempt = attempt - 1,
-          scheduled_at = now() + make_interval(secs => \(delaySeconds)),
+          state = CASE WHEN metadata ? 'cancel_requested' THEN 'cancelled' ELSE 'scheduled' END::\(unescaped: state),
+          finalized_at = CASE WHEN metadata ? 'cancel_requested' THEN now() END,
+          attempt = CASE WHEN metadata ? 'cancel_requested' THEN attempt ELSE attempt - 1 END,
+          scheduled_at = CASE WHEN metadata ? 'cancel_requested' THEN scheduled_at
+                              ELSE now() + make_interval(secs => \(delaySeconds)) END,
           metadata = jsonb_set(metadata, '{snoozes}', to_jsonb(coalesce((metadata ->> 'snoozes')::int, 0) + 1))
         WHERE id = \(fence.id) AND attempt = \(fence.attempt) AND owner = \(fence.owner) AND state = 'running'
           AND (extract(epoch FROM attempted_at) * 1000000)::int8 = \(fence.attemptedAtMicros)
-        RETURNING scheduled_at
+        RETURNING state::text, scheduled_at
         """
     }
 
@@ -262,7 +266,8 @@ struct Statements: Sendable {
         """
         UPDATE \(unescaped: jobs) SET
           state = 'available', scheduled_at = now(), finalized_at = NULL,
-          max_attempts = greatest(max_attempts, attempt + 1)
+          max_attempts = greatest(max_attempts, attempt + 1),
+          metadata = metadata - 'cancel_requested'
         WHERE id = \(id) AND state <> 'running'
         RETURNING id
         """

@@ -134,8 +134,15 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedQueues()
-        guard pollIntervalMs > 0, leaseSeconds > 0, lockGraceSeconds >= 0, graceSeconds >= 0, retentionHours >= 0 else {
+        guard pollIntervalMs > 0, leaseSeconds > 0, lockGraceSeconds >= 0, graceSeconds >= 0, retentionHours >= 0,
+              restartAllowanceSeconds >= 0
+        else {
             throw ValidationError("intervals must be positive")
+        }
+        // The heartbeat is every second: a process must miss more than one
+        // before its lock's absence counts, and the lease is the last resort.
+        guard lockGraceSeconds > 1, lockGraceSeconds < leaseSeconds else {
+            throw ValidationError("--lock-grace-seconds must be more than 1 (the heartbeat interval) and less than --lease-seconds")
         }
     }
 

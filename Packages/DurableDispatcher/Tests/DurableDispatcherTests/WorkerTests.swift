@@ -265,6 +265,46 @@ extension JobHandlers {
     }
 }
 
+@Suite("DurableDispatcher process operations", .enabled(if: TestDatabase.available, "GC_DATABASE_URL is not set (.ci/postgres start)"))
+struct ProcessOperationTests {
+    /// A fetch whose answer was lost left its jobs running under a live
+    /// owner: the ones the process does not know go back, attempt restored.
+    @Test func orphansOfALostFetchAreHandedBack() async throws {
+        try await TestDatabase.withStore { store in
+            let worker = try await store.registerWorker(host: "here", pid: 1, queues: ["default"])
+            for n in 0..<3 { try await store.enqueue(kind: "k", args: Numbered(n: n)) }
+            let fetched = try await store.fetch(queue: "default", limit: 3, worker: worker)
+            #expect(fetched.count == 3)
+            let kept = fetched[0].id
+            let orphans = try await store.handBackOrphans(queue: "default", owner: worker, known: [kept])
+            #expect(Set(orphans) == Set(fetched.dropFirst().map(\.id)))
+            #expect(try await store.sql("SELECT state || ' ' || attempt FROM $schema.gc_jobs ORDER BY id")
+                == ["running 1", "available 0", "available 0"])
+            #expect(try await store.handBackOrphans(queue: "default", owner: worker, known: [kept]) == [])
+        }
+    }
+
+    /// A cancel requested while a job runs ends it cancelled even when its
+    /// handler snoozes it; a retry by id afterwards clears the request, so
+    /// the retried job is not cancelled again by its next failure.
+    @Test func aCancelRequestEndsASnoozeAndARetryClearsIt() async throws {
+        try await TestDatabase.withStore { store in
+            let worker = try await store.registerWorker(host: "here", pid: 1, queues: ["default"])
+            let id = try await store.enqueue(kind: "k", argsJSON: "{}").id
+            let job = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            #expect(try await store.cancel(id) == .requested(owner: worker))
+            #expect(try await store.snooze(job, for: .seconds(1)) == .cancelled)
+            #expect(try await store.state(of: id) == "cancelled")
+            #expect(try await store.retry(id) == .retried)
+            let again = try #require(try await store.fetch(queue: "default", limit: 1, worker: worker).first)
+            guard case .retryable = try await store.fail(again, error: "once more") else {
+                Issue.record("the retried job should retry after a failure")
+                return
+            }
+        }
+    }
+}
+
 @Suite("DurableDispatcher connection guard", .enabled(if: TestDatabase.available, "GC_DATABASE_URL is not set (.ci/postgres start)"))
 struct ConnectionGuardTests {
     /// postgres-nio leaves a query on a connection the server has ended

@@ -22,8 +22,14 @@
 // - `state.running` holds the cancel of each running handler's context,
 //   keyed by job id, from before the handler starts until it has returned.
 // - The worker id changes only when the process was declared dead (its row
-//   deleted): later fetches use the new one; jobs fetched under the old one
-//   were rescued and their outcomes are fenced.
+//   deleted), or when a session of its own still held its lock for longer
+//   than the lease (its old row is then rescued): later fetches use the new
+//   one; jobs fetched under the old one were rescued, their outcomes fenced.
+// - A queue's `known` holds the ids of the jobs its producer fetched and
+//   whose worker has not finished with them. After a fetch that failed (its
+//   answer may have been lost after it committed), `orphanOwners` holds the
+//   id it fetched under, until the running jobs of that owner in the queue
+//   that are not known have been handed back.
 // - Stopping is one transition: the first `shutdown` does it and closes
 //   `finished`; a later call waits for that and returns the same report.
 import Foundation
@@ -65,11 +71,18 @@ public final class DurableWorkers: Sendable {
     let background = Sync.WaitGroup()
     let healthy = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
+    /// A heartbeat through the pool is under way (while the control
+    /// connection is down): at most one at a time.
+    let poolHeartbeating = Atomic<Bool>(false)
     let state = Mutex(State())
 
     struct State {
         var started = false
         var worker: WorkerID?
+        /// Since when the control connection has been up (nil: down).
+        var controlUpSince: ContinuousClock.Instant?
+        /// Since when the session lock has been refused to a new connection.
+        var lockRefusedSince: ContinuousClock.Instant?
         var running: [JobID: @Sendable ((any Error)?) -> Void] = [:]
         var interrupted: [FetchedJob] = []
         var report: ShutdownReport?
@@ -150,9 +163,13 @@ public final class DurableWorkers: Sendable {
     /// `grace` (then cancels their contexts), hands back the jobs not run and
     /// the interrupted ones without costing an attempt, and leaves (row
     /// deleted, lock released). Returns once every job of this process is
-    /// recorded or handed back. A second call waits for the first.
+    /// recorded or handed back, or once `abandonAfter` more has passed with
+    /// handlers that ignore their cancelled context still running: those
+    /// are left running in the database (``ShutdownReport/abandoned``), and
+    /// the rescue retries them once this process has exited. A second call
+    /// waits for the first.
     @discardableResult
-    public func shutdown(grace: Duration) async -> ShutdownReport {
+    public func shutdown(grace: Duration, abandonAfter: Duration = .seconds(30)) async -> ShutdownReport {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else {
             let finished = finished
             _ = try? await finished.receive()
@@ -164,13 +181,29 @@ public final class DurableWorkers: Sendable {
         if started {
             // No fetch is in flight once the producers have left.
             try? await producers.wait()
-            let returned = await withTaskGroup(of: [FetchedJob].self) { group in
-                for runner in queues.values {
-                    group.addTask { await runner.dispatcher.stop(.returnQueued, grace: grace) }
+            // The stops in a task of their own: a handler that never returns
+            // must not hold the shutdown for ever.
+            let stopped = Chan<[FetchedJob]>(capacity: 1)
+            let queues = queues
+            Task {
+                let all = await withTaskGroup(of: [FetchedJob].self) { group in
+                    for runner in queues.values {
+                        group.addTask { await runner.dispatcher.stop(.returnQueued, grace: grace) }
+                    }
+                    var all: [FetchedJob] = []
+                    for await jobs in group { all += jobs }
+                    return all
                 }
-                var all: [FetchedJob] = []
-                for await jobs in group { all += jobs }
-                return all
+                _ = stopped.trySend(all)
+            }
+            let waited: [FetchedJob]?? = try? await select {
+                stopped.onReceive { $0 }
+                after(grace + abandonAfter) { [FetchedJob]?.none }
+            }
+            let returned = (waited ?? nil) ?? []
+            if waited == nil || waited! == nil {
+                report.abandoned = queues.values.reduce(0) { $0 + $1.inFlight.load(ordering: .relaxed) }
+                logger.error("handlers still running after the grace: left to the rescue", metadata: ["jobs": "\(report.abandoned)"])
             }
             let interrupted = state.withLock { state in
                 defer { state.interrupted = [] }
@@ -213,10 +246,21 @@ public final class DurableWorkers: Sendable {
         while !stopping.load(ordering: .acquiring) {
             var fetchFailed = false
             if healthy.load(ordering: .acquiring), let worker = workerID {
+                await handBackOrphans(runner)
                 let free = runner.concurrency - runner.inFlight.load(ordering: .relaxed)
-                if free > 0 {
+                if free > 0, runner.orphanOwners.withLock({ $0.isEmpty }) {
                     do {
-                        let jobs = try await store.fetch(queue: runner.name, limit: free, worker: worker)
+                        let jobs: [FetchedJob]
+                        do {
+                            jobs = try await store.fetch(queue: runner.name, limit: free, worker: worker)
+                        } catch {
+                            // It may have committed with its answer lost.
+                            runner.orphanOwners.withLock { _ = $0.insert(worker) }
+                            throw error
+                        }
+                        runner.known.withLock { known in
+                            for job in jobs { known.insert(job.id) }
+                        }
                         runner.inFlight.add(jobs.count, ordering: .relaxed)
                         metrics.fetched(runner.name, jobs.count)
                         for job in jobs {
@@ -241,13 +285,34 @@ public final class DurableWorkers: Sendable {
         }
     }
 
+    /// Hands back the jobs a failed fetch may have taken without their
+    /// reaching this process (see the invariants); keeps the owner for the
+    /// next round if that fails too.
+    func handBackOrphans(_ runner: QueueRunner) async {
+        for owner in runner.orphanOwners.withLock({ $0 }) {
+            let known = runner.known.withLock { Array($0) }
+            do {
+                let orphans = try await store.handBackOrphans(queue: runner.name, owner: owner, known: known)
+                runner.orphanOwners.withLock { _ = $0.remove(owner) }
+                if !orphans.isEmpty {
+                    logger.warning("jobs of a fetch whose answer was lost handed back", metadata: [
+                        "queue": "\(runner.name)", "jobs": "\(orphans.map(\.rawValue))",
+                    ])
+                    metrics.handedBack.increment(by: orphans.count)
+                }
+            } catch {
+                logger.warning("handing back a lost fetch's jobs failed, retrying", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     // MARK: Running a job
 
     /// A Dispatcher worker's handling of one job: its handler, then its
     /// outcome recorded (or, interrupted by shutdown, set aside for the
     /// hand-back).
     func run(_ job: FetchedJob, context dispatchContext: Context, runner: QueueRunner) async {
-        defer { runner.finished() }
+        defer { runner.finished(job.id) }
         let (jobContext, cancel) = dispatchContext.withCancelCause()
         state.withLock { $0.running[job.id] = cancel }
         defer {
@@ -257,7 +322,11 @@ public final class DurableWorkers: Sendable {
         let completion = TransactionalCompletion()
         let outcome: Result<JobOutcome, any Error>
         let begun = ContinuousClock.now
-        if let handler = handlers.byKind[job.kind] {
+        if job.metadataJSON.contains("\"cancel_requested\"") {
+            // Cancelled while it waited to be retried or was handed back.
+            cancel(JobCancelRequested(id: job.id))
+            outcome = .failure(JobCancelRequested(id: job.id))
+        } else if let handler = handlers.byKind[job.kind] {
             do {
                 outcome = .success(try await handler(JobContext(job: job, context: jobContext, store: store, completion: completion)))
             } catch {
@@ -282,14 +351,17 @@ public final class DurableWorkers: Sendable {
             case .success(.complete):
                 return try await store.complete(job) == .completed ? "completed" : "fenced"
             case .success(.snooze(let delay)):
-                if case .scheduled = try await store.snooze(job, for: delay) { return "snoozed" }
-                return "fenced"
+                switch try await store.snooze(job, for: delay) {
+                case .scheduled: return "snoozed"
+                case .cancelled: return "cancelled"
+                case .fenced: return "fenced"
+                }
             case .success(.cancel(let reason)):
                 return try await store.cancelAttempt(job, reason: reason) == .completed ? "cancelled" : "fenced"
             case .failure where cancelRequested:
                 return try await store.cancelAttempt(job, reason: "cancel requested") == .completed ? "cancelled" : "fenced"
             case .failure(let error):
-                switch try await store.fail(job, error: errorText(error)) {
+                switch try await store.fail(job, error: DurableWorkers.errorText(error)) {
                 case .retryable: return "retryable"
                 case .discarded: return "discarded"
                 case .cancelled: return "cancelled"
@@ -304,14 +376,38 @@ public final class DurableWorkers: Sendable {
     /// succeeds, or until the shutdown's grace has run out: the job then
     /// stays running under this process, and the rescue retries it once the
     /// process is gone.
-    func record(_ job: FetchedJob, giveUpWhen context: Context, _ write: @Sendable () async throws -> String) async {
+    /// An error the database itself gave (a constraint, a value out of
+    /// range) is not retried: the attempt is recorded as failed with it
+    /// instead, and if even that is refused, the job is handed back.
+    func record(_ job: FetchedJob, giveUpWhen context: Context, _ write: @escaping @Sendable () async throws -> String) async {
         var delay = Duration.milliseconds(100)
+        var write = write
+        var fellBack = false
         while true {
             do {
                 let outcome = try await write()
                 metrics.finished(job.queue, outcome)
                 return
             } catch {
+                if !Self.isTransient(error) {
+                    logger.error("the database refused an outcome", metadata: ["job": "\(job.id.rawValue)", "error": "\(DurableWorkers.errorText(error))"])
+                    if fellBack {
+                        _ = try? await store.handBack([job])
+                        metrics.finished(job.queue, "handed back")
+                        return
+                    }
+                    fellBack = true
+                    let text = "recording the outcome failed: " + DurableWorkers.errorText(error)
+                    write = { [store] in
+                        switch try await store.fail(job, error: text) {
+                        case .retryable: "retryable"
+                        case .discarded: "discarded"
+                        case .cancelled: "cancelled"
+                        case .fenced: "fenced"
+                        }
+                    }
+                    continue
+                }
                 if context.err != nil {
                     logger.error("outcome not recorded; the job is retried once this process is gone", metadata: [
                         "job": "\(job.id.rawValue)", "attempt": "\(job.attempt)", "error": "\(error)",
@@ -328,11 +424,29 @@ public final class DurableWorkers: Sendable {
         }
     }
 
+    /// Whether `error` may go away by itself: a lost or refused connection,
+    /// a server shutting down or starting, a serialization failure or
+    /// deadlock, a statement timeout. Anything else the database said is
+    /// its answer.
+    static func isTransient(_ error: any Error) -> Bool {
+        if error is DatabaseConnectionLost { return true }
+        if let error = error as? PostgresTransactionError {
+            let inner: (any Error)? = error.beginError ?? error.closureError ?? error.commitError
+            return inner.map(isTransient) ?? true
+        }
+        guard let error = error as? PSQLError else { return true }
+        guard let state = error.serverInfo?[.sqlState] else {
+            return true  // not the server's answer: the connection, the pool, a timeout
+        }
+        return state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53")
+            || state == "40001" || state == "40P01" || state == "55P03"
+    }
+
     /// What a failed attempt's error entry says. postgres-nio's errors
     /// describe themselves generically ("to prevent accidental leakage"):
     /// their reflection names the server's message and SQLSTATE, which is
     /// what someone reading the job's errors needs.
-    func errorText(_ error: any Error) -> String {
+    static func errorText(_ error: any Error) -> String {
         switch error {
         case let error as PSQLError: String(reflecting: error)
         case let error as PostgresTransactionError: String(reflecting: error)
@@ -351,21 +465,49 @@ public final class DurableWorkers: Sendable {
             return state.connections
         }
         let connection = try await PostgresConnection.connect(configuration: controlConfiguration, id: id, logger: logger)
+        // A half-open connection would never answer nor close: closing it
+        // after a deadline turns that into DatabaseConnectionLost.
+        let deadline = closing(connection, after: controlDeadline)
+        defer { deadline.stop() }
         do {
             guard var worker = workerID else { throw StoreError.noRowReturned("worker id") }
             if try await !store.heartbeat(worker, on: connection) {
                 worker = try await registerAgain(because: "its row is gone")
             }
             if try await !store.lockWorker(worker, on: connection) {
-                worker = try await registerAgain(because: "a lingering session holds its lock")
+                // A session of this process's own, cut off from it, still
+                // holds the lock until the server notices (TCP keepalive).
+                // Keep the id (and its running jobs) meanwhile; give it up
+                // only after the lease, when the rescue takes it anyway.
+                let since = state.withLock { state in
+                    if state.lockRefusedSince == nil { state.lockRefusedSince = .now }
+                    return state.lockRefusedSince!
+                }
+                guard ContinuousClock.now - since > options.rescue.lease else {
+                    throw LockHeldElsewhere()
+                }
+                worker = try await registerAgain(because: "a lingering session held its lock past the lease")
                 guard try await store.lockWorker(worker, on: connection) else {
                     throw StoreError.noRowReturned("the session lock of a new worker id")
                 }
             }
+            state.withLock { $0.lockRefusedSince = nil }
             return connection
         } catch {
             try? await connection.close()
             throw error
+        }
+    }
+
+    /// How long a control statement may take before its connection is
+    /// closed: the lock grace (others judge this process dead after it).
+    var controlDeadline: Duration { max(options.rescue.lockGrace, .seconds(1)) }
+
+    /// A timer that closes `connection` after `delay`, unless stopped first.
+    func closing(_ connection: PostgresConnection, after delay: Duration) -> GoConcurrency.Timer {
+        afterFunc(delay) { [logger] in
+            logger.warning("a control statement got no answer in time; closing its connection")
+            try? await connection.close()
         }
     }
 
@@ -397,9 +539,14 @@ public final class DurableWorkers: Sendable {
                     logger.warning("control connection failed", metadata: ["error": "\(error)"])
                     // Still alive: heartbeat through the pool if it can
                     // reach the database, so the rescue (which sees the
-                    // lock gone) does not take this process's jobs.
-                    if let worker = workerID {
-                        _ = try? await store.heartbeat(worker)
+                    // lock gone) does not take this process's jobs. In a
+                    // task of its own: while the pool cannot connect it may
+                    // wait long, and reconnecting must not.
+                    if let worker = workerID, !poolHeartbeating.exchange(true, ordering: .acquiringAndReleasing) {
+                        Task { [self] in
+                            _ = try? await store.heartbeat(worker)
+                            poolHeartbeating.store(false, ordering: .releasing)
+                        }
                     }
                     let stop: Bool = (try? await select {
                         stopControl.onReceive { _ in true }
@@ -412,6 +559,7 @@ public final class DurableWorkers: Sendable {
             }
             guard let live = connection else { continue }
             healthy.store(true, ordering: .releasing)
+            state.withLock { $0.controlUpSince = .now }
             metrics.controlUp.record(1)
             // Producers skipped their fetches while it was down.
             for runner in queues.values { _ = runner.wake.trySend(()) }
@@ -421,6 +569,7 @@ public final class DurableWorkers: Sendable {
                 logger.warning("control connection lost", metadata: ["error": "\(error)"])
             }
             healthy.store(false, ordering: .releasing)
+            state.withLock { $0.controlUpSince = nil }
             metrics.controlUp.record(0)
             try? await live.close()
             connection = nil
@@ -469,6 +618,8 @@ public final class DurableWorkers: Sendable {
             }) ?? true
             if stop { return }
             guard let worker = workerID else { return }
+            let deadline = closing(connection, after: controlDeadline)
+            defer { deadline.stop() }
             if try await !store.heartbeat(worker, on: connection) {
                 // Declared dead (a pause longer than the lease, say): its
                 // jobs were rescued; their outcomes will be fenced.
@@ -508,7 +659,15 @@ public final class DurableWorkers: Sendable {
                 after(options.rescueInterval.jittered()).onReceive { _ in false }
             }) ?? true
             if stop { return }
-            guard healthy.load(ordering: .acquiring) else { continue }
+            // Judge others only once this process has been connected for the
+            // restart allowance itself: after an outage (a restart, a
+            // failover, a long recovery) every process reconnects at its own
+            // pace, and none is to be declared dead by one that came back
+            // first.
+            let upSince = state.withLock { $0.controlUpSince }
+            guard healthy.load(ordering: .acquiring), let upSince,
+                  ContinuousClock.now - upSince >= options.rescue.restartAllowance
+            else { continue }
             do {
                 if let report = try await store.rescue(options.rescue) {
                     for job in report.jobs { metrics.rescued(job.reason) }
@@ -540,6 +699,11 @@ final class QueueRunner: @unchecked Sendable {
     let name: String
     let concurrency: Int
     let inFlight = Atomic<Int>(0)
+    /// The ids of the jobs fetched and not finished (see the invariants).
+    let known = Mutex<Set<JobID>>([])
+    /// Owners under which a fetch failed; their unknown running jobs in this
+    /// queue are to be handed back before the next fetch.
+    let orphanOwners = Mutex<Set<WorkerID>>([])
     /// A notification, a rescue or a finished job: fetch now. Capacity 1, so
     /// wake-ups coalesce and a sender never waits.
     let wake = Chan<Void>(capacity: 1)
@@ -551,10 +715,17 @@ final class QueueRunner: @unchecked Sendable {
         self.concurrency = concurrency
     }
 
-    func finished() {
+    func finished(_ id: JobID) {
+        known.withLock { _ = $0.remove(id) }
         inFlight.subtract(1, ordering: .relaxed)
         _ = wake.trySend(())
     }
+}
+
+/// Another session (of this process, cut off from it) holds the worker's
+/// session lock.
+struct LockHeldElsewhere: Error, CustomStringConvertible {
+    var description: String { "another session still holds this process's lock" }
 }
 
 /// What a shutdown did.
@@ -565,6 +736,10 @@ public struct ShutdownReport: Sendable, Equatable {
     public var interrupted = 0
     /// Jobs given back to the queue, attempt restored.
     public var handedBack = 0
+    /// Jobs whose handlers were still running `abandonAfter` past the
+    /// grace: left running in the database, for the rescue to retry once
+    /// the process has exited.
+    public var abandoned = 0
     /// Whether the process's row was deleted (false: jobs of it are still
     /// running in the database, for the rescue to take).
     public var deregistered = false

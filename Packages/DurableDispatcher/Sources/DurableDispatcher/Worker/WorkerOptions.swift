@@ -42,6 +42,9 @@ public struct WorkerOptions: Sendable {
         host: String = ProcessInfo.processInfo.hostName
     ) {
         precondition(!queues.isEmpty, "WorkerOptions: no queue")
+        precondition(
+            heartbeatInterval < rescue.lockGrace && rescue.lockGrace < rescue.lease,
+            "WorkerOptions: the heartbeat interval must be shorter than the lock grace, and the lock grace than the lease")
         precondition(queues.values.allSatisfy { $0 > 0 }, "WorkerOptions: a queue's concurrency must be at least 1: \(queues)")
         self.queues = queues
         self.pollInterval = pollInterval
