@@ -188,7 +188,9 @@ public struct RescuePolicy: Sendable, Equatable {
     public var lockGrace: Duration
     /// For this long after the database server started, the lock is not
     /// looked at: a restart drops every session lock, and live processes
-    /// need a moment to reconnect and take theirs again.
+    /// need a moment to reconnect and take theirs again. A worker process
+    /// also rescues nothing until its own control connection has been up
+    /// this long (after any outage, a failover or a long recovery included).
     public var restartAllowance: Duration
 
     public init(lease: Duration = .seconds(30), lockGrace: Duration = .seconds(3), restartAllowance: Duration = .seconds(10)) {
