@@ -154,9 +154,9 @@ struct WorkerTests {
     }
 
     /// Shutdown: the four running jobs outlast the grace and are
-    /// interrupted; they go back as they were, no attempt used, beside the
-    /// sixteen never fetched (a process fetches no more than it has free
-    /// workers).
+    /// interrupted, the four fetched ahead for them were never started; all
+    /// go back as they were, no attempt used, beside the twelve never
+    /// fetched (a process fetches at most twice its workers).
     @Test func shutdownHandsBackUnstartedAndInterruptedJobs() async throws {
         try await TestDatabase.withStore { store in
             let started = Chan<Void>(capacity: 20)
@@ -171,15 +171,17 @@ struct WorkerTests {
                 try await store.enqueue(kind: "long", args: Numbered(n: n))
             }
             for _ in 0..<4 { _ = try await started.receive() }
-            #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs WHERE state = 'running'") == "4")
+            try await store.waitFor("eight jobs fetched") {
+                try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs WHERE state = 'running'") == "8"
+            }
             let report = await workers.shutdown(grace: .milliseconds(200))
             #expect(report.interrupted == 4)
-            #expect(report.notStarted == 0)
-            #expect(report.handedBack == 4)
+            #expect(report.notStarted == 4)
+            #expect(report.handedBack == 8)
             #expect(report.deregistered)
             #expect(try await store.sql("SELECT state || ' ' || attempt || ' ' || coalesce(owner::text, '-') FROM $schema.gc_jobs GROUP BY 1 ORDER BY 1")
                 == ["available 0 -"])
-            #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs WHERE (metadata ->> 'handbacks')::int = 1") == "4")
+            #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_jobs WHERE (metadata ->> 'handbacks')::int = 1") == "8")
             #expect(try await store.scalar("SELECT count(*)::text FROM $schema.gc_workers") == "0")
         }
     }

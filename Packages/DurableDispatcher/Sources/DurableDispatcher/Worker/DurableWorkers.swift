@@ -16,8 +16,10 @@
 //   queued ones, workers set aside the interrupted ones, and all are handed
 //   back (the attempt restored).
 // - A queue's `inFlight` counts jobs fetched and not yet finished by their
-//   worker. A producer fetches at most `concurrency - inFlight`, so the
-//   Dispatcher's queue (capacity `concurrency`) never fills: `submit` never
+//   worker. A producer fetches at most `2 × concurrency - inFlight`: a
+//   worker that finishes finds its next job waiting (the fetch's round trip,
+//   a commit, is not on its path), and the Dispatcher's queue (capacity
+//   `concurrency`, beside `concurrency` workers) never fills: `submit` never
 //   waits.
 // - `state.running` holds the cancel of each running handler's context,
 //   keyed by job id, from before the handler starts until it has returned.
@@ -40,7 +42,7 @@ import Synchronization
 
 /// A worker process of the durable dispatcher: runs the jobs of its queues
 /// with a GoConcurrency `Dispatcher` per queue, fetching as many as it has
-/// free workers, and survives the loss of other processes (their jobs are
+/// workers to keep busy, and survives the loss of other processes (their jobs are
 /// rescued) and of the database connection (it reconnects).
 ///
 ///     var handlers = JobHandlers()
@@ -239,7 +241,7 @@ public final class DurableWorkers: Sendable {
 
     // MARK: Producing
 
-    /// Fetches as many jobs as the queue has free workers, whenever a
+    /// Fetches until the queue holds twice its workers in jobs, whenever a
     /// notification, a finished job or the poll timer says there may be
     /// some; stops when shutdown begins.
     func produce(_ runner: QueueRunner) async {
@@ -247,7 +249,7 @@ public final class DurableWorkers: Sendable {
             var fetchFailed = false
             if healthy.load(ordering: .acquiring), let worker = workerID {
                 await handBackOrphans(runner)
-                let free = runner.concurrency - runner.inFlight.load(ordering: .relaxed)
+                let free = 2 * runner.concurrency - runner.inFlight.load(ordering: .relaxed)
                 if free > 0, runner.orphanOwners.withLock({ $0.isEmpty }) {
                     do {
                         let jobs: [FetchedJob]
