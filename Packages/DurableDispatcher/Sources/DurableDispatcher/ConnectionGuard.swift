@@ -17,8 +17,8 @@
 // - `ResumeOnce.resume` runs its continuation once, whichever of the body
 //   and the connection's closing comes first; the other finds it taken.
 // - A connection has at most one watch in `ConnectionWatch.watches`, from
-//   its first guarded statement until it closes; the watch's close callback
-//   (registered once) resumes every pending racer with
+//   its first guarded statement until 200 ms after it closes; the watch's
+//   close callback (registered once) then resumes every pending racer with
 //   `DatabaseConnectionLost` and removes the watch. A racer is pending from
 //   its start until it is resumed.
 import NIOCore
@@ -78,9 +78,18 @@ final class ConnectionWatch: Sendable {
         }
         let key = watch.add(onClose)
         if made {
+            // A statement's answer and the session's end can arrive in one
+            // read (a server shutting down answers, then ends the session):
+            // the close callback then runs before the task awaiting the
+            // answer resumes. The racers lose only after a moment, so an
+            // answer already delivered wins; an unanswered statement waits
+            // that much longer.
+            let loop = connection.eventLoop
             connection.closeFuture.whenComplete { _ in
-                watches.withLock { _ = $0.removeValue(forKey: id) }
-                watch.close()
+                loop.scheduleTask(in: .milliseconds(200)) {
+                    watches.withLock { _ = $0.removeValue(forKey: id) }
+                    watch.close()
+                }
             }
         }
         return (watch, key)

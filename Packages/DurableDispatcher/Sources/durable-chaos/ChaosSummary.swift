@@ -80,7 +80,7 @@ extension ChaosRun {
         for note in notes { lines.append("note                \(note)") }
         lines.append("jobs by state       \(list(verification.states))")
         lines.append("effects             \(verification.effects) rows for \(verification.totalJobs) jobs (\(verification.extraEffects) beyond one per job)")
-        lines.append("duplicated jobs     plain \(verification.duplicatedPlain), transactional \(verification.duplicatedTransactional)")
+        lines.append("duplicated jobs     plain \(verification.duplicatedPlain) (effects repeated after an answer the restart lost: \(verification.lostAnswers)), transactional \(verification.duplicatedTransactional)")
         lines.append("rescues             \(list(verification.rescuesByReason)) (\(verification.rescuedFromKilled) of jobs of killed processes)")
         lines.append("failed attempts     \(verification.failures.values.reduce(0, +))")
         for (message, count) in verification.failures.sorted(by: { $0.value > $1.value }).prefix(5) {
