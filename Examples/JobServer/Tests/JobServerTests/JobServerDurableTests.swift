@@ -220,25 +220,26 @@ struct JobServerDurableTests {
                     #expect(try await client.post("/payload", body: collection(10)).head.status == .ok)
                 }
             }
-            // Two of them running in it, 28 waiting.
-            try await store.waitForPayloadJobs { $0["running"] == 2 && $0["available"] == 28 }
+            // Two of them running in it and two fetched ahead for its two
+            // workers (a process holds twice its workers in jobs), 26 waiting.
+            try await store.waitForPayloadJobs { $0["running"] == 4 && $0["available"] == 26 }
             // When: it is killed (no shutdown, no hand-back) ...
             kill(first.process.processIdentifier, SIGKILL)
             #expect(await first.exitStatus() == SIGKILL)
-            #expect(try await store.payloadJobs() == ["running": 2, "available": 28])
+            #expect(try await store.payloadJobs() == ["running": 4, "available": 26])
             // ... and another server starts on the same database.
             let second = try JobServerProcess(environment: try durableEnvironment(schema, ["MAX_WORKERS": "4"]))
             let secondPort = try await second.port()
-            // Then: every job is completed, the two interrupted ones rescued
-            // from the dead process and run again (a second attempt).
+            // Then: every job is completed, the four the dead process held
+            // rescued from it and run again (a second attempt).
             let jobs = try await store.waitForPayloadJobs { $0["completed"] == 30 }
             #expect(jobs == ["completed": 30])
-            #expect(try await store.scalar("SELECT count(*) FROM $schema.gc_jobs WHERE attempt = 2") == 2)
+            #expect(try await store.scalar("SELECT count(*) FROM $schema.gc_jobs WHERE attempt = 2") == 4)
             try await TestClient.withClient(host: "127.0.0.1", port: secondPort) { client in
                 let metrics = try await scrape(client)
                 let rescued = (metrics.value("gc_jobs_rescued_total", labels: ["reason": "lock"]) ?? 0)
                     + (metrics.value("gc_jobs_rescued_total", labels: ["reason": "lease"]) ?? 0)
-                #expect(rescued == 2, "\(metrics)")
+                #expect(rescued == 4, "\(metrics)")
                 #expect(try await durableStats(client)["processed"] == 30)
             }
             kill(second.process.processIdentifier, SIGTERM)
@@ -294,22 +295,24 @@ struct JobServerDurableTests {
                 // each, so both are taken whole.
                 #expect(try await client.post("/payload", body: collection(3)).head.status == .ok)
                 #expect(try await client.post("/payload", body: collection(5)).head.status == .ok)
-                try await store.waitForPayloadJobs { $0["running"] == 1 && $0["available"] == 7 }
-                // Then: with seven waiting, the next collection is refused
+                // One running, one fetched ahead for the worker.
+                try await store.waitForPayloadJobs { $0["running"] == 2 && $0["available"] == 6 }
+                // Then: with six waiting, the next collection is refused
                 // whole: 503, Retry-After, nothing enqueued.
                 let refused = try await client.post("/payload", body: collection(2))
                 #expect(refused.head.status == .serviceUnavailable)
                 #expect(refused.head.headerFields[.retryAfter] == "1")
                 #expect(String(buffer: refused.body ?? ByteBuffer()) == "queued 0 of 2\n")
-                #expect(try await store.payloadJobs() == ["running": 1, "available": 7])
+                #expect(try await store.payloadJobs() == ["running": 2, "available": 6])
                 #expect(try await scrape(client).value("jobserver_jobs_rejected_total") == 2)
             }
             // When: SIGTERM: the running upload is interrupted at once and
-            // handed back with its attempt restored; nothing is lost.
+            // handed back with its attempt restored, and so is the job fetched
+            // ahead; nothing is lost.
             kill(server.process.processIdentifier, SIGTERM)
             #expect(await server.exitStatus() == 0, "log:\n\(server.log)")
             let stopped = try await server.waitForLine(containing: "] stopped")
-            #expect(logValue("handed_back", in: stopped) == 1, "\(stopped)")
+            #expect(logValue("handed_back", in: stopped) == 2, "\(stopped)")
             #expect(try await store.payloadJobs() == ["available": 8])
             #expect(try await store.scalar("SELECT count(*) FROM $schema.gc_jobs WHERE attempt > 0") == 0)
         }
