@@ -218,7 +218,7 @@ public struct JobStore: Sendable {
         // A policy's NaN, infinity or absurd delay would make the statement
         // fail and leave the job running: at most about ten years.
         let proposed = configuration.retryPolicy.backoffSeconds(Int(job.attempt))
-        let backoff = proposed.isFinite ? min(max(proposed, 0), 315_360_000) : 315_360_000
+        let backoff = proposed.isFinite ? min(max(proposed, 0), Duration.longestDelaySeconds) : Duration.longestDelaySeconds
         let query = statements.fail(job.fence, error: Self.storable(error), backoffSeconds: backoff)
         for row in try await rows(query) {
             let (state, scheduledAt) = try row.decode((String, Date).self)
@@ -296,8 +296,11 @@ extension Duration {
     /// PostgreSQL's timestamp range and the statement fails).
     var nonNegativeSeconds: Double {
         let (seconds, attoseconds) = components
-        return min(max(0, Double(seconds) + Double(attoseconds) / 1e18), 315_360_000)
+        return min(max(0, Double(seconds) + Double(attoseconds) / 1e18), Self.longestDelaySeconds)
     }
+
+    /// About ten years: the longest delay a statement is given.
+    static let longestDelaySeconds: Double = 315_360_000
 }
 
 /// Inside ``JobStore/completeInTransaction(_:_:)``: the completion found the

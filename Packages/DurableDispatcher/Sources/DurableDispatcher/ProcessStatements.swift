@@ -72,16 +72,24 @@ extension Statements {
 
     // MARK: Hand-back
 
+    /// What giving a job `j` back does, for both hand-backs: available again
+    /// (cancelled, with a cancel requested), the attempt restored, no owner,
+    /// `metadata.handbacks` counted.
+    private var handedBack: String {
+        """
+        state = CASE WHEN j.metadata ? 'cancel_requested' THEN 'cancelled' ELSE 'available' END::\(state),
+          finalized_at = CASE WHEN j.metadata ? 'cancel_requested' THEN now() END,
+          attempt = j.attempt - 1, owner = NULL, attempted_at = NULL,
+          metadata = jsonb_set(j.metadata, '{handbacks}', to_jsonb(coalesce((j.metadata ->> 'handbacks')::int, 0) + 1))
+        """
+    }
+
     /// Returns the id of every job handed back (or, with a cancel
     /// requested, cancelled).
     func handBack(_ fences: [Fence], owner: Int32) -> PostgresQuery {
         let ids = fences.map(\.id), attempts = fences.map(\.attempt), starts = fences.map(\.attemptedAtMicros)
         return """
-            UPDATE \(unescaped: jobs) j SET
-              state = CASE WHEN j.metadata ? 'cancel_requested' THEN 'cancelled' ELSE 'available' END::\(unescaped: state),
-              finalized_at = CASE WHEN j.metadata ? 'cancel_requested' THEN now() END,
-              attempt = j.attempt - 1, owner = NULL, attempted_at = NULL,
-              metadata = jsonb_set(j.metadata, '{handbacks}', to_jsonb(coalesce((j.metadata ->> 'handbacks')::int, 0) + 1))
+            UPDATE \(unescaped: jobs) j SET \(unescaped: handedBack)
             FROM unnest(\(ids)::int8[], \(attempts)::int2[], \(starts)::int8[]) AS h(id, attempt, started)
             WHERE j.id = h.id AND j.attempt = h.attempt AND j.owner = \(owner) AND j.state = 'running'
               AND (extract(epoch FROM j.attempted_at) * 1000000)::int8 = h.started
@@ -93,11 +101,7 @@ extension Statements {
     /// not in `known`, now handed back (or cancelled, if requested).
     func handBackOrphans(queue: String, owner: Int32, known: [Int64]) -> PostgresQuery {
         """
-        UPDATE \(unescaped: jobs) j SET
-          state = CASE WHEN j.metadata ? 'cancel_requested' THEN 'cancelled' ELSE 'available' END::\(unescaped: state),
-          finalized_at = CASE WHEN j.metadata ? 'cancel_requested' THEN now() END,
-          attempt = j.attempt - 1, owner = NULL, attempted_at = NULL,
-          metadata = jsonb_set(j.metadata, '{handbacks}', to_jsonb(coalesce((j.metadata ->> 'handbacks')::int, 0) + 1))
+        UPDATE \(unescaped: jobs) j SET \(unescaped: handedBack)
         WHERE j.owner = \(owner) AND j.queue = \(queue) AND j.state = 'running' AND NOT (j.id = ANY(\(known)::int8[]))
         RETURNING j.id
         """

@@ -353,22 +353,13 @@ public final class DurableWorkers: Sendable {
             case .success(.complete):
                 return try await store.complete(job) == .completed ? "completed" : "fenced"
             case .success(.snooze(let delay)):
-                switch try await store.snooze(job, for: delay) {
-                case .scheduled: return "snoozed"
-                case .cancelled: return "cancelled"
-                case .fenced: return "fenced"
-                }
+                return try await store.snooze(job, for: delay).outcomeLabel
             case .success(.cancel(let reason)):
                 return try await store.cancelAttempt(job, reason: reason) == .completed ? "cancelled" : "fenced"
             case .failure where cancelRequested:
                 return try await store.cancelAttempt(job, reason: "cancel requested") == .completed ? "cancelled" : "fenced"
             case .failure(let error):
-                switch try await store.fail(job, error: DurableWorkers.errorText(error)) {
-                case .retryable: return "retryable"
-                case .discarded: return "discarded"
-                case .cancelled: return "cancelled"
-                case .fenced: return "fenced"
-                }
+                return try await store.fail(job, error: DurableWorkers.errorText(error)).outcomeLabel
             }
         }
     }
@@ -400,14 +391,7 @@ public final class DurableWorkers: Sendable {
                     }
                     fellBack = true
                     let text = "recording the outcome failed: " + DurableWorkers.errorText(error)
-                    write = { [store] in
-                        switch try await store.fail(job, error: text) {
-                        case .retryable: "retryable"
-                        case .discarded: "discarded"
-                        case .cancelled: "cancelled"
-                        case .fenced: "fenced"
-                        }
-                    }
+                    write = { [store] in try await store.fail(job, error: text).outcomeLabel }
                     continue
                 }
                 if context.err != nil {

@@ -56,6 +56,29 @@ final class WorkerMetrics: Sendable {
     }
 }
 
+extension FailureResult {
+    /// The `outcome` dimension of `gc_jobs_finished_total`.
+    var outcomeLabel: String {
+        switch self {
+        case .retryable: "retryable"
+        case .discarded: "discarded"
+        case .cancelled: "cancelled"
+        case .fenced: "fenced"
+        }
+    }
+}
+
+extension SnoozeResult {
+    /// The `outcome` dimension of `gc_jobs_finished_total`.
+    var outcomeLabel: String {
+        switch self {
+        case .scheduled: "snoozed"
+        case .cancelled: "cancelled"
+        case .fenced: "fenced"
+        }
+    }
+}
+
 extension Duration {
     var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
