@@ -514,7 +514,7 @@ public final class DurableWorkers: Sendable {
     func controlLoop(first: PostgresConnection) async {
         var connection: PostgresConnection? = first
         var delay = Duration.milliseconds(100)
-        while !stopControl.isClosedForControl {
+        while !stopControl.isClosed {
             if connection == nil {
                 do {
                     connection = try await connectControl()
@@ -731,12 +731,4 @@ public struct ShutdownReport: Sendable, Equatable {
     public var deregistered = false
 
     public init() {}
-}
-
-extension Chan where Element == Void {
-    /// Whether the channel is closed and empty (a stop signal was given).
-    var isClosedForControl: Bool {
-        if case .closed = tryReceive() { return true }
-        return false
-    }
 }
